@@ -1,0 +1,35 @@
+/**
+ * Errors that services throw. Each carries a stable machine-readable code; one exception filter
+ * maps codes to HTTP statuses and the CLI maps them to exit codes. Services never throw HTTP
+ * exceptions, so the same method serves HTTP, the CLI and the scheduler.
+ */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  RUNNER_NOT_FOUND: 'RUNNER_NOT_FOUND',
+  RUNNER_NAME_TAKEN: 'RUNNER_NAME_TAKEN',
+  RUNNER_BUSY: 'RUNNER_BUSY',
+  GITHUB_UNAVAILABLE: 'GITHUB_UNAVAILABLE',
+  GITHUB_TIMEOUT: 'GITHUB_TIMEOUT',
+  GITHUB_RATE_LIMITED: 'GITHUB_RATE_LIMITED',
+  GITHUB_PERMISSION_DENIED: 'GITHUB_PERMISSION_DENIED',
+  GITHUB_NOT_FOUND: 'GITHUB_NOT_FOUND',
+  GITHUB_REJECTED: 'GITHUB_REJECTED',
+  GITHUB_NAME_TAKEN: 'GITHUB_NAME_TAKEN',
+  GITHUB_RUNNER_BUSY: 'GITHUB_RUNNER_BUSY',
+  INTERNAL: 'INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}

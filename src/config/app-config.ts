@@ -1,0 +1,53 @@
+/** The typed configuration. `loadConfig` (config.loader.ts) is the only place that reads process.env. */
+
+export type DatabaseConfig =
+  | { kind: 'postgres'; url: string }
+  /** dataDir is a folder path, or undefined for an in-memory database. */
+  | { kind: 'pglite'; dataDir: string | undefined };
+
+export interface AppSettings {
+  port: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** Pretty, human-readable log lines instead of JSON (development and the demo). */
+  prettyLogs: boolean;
+  /** `npm run demo`: embedded database, built-in GitHub simulator, OIDC off. */
+  demo: boolean;
+}
+
+export interface AuthConfig {
+  enabled: boolean;
+  issuer: string;
+  audience: string;
+  jwksUrl: string;
+  /** The claim shown as the caller's name (default `email`, falling back to `sub`). */
+  userClaim: string;
+  /** Seconds of clock skew accepted on `exp`/`nbf`/`iat`; at most 60. */
+  clockToleranceSeconds: number;
+}
+
+export interface GithubConfig {
+  /** `https://api.github.com`, `https://HOST/api/v3` (GHES), or the simulator's URL. */
+  apiUrl: string;
+  appId: string;
+  installationId: number;
+  /** The App's PEM private key. A secret: never logged, never printed. */
+  privateKey: string;
+  org: string;
+  runnerGroupId: number;
+  /** Labels JIT runners always get, first (GitHub adds none to JIT runners). */
+  systemLabels: string[];
+  /** Per-request timeout in milliseconds (at most 10 s). */
+  requestTimeoutMs: number;
+  /** True when GitHub is the built-in simulator (the demo). */
+  simulated: boolean;
+}
+
+export interface AppConfig {
+  app: AppSettings;
+  database: DatabaseConfig;
+  auth: AuthConfig;
+  github: GithubConfig;
+}
+
+/** Nest injection token for the AppConfig object. */
+export const APP_CONFIG = Symbol('APP_CONFIG');
