@@ -1,0 +1,88 @@
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+export const RUNNER_STATUSES = ['pending', 'active', 'offline', 'deleted', 'failed'] as const;
+/**
+ * pending: credential issued, never seen online; active: online on GitHub; offline: seen, not online;
+ * deleted: removed (terminal, kept for history); failed: GitHub refused to create it (terminal).
+ */
+export type RunnerStatus = (typeof RUNNER_STATUSES)[number];
+/** Statuses that no longer hold the runner's name. */
+export const TERMINAL_STATUSES: readonly RunnerStatus[] = ['deleted', 'failed'];
+
+export const RUNNER_KINDS = ['jit', 'registration_token'] as const;
+export type RunnerKind = (typeof RUNNER_KINDS)[number];
+
+/** Names the unique index so a violation can be told apart from other errors. */
+export const UQ_RUNNERS_NAME_ACTIVE = 'UQ_runners_name_active';
+
+/** GitHub's runner ids are integers; PostgreSQL's bigint arrives as a string from `pg`. */
+const bigintToNumber = {
+  to: (value: number | null | undefined) => value,
+  from: (value: string | number | null) => (value === null || value === undefined ? null : Number(value)),
+};
+
+@Entity({ name: 'runners' })
+@Index(UQ_RUNNERS_NAME_ACTIVE, ['name'], { unique: true, where: `"status" NOT IN ('deleted', 'failed')` })
+@Index('IDX_runners_owner_created_at', ['ownerIssuer', 'ownerSubject', 'createdAt'])
+@Index('IDX_runners_status', ['status'])
+@Check('CHK_runners_status', `"status" IN ('pending', 'active', 'offline', 'deleted', 'failed')`)
+@Check('CHK_runners_kind', `"kind" IN ('jit', 'registration_token')`)
+export class RunnerEntity {
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'PK_runners' })
+  id: string;
+
+  @Column({ type: 'varchar', length: 64 })
+  name: string;
+
+  @Column({ type: 'varchar', length: 32 })
+  kind: RunnerKind;
+
+  @Column({ type: 'varchar', length: 16 })
+  status: RunnerStatus;
+
+  @Column({ type: 'boolean', default: false })
+  busy: boolean;
+
+  @Column({ type: 'boolean' })
+  ephemeral: boolean;
+
+  @Column({ type: 'text', array: true })
+  labels: string[];
+
+  @Column({ name: 'runner_group_id', type: 'integer' })
+  runnerGroupId: number;
+
+  /** GitHub's id for the runner, once GitHub has answered. */
+  @Column({ name: 'github_runner_id', type: 'bigint', nullable: true, transformer: bigintToNumber })
+  githubRunnerId: number | null;
+
+  @Column({ name: 'owner_issuer', type: 'text' })
+  ownerIssuer: string;
+
+  @Column({ name: 'owner_subject', type: 'text' })
+  ownerSubject: string;
+
+  /** The owner's user claim at creation (OIDC_USER_CLAIM): what people and the CLI's --user see. */
+  @Column({ name: 'owner_name', type: 'text' })
+  ownerName: string;
+
+  /** Why GitHub refused the runner (status failed); GitHub's message, never a credential. */
+  @Column({ name: 'failure_reason', type: 'text', nullable: true })
+  failureReason: string | null;
+
+  /** When the issued credential should have been used by. */
+  @Column({ name: 'expires_at', type: 'timestamptz', nullable: true })
+  expiresAt: Date | null;
+
+  @Column({ name: 'last_seen_at', type: 'timestamptz', nullable: true })
+  lastSeenAt: Date | null;
+
+  @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })
+  deletedAt: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}
