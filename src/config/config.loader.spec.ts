@@ -1,0 +1,147 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseDatabaseUrl, type Env } from './config.loader.js';
+
+function keyFile(content?: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rts-config-'));
+  const path = join(dir, 'app.pem');
+  const pem =
+    content ??
+    generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  writeFileSync(path, pem, { mode: 0o600 });
+  return path;
+}
+
+let sharedKeyPath: string | undefined;
+
+function productionEnv(overrides: Env = {}): Env {
+  sharedKeyPath ??= keyFile();
+  return {
+    GITHUB_APP_ID: '123456',
+    GITHUB_APP_INSTALLATION_ID: '12345678',
+    GITHUB_APP_PRIVATE_KEY_PATH: sharedKeyPath,
+    GITHUB_ORG: 'my-org',
+    OIDC_ISSUER: 'https://auth.example.com',
+    OIDC_AUDIENCE: 'runner-token-service',
+    OIDC_JWKS_URL: 'https://auth.example.com/.well-known/jwks.json',
+    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/rts',
+    ...overrides,
+  };
+}
+
+function problemsOf(env: Env, options = {}): string[] {
+  try {
+    loadConfig(env, options);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('reads a complete production environment with the documented defaults', () => {
+    const config = loadConfig(productionEnv({ LOG_LEVEL: 'INFO' }));
+    expect(config.app).toEqual({ port: 8000, logLevel: 'info', prettyLogs: false, demo: false });
+    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/rts' });
+    expect(config.auth).toMatchObject({ enabled: true, userClaim: 'email', audience: 'runner-token-service' });
+    expect(config.github).toMatchObject({
+      apiUrl: 'https://api.github.com',
+      appId: '123456',
+      installationId: 12345678,
+      org: 'my-org',
+      runnerGroupId: 1,
+      systemLabels: ['self-hosted', 'linux', 'x64'],
+      requestTimeoutMs: 10_000,
+      simulated: false,
+    });
+    expect(config.github.privateKey).toContain('PRIVATE KEY');
+  });
+
+  it('names every missing variable at once, with what it expects', () => {
+    const problems = problemsOf({});
+    const named = problems.map((problem) => problem.split(' ')[0]);
+    expect(named).toEqual(
+      expect.arrayContaining([
+        'OIDC_ISSUER',
+        'OIDC_AUDIENCE',
+        'OIDC_JWKS_URL',
+        'GITHUB_APP_ID',
+        'GITHUB_APP_INSTALLATION_ID',
+        'GITHUB_ORG',
+        'GITHUB_APP_PRIVATE_KEY_PATH',
+      ]),
+    );
+    expect(problems.find((problem) => problem.startsWith('GITHUB_APP_INSTALLATION_ID'))).toContain('whole number');
+  });
+
+  it('does not require OIDC settings when ENABLE_OIDC_AUTH=false', () => {
+    const env = productionEnv({ ENABLE_OIDC_AUTH: 'false', OIDC_ISSUER: '', OIDC_AUDIENCE: '', OIDC_JWKS_URL: '' });
+    expect(loadConfig(env).auth.enabled).toBe(false);
+  });
+
+  it('rejects bad values and says what was given', () => {
+    const problems = problemsOf(
+      productionEnv({ PORT: 'eighty', ENABLE_OIDC_AUTH: 'maybe', GITHUB_API_URL: 'ftp://x', OIDC_CLOCK_TOLERANCE_SECONDS: '300' }),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PORT must be a whole number .*"eighty"/),
+        expect.stringMatching(/^ENABLE_OIDC_AUTH must be true or false/),
+        expect.stringMatching(/^GITHUB_API_URL must be an http\(s\) URL/),
+        expect.stringMatching(/^OIDC_CLOCK_TOLERANCE_SECONDS .*at most 60/),
+      ]),
+    );
+  });
+
+  it('refuses a key file that is not a PEM private key, without echoing it', () => {
+    const problems = problemsOf(productionEnv({ GITHUB_APP_PRIVATE_KEY_PATH: keyFile('not-a-key-SECRET') }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^GITHUB_APP_PRIVATE_KEY_PATH must name a PEM private key/);
+    expect(problems[0]).not.toContain('SECRET');
+  });
+
+  it('reports a key path that does not exist', () => {
+    const problems = problemsOf(productionEnv({ GITHUB_APP_PRIVATE_KEY_PATH: '/nonexistent/key.pem' }));
+    expect(problems).toEqual([expect.stringMatching(/^GITHUB_APP_PRIVATE_KEY_PATH cannot be read \(ENOENT\)/)]);
+  });
+
+  it('keeps a GHES API URL without its trailing slash', () => {
+    expect(loadConfig(productionEnv({ GITHUB_API_URL: 'https://ghe.example.com/api/v3/' })).github.apiUrl).toBe(
+      'https://ghe.example.com/api/v3',
+    );
+  });
+
+  it('runs the demo with nothing set: in-memory PGlite, OIDC off, simulated GitHub', () => {
+    const config = loadConfig({}, { demo: true });
+    expect(config.database).toEqual({ kind: 'pglite', dataDir: undefined });
+    expect(config.auth.enabled).toBe(false);
+    expect(config.github.simulated).toBe(true);
+    expect(config.app.prettyLogs).toBe(true);
+  });
+});
+
+describe('parseDatabaseUrl', () => {
+  it.each([
+    ['postgres://u:p@h:5432/db', { kind: 'postgres', url: 'postgres://u:p@h:5432/db' }],
+    ['postgresql://h/db', { kind: 'postgres', url: 'postgresql://h/db' }],
+    ['pglite://./data', { kind: 'pglite', dataDir: './data' }],
+    ['pglite:///var/lib/rts', { kind: 'pglite', dataDir: '/var/lib/rts' }],
+    ['pglite://memory', { kind: 'pglite', dataDir: undefined }],
+  ])('accepts %s', (url, expected) => {
+    expect(parseDatabaseUrl(url)).toEqual(expected);
+  });
+
+  it("answers the seed's sqlite:// with the alternatives", () => {
+    const message = parseDatabaseUrl('sqlite:///./runner_service.db');
+    expect(message).toMatch(/SQLite is not supported/);
+    expect(message).toContain('postgres://');
+    expect(message).toContain('pglite://memory');
+  });
+
+  it('rejects an unknown scheme', () => {
+    expect(parseDatabaseUrl('mysql://h/db')).toMatch(/unknown scheme "mysql"/);
+  });
+});

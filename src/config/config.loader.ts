@@ -1,0 +1,251 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import type { AppConfig, AppSettings, AuthConfig, DatabaseConfig, GithubConfig } from './app-config.js';
+
+export type Env = Record<string, string | undefined>;
+
+/** Every bad or missing variable, each with what it expects; the process stops with all of them. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULT_PORT = 8000;
+export const DEFAULT_DATABASE_URL = 'pglite://./data';
+export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
+export const DEFAULT_SYSTEM_LABELS = ['self-hosted', 'linux', 'x64'];
+/** GitHub answers well within this; a hung connection must not hold a caller for longer. */
+export const MAX_GITHUB_TIMEOUT_MS = 10_000;
+export const MAX_CLOCK_TOLERANCE_SECONDS = 60;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
+/**
+ * process.env over the variables of `.env` in the working directory (the environment wins).
+ * The only place that touches process.env.
+ */
+export function readEnvironment(cwd = process.cwd()): Env {
+  const file = resolve(cwd, '.env');
+  const fromFile = existsSync(file) ? parseDotenv(readFileSync(file)) : {};
+  return { ...fromFile, ...process.env };
+}
+
+export interface LoadOptions {
+  /** `npm run demo`: embedded database, built-in GitHub simulator, OIDC off unless set. */
+  demo?: boolean;
+}
+
+/** Validates the environment once into a typed AppConfig; throws ConfigError naming every problem. */
+export function loadConfig(env: Env, options: LoadOptions = {}): AppConfig {
+  const reader = new EnvReader(env);
+  const demo = options.demo ?? false;
+  const app = readApp(reader, demo);
+  const database = readDatabase(reader, demo);
+  const auth = readAuth(reader, demo);
+  const github = readGithub(reader, demo);
+  if (reader.problems.length > 0) throw new ConfigError(reader.problems);
+  return { app, database, auth, github };
+}
+
+function readApp(reader: EnvReader, demo: boolean): AppSettings {
+  const logLevel = (reader.string('LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    reader.problem('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')} (any case)`);
+  }
+  const logFormat = reader.string('LOG_FORMAT') ?? (demo ? 'pretty' : 'json');
+  if (logFormat !== 'json' && logFormat !== 'pretty') reader.problem('LOG_FORMAT', 'must be json or pretty');
+  return {
+    port: reader.integer('PORT', DEFAULT_PORT, { min: 0, max: 65535 }),
+    logLevel: logLevel as AppSettings['logLevel'],
+    prettyLogs: logFormat === 'pretty',
+    demo,
+  };
+}
+
+function readDatabase(reader: EnvReader, demo: boolean): DatabaseConfig {
+  // The demo's GitHub is an in-memory simulator, so its database is in memory too unless asked otherwise.
+  const url = reader.string('DATABASE_URL') ?? (demo ? 'pglite://memory' : DEFAULT_DATABASE_URL);
+  const parsed = parseDatabaseUrl(url);
+  if (typeof parsed === 'string') {
+    reader.problem('DATABASE_URL', parsed);
+    return { kind: 'pglite', dataDir: undefined };
+  }
+  return parsed;
+}
+
+/** Accepts postgres://, postgresql://, pglite://PATH and pglite://memory; otherwise returns what is wrong. */
+export function parseDatabaseUrl(url: string): DatabaseConfig | string {
+  const alternatives = 'postgres://USER:PASSWORD@HOST:PORT/DB, postgresql://…, pglite://PATH or pglite://memory';
+  const scheme = url.split(':', 1)[0]?.toLowerCase();
+  if (scheme === 'postgres' || scheme === 'postgresql') {
+    try {
+      new URL(url);
+    } catch {
+      return `is not a valid URL; expected ${alternatives}`;
+    }
+    return { kind: 'postgres', url };
+  }
+  if (scheme === 'pglite') {
+    const path = url.slice('pglite://'.length);
+    if (path === '') return `needs a folder after pglite:// (pglite://./data) or pglite://memory`;
+    return { kind: 'pglite', dataDir: path === 'memory' ? undefined : path };
+  }
+  if (scheme === 'sqlite') {
+    return `SQLite is not supported; use ${alternatives} (unset, it is ${DEFAULT_DATABASE_URL})`;
+  }
+  return `has an unknown scheme "${scheme}"; expected ${alternatives}`;
+}
+
+function readAuth(reader: EnvReader, demo: boolean): AuthConfig {
+  const enabled = reader.boolean('ENABLE_OIDC_AUTH', !demo);
+  const required = enabled ? 'required when ENABLE_OIDC_AUTH is true' : undefined;
+  const issuer = reader.string('OIDC_ISSUER');
+  const audience = reader.string('OIDC_AUDIENCE');
+  const jwksUrl = reader.string('OIDC_JWKS_URL');
+  if (required) {
+    if (!issuer) reader.problem('OIDC_ISSUER', `is ${required}: the issuer URL your tokens carry in "iss"`);
+    if (!audience) reader.problem('OIDC_AUDIENCE', `is ${required}: the "aud" your tokens are issued for`);
+    if (!jwksUrl) reader.problem('OIDC_JWKS_URL', `is ${required}: the issuer's JWKS URL (…/.well-known/jwks.json)`);
+  }
+  if (jwksUrl) reader.httpUrl('OIDC_JWKS_URL', jwksUrl);
+  return {
+    enabled,
+    issuer: issuer ?? '',
+    audience: audience ?? '',
+    jwksUrl: jwksUrl ?? '',
+    userClaim: reader.string('OIDC_USER_CLAIM') ?? 'email',
+    clockToleranceSeconds: reader.integer('OIDC_CLOCK_TOLERANCE_SECONDS', 30, { min: 0, max: MAX_CLOCK_TOLERANCE_SECONDS }),
+  };
+}
+
+function readGithub(reader: EnvReader, demo: boolean): GithubConfig {
+  const common = {
+    runnerGroupId: reader.integer('GITHUB_RUNNER_GROUP_ID', 1, { min: 1 }),
+    systemLabels: readSystemLabels(reader),
+    requestTimeoutMs: reader.integer('GITHUB_REQUEST_TIMEOUT_MS', MAX_GITHUB_TIMEOUT_MS, {
+      min: 100,
+      max: MAX_GITHUB_TIMEOUT_MS,
+    }),
+  };
+  if (demo) {
+    // The built-in simulator supplies the URL, App and key when it starts (main.ts).
+    return { ...common, apiUrl: '', appId: '', installationId: 0, privateKey: '', org: '', simulated: true };
+  }
+  const apiUrl = (reader.string('GITHUB_API_URL') ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, '');
+  reader.httpUrl('GITHUB_API_URL', apiUrl);
+  const appId = reader.string('GITHUB_APP_ID');
+  if (!appId) reader.problem('GITHUB_APP_ID', 'is required: the GitHub App ID (or its client ID)');
+  const installationId = reader.integer('GITHUB_APP_INSTALLATION_ID', undefined, { min: 1 });
+  const org = reader.string('GITHUB_ORG');
+  if (!org) reader.problem('GITHUB_ORG', 'is required: the organization runners are registered in');
+  else if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(org)) {
+    reader.problem('GITHUB_ORG', 'must be a GitHub organization login (letters, digits and -)');
+  }
+  return {
+    ...common,
+    apiUrl,
+    appId: appId ?? '',
+    installationId: installationId ?? 0,
+    privateKey: readPrivateKey(reader),
+    org: org ?? '',
+    simulated: false,
+  };
+}
+
+function readSystemLabels(reader: EnvReader): string[] {
+  const raw = reader.string('RUNNER_SYSTEM_LABELS');
+  if (raw === undefined) return DEFAULT_SYSTEM_LABELS;
+  const labels = raw
+    .split(',')
+    .map((label) => label.trim().toLowerCase())
+    .filter((label) => label.length > 0);
+  if (labels.some((label) => !/^[a-z0-9._:/-]{1,256}$/.test(label))) {
+    reader.problem('RUNNER_SYSTEM_LABELS', 'must be comma-separated labels of letters, digits and . _ - : /');
+  }
+  return [...new Set(labels)];
+}
+
+function readPrivateKey(reader: EnvReader): string {
+  const path = reader.string('GITHUB_APP_PRIVATE_KEY_PATH');
+  if (!path) {
+    reader.problem('GITHUB_APP_PRIVATE_KEY_PATH', "is required: the path of the GitHub App's private key (.pem)");
+    return '';
+  }
+  let key: string;
+  try {
+    key = readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    reader.problem('GITHUB_APP_PRIVATE_KEY_PATH', `cannot be read (${reason}): ${path}`);
+    return '';
+  }
+  if (!/-----BEGIN (RSA )?PRIVATE KEY-----/.test(key)) {
+    // Never echo the file's content: it may be a key in another format.
+    reader.problem('GITHUB_APP_PRIVATE_KEY_PATH', `must name a PEM private key file as GitHub issues it: ${path}`);
+    return '';
+  }
+  return key;
+}
+
+/** Reads variables and collects every problem instead of stopping at the first. */
+class EnvReader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  problem(name: string, message: string): void {
+    this.problems.push(`${name} ${message}`);
+  }
+
+  string(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  integer(name: string, fallback: number, range?: { min?: number; max?: number }): number;
+  integer(name: string, fallback: undefined, range?: { min?: number; max?: number }): number | undefined;
+  integer(name: string, fallback: number | undefined, range: { min?: number; max?: number } = {}): number | undefined {
+    const raw = this.string(name);
+    const bounds = [
+      range.min !== undefined ? `at least ${range.min}` : '',
+      range.max !== undefined ? `at most ${range.max}` : '',
+    ]
+      .filter(Boolean)
+      .join(' and ');
+    const expectation = `must be a whole number${bounds ? ` ${bounds}` : ''}`;
+    if (raw === undefined) {
+      if (fallback === undefined) this.problem(name, `is required and ${expectation}`);
+      return fallback;
+    }
+    const value = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (
+      !Number.isSafeInteger(value) ||
+      (range.min !== undefined && value < range.min) ||
+      (range.max !== undefined && value > range.max)
+    ) {
+      this.problem(name, `${expectation} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.string(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+    if (['false', '0', 'no', 'off'].includes(raw)) return false;
+    this.problem(name, `must be true or false (got "${raw}")`);
+    return fallback;
+  }
+
+  httpUrl(name: string, value: string): void {
+    try {
+      const url = new URL(value);
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('scheme');
+    } catch {
+      this.problem(name, `must be an http(s) URL (got "${value}")`);
+    }
+  }
+}
