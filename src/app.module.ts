@@ -1,0 +1,40 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import { AuditModule } from './audit/audit.module.js';
+import { AuthModule } from './auth/auth.module.js';
+import { loggerParams } from './common/logging.js';
+import type { AppConfig } from './config/app-config.js';
+import { ConfigModule } from './config/config.module.js';
+import { DatabaseModule } from './database/database.module.js';
+import type { SchemaMode } from './database/schema.js';
+import { GithubModule } from './github/github.module.js';
+import { HealthModule } from './health/health.module.js';
+import { RunnersModule } from './runners/runners.module.js';
+
+export interface AppModuleOptions {
+  /** migrate: apply migrations at start (embedded database, tests); verify: require them applied. */
+  schema: SchemaMode;
+  /** Where log lines go (tests capture them); standard output by default. */
+  logDestination?: DestinationStream;
+}
+
+/** The composition root of the HTTP service. The CLI has its own root over the same modules. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, options: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot(loggerParams(config.app, options.logDestination)),
+        DatabaseModule.forRoot(options.schema),
+        AuthModule,
+        AuditModule,
+        GithubModule,
+        RunnersModule,
+        HealthModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DestinationStream } from 'pino';
+import type { Params } from 'nestjs-pino';
+import type { AppSettings } from '../config/app-config.js';
+
+/**
+ * Paths pino replaces with "[redacted]": credentials in headers, and every field a credential may
+ * travel in, should one ever reach a log call by mistake.
+ */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.encoded_jit_config',
+  '*.encodedJitConfig',
+  '*.registration_token',
+  '*.token',
+  '*.privateKey',
+  '*.private_key',
+  'encoded_jit_config',
+  'registration_token',
+  'token',
+];
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's x-request-id when it is a sane token, else a new UUID; echoed on the response. */
+export function requestIdOf(request: IncomingMessage, response: ServerResponse): string {
+  const header = request.headers['x-request-id'];
+  const given = Array.isArray(header) ? header[0] : header;
+  const id = given && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+  response.setHeader('x-request-id', id);
+  return id;
+}
+
+/** nestjs-pino settings: JSON lines (pretty in development), a request id on every line, redaction. */
+export function loggerParams(settings: AppSettings, destination?: DestinationStream): Params {
+  const options = {
+    level: settings.logLevel,
+    genReqId: requestIdOf,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    // Request lines carry method, path and id; never bodies or query strings with secrets.
+    serializers: {
+      req: (req: { id: unknown; method: string; url: string }) => ({
+        id: req.id,
+        method: req.method,
+        path: req.url.split('?')[0],
+      }),
+      res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+    },
+    customProps: (req: IncomingMessage & { id?: unknown }) => ({ request_id: req.id }),
+    customSuccessMessage: (req: IncomingMessage, res: ServerResponse) =>
+      `${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode}`,
+    customErrorMessage: (req: IncomingMessage, res: ServerResponse) =>
+      `${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode}`,
+    ...(settings.prettyLogs &&
+      !destination && {
+        transport: { target: 'pino-pretty', options: { singleLine: true, ignore: 'pid,hostname,req,res' } },
+      }),
+  };
+  return { pinoHttp: destination ? [options, destination] : options };
+}

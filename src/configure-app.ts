@@ -1,0 +1,61 @@
+import { type INestApplication, RequestMethod, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { DomainError, ERROR_CODES } from './common/domain-error.js';
+
+export const API_PREFIX = 'api/v1';
+export const DOCS_PATH = 'docs';
+
+/** One violation per field, in the order the fields were checked. */
+function describeViolations(errors: ValidationError[], parent = ''): { field: string; message: string }[] {
+  return errors.flatMap((error) => {
+    const field = parent ? `${parent}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
+    return [...own, ...describeViolations(error.children ?? [], field)];
+  });
+}
+
+function validationError(errors: ValidationError[]): DomainError {
+  const violations = describeViolations(errors).map((violation) =>
+    violation.message.startsWith('property ') && violation.message.endsWith(' should not exist')
+      ? { field: violation.field, message: `${violation.field} is not a known field; remove it` }
+      : violation,
+  );
+  const messages = [...new Set(violations.map((violation) => violation.message))];
+  return new DomainError(ERROR_CODES.VALIDATION_FAILED, messages.join('; '), { violations });
+}
+
+/** Everything main.ts and the tests set on the app, in one place, so tests run what production runs. */
+export function configureApp(app: INestApplication): INestApplication {
+  app.useLogger(app.get(Logger));
+  app.setGlobalPrefix(API_PREFIX, {
+    exclude: [{ path: 'health', method: RequestMethod.GET }],
+  });
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      stopAtFirstError: false,
+      exceptionFactory: validationError,
+    }),
+  );
+  app.useGlobalFilters(new AllExceptionsFilter());
+  app.enableShutdownHooks();
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Runner Token Service')
+      .setDescription(
+        'Hands out GitHub Actions self-hosted runner credentials (JIT configs) to callers that prove who ' +
+          'they are with an OIDC bearer token. Errors share one shape: `{ "error": { "code", "message", "details"? }, "request_id" }`.',
+      )
+      .setVersion('1')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An OIDC token (JWT)' })
+      .build(),
+  );
+  SwaggerModule.setup(DOCS_PATH, app, document, { jsonDocumentUrl: `${DOCS_PATH}/openapi.json` });
+  return app;
+}

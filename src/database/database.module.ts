@@ -1,0 +1,40 @@
+import { type DynamicModule, Inject, Module, type OnModuleInit } from '@nestjs/common';
+import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { buildDataSourceOptions } from './data-source-options.js';
+import { prepareSchema, type SchemaMode } from './schema.js';
+
+const SCHEMA_MODE = Symbol('SCHEMA_MODE');
+
+/** Prepares the schema before anything queries it: migrate (embedded, tests), verify (production). */
+class SchemaPreparer implements OnModuleInit {
+  constructor(
+    @Inject(getDataSourceToken()) private readonly dataSource: DataSource,
+    @Inject(SCHEMA_MODE) private readonly mode: SchemaMode,
+  ) {}
+
+  onModuleInit(): Promise<void> {
+    return prepareSchema(this.dataSource, this.mode);
+  }
+}
+
+@Module({})
+export class DatabaseModule {
+  static forRoot(schema: SchemaMode): DynamicModule {
+    return {
+      module: DatabaseModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          inject: [APP_CONFIG],
+          useFactory: (config: AppConfig) => ({
+            ...buildDataSourceOptions(config.database),
+            // Fail fast at start rather than retrying a wrong DATABASE_URL for half a minute.
+            retryAttempts: 0,
+          }),
+        }),
+      ],
+      providers: [{ provide: SCHEMA_MODE, useValue: schema }, SchemaPreparer],
+    };
+  }
+}

@@ -1,0 +1,152 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { createAppAuth } from '@octokit/auth-app';
+import { Octokit } from '@octokit/core';
+import { APP_CONFIG, type AppConfig, type GithubConfig } from '../config/app-config.js';
+import { ERROR_CODES } from '../common/domain-error.js';
+import { GithubError, toGithubError } from './github.errors.js';
+import type { GithubRunner, JitConfig, JitConfigRequest, RegistrationToken } from './github.types.js';
+
+const API_VERSION = '2022-11-28';
+const USER_AGENT = 'runner-token-service';
+
+/**
+ * The one adapter to GitHub: App authentication (the installation token is cached by auth-app for
+ * 59 minutes, so one token request an hour, not one per call), the base URL (api.github.com, GHES,
+ * the simulator), a per-request timeout, and error mapping to domain errors. No business rules.
+ *
+ * Nothing here retries a POST: generate-jitconfig is not idempotent (a retry after a lost answer
+ * gets 409), so the caller decides what a failure means.
+ */
+@Injectable()
+export class GithubClient {
+  private readonly logger = new Logger(GithubClient.name);
+  private readonly octokit: Octokit;
+  private readonly settings: GithubConfig;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.settings = config.github;
+    const timeoutMs = config.github.requestTimeoutMs;
+    const logger = this.logger;
+    this.octokit = new Octokit({
+      baseUrl: config.github.apiUrl,
+      userAgent: USER_AGENT,
+      authStrategy: createAppAuth,
+      auth: {
+        appId: config.github.appId,
+        privateKey: config.github.privateKey,
+        installationId: config.github.installationId,
+      },
+      headers: { 'x-github-api-version': API_VERSION },
+      request: {
+        // Every request, the token request included, gives up after the timeout.
+        fetch: (url: string | URL, init: RequestInit = {}) =>
+          fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(timeoutMs) }),
+      },
+      log: {
+        debug: (message: string) => logger.debug(message),
+        info: (message: string) => logger.log(message),
+        warn: (message: string) => logger.warn(message),
+        error: (message: string) => logger.error(message),
+      },
+    });
+  }
+
+  get org(): string {
+    return this.settings.org;
+  }
+
+  /** Creates a JIT runner. Not idempotent: never retried here. */
+  async generateJitConfig(request: JitConfigRequest): Promise<JitConfig> {
+    const response = await this.call('generate-jitconfig', () =>
+      this.octokit.request('POST /orgs/{org}/actions/runners/generate-jitconfig', {
+        org: this.settings.org,
+        name: request.name,
+        runner_group_id: request.runnerGroupId,
+        labels: request.labels,
+        work_folder: request.workFolder,
+      }),
+    );
+    const data = response.data as { runner: GithubRunner; encoded_jit_config: string };
+    return { runner: data.runner, encodedJitConfig: data.encoded_jit_config };
+  }
+
+  async createRegistrationToken(): Promise<RegistrationToken> {
+    const response = await this.call('create-registration-token', () =>
+      this.octokit.request('POST /orgs/{org}/actions/runners/registration-token', { org: this.settings.org }),
+    );
+    const data = response.data as { token: string; expires_at: string };
+    return { token: data.token, expiresAt: new Date(data.expires_at) };
+  }
+
+  /** The org's runner with exactly this name, or null. */
+  async findRunnerByName(name: string): Promise<GithubRunner | null> {
+    const response = await this.call('list-runners', () =>
+      this.octokit.request('GET /orgs/{org}/actions/runners', { org: this.settings.org, name, per_page: 100 }),
+    );
+    const data = response.data as { runners: GithubRunner[] };
+    return data.runners.find((runner) => runner.name === name) ?? null;
+  }
+
+  /** The runner, or null when GitHub no longer has it. */
+  async getRunner(runnerId: number): Promise<GithubRunner | null> {
+    try {
+      const response = await this.call('get-runner', () =>
+        this.octokit.request('GET /orgs/{org}/actions/runners/{runner_id}', {
+          org: this.settings.org,
+          runner_id: runnerId,
+        }),
+      );
+      return response.data as GithubRunner;
+    } catch (error) {
+      if (error instanceof GithubError && error.failure.status === 404) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * Removes the runner from GitHub. A runner already gone counts as removed ('already-gone').
+   * A runner running a job cannot be removed: GITHUB_RUNNER_BUSY.
+   */
+  async deleteRunner(runnerId: number): Promise<'deleted' | 'already-gone'> {
+    try {
+      await this.call('delete-runner', () =>
+        this.octokit.request('DELETE /orgs/{org}/actions/runners/{runner_id}', {
+          org: this.settings.org,
+          runner_id: runnerId,
+        }),
+      );
+      return 'deleted';
+    } catch (error) {
+      if (!(error instanceof GithubError)) throw error;
+      if (error.failure.status === 404) return 'already-gone';
+      if (error.failure.status === 422) {
+        throw new GithubError(
+          ERROR_CODES.GITHUB_RUNNER_BUSY,
+          `GitHub will not remove runner ${runnerId} while it runs a job; try again when the job is done`,
+          error.failure,
+        );
+      }
+      throw error;
+    }
+  }
+
+  private async call<T>(operation: string, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      const mapped = toGithubError(error, operation, this.settings.org);
+      if (mapped.failure.status === 401) await this.dropCachedToken();
+      this.logger.warn(`GitHub ${operation} failed: ${mapped.code}: ${mapped.message}`);
+      throw mapped;
+    }
+  }
+
+  /** A 401 with a cached installation token means it was revoked: fetch a new one next time. */
+  private async dropCachedToken(): Promise<void> {
+    try {
+      await this.octokit.auth({ type: 'installation', refresh: true });
+    } catch {
+      // The next call reports the problem with its own context.
+    }
+  }
+}

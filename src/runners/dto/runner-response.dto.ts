@@ -1,0 +1,79 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { RUNNER_KINDS, RUNNER_STATUSES, type RunnerEntity, type RunnerKind, type RunnerStatus } from '../runner.entity.js';
+
+export class RunnerResponseDto {
+  @ApiProperty({ description: "The service's id for the runner (use it in /runners/{id} calls)", format: 'uuid' })
+  runner_id: string;
+
+  @ApiProperty({ example: 'podman-runner-a1b2c3' })
+  runner_name: string;
+
+  @ApiProperty({
+    enum: RUNNER_STATUSES,
+    description:
+      'pending: credential issued, never seen online; active: online on GitHub; offline: seen but not online; ' +
+      'deleted: removed; failed: GitHub refused to create it',
+  })
+  status: RunnerStatus;
+
+  @ApiProperty({ description: 'Running a job, as GitHub last said' })
+  busy: boolean;
+
+  @ApiProperty({ enum: RUNNER_KINDS, description: 'How it was provisioned: a JIT config or a registration token' })
+  kind: RunnerKind;
+
+  @ApiProperty()
+  ephemeral: boolean;
+
+  @ApiProperty({ type: [String], example: ['self-hosted', 'linux', 'x64', 'podman'] })
+  labels: string[];
+
+  @ApiProperty({ example: 1 })
+  runner_group_id: number;
+
+  @ApiProperty({ type: Number, nullable: true, description: "GitHub's id for the runner, once known" })
+  github_runner_id: number | null;
+
+  @ApiProperty({ description: "The owner's name (the OIDC user claim)" })
+  owner: string;
+
+  @ApiProperty({ type: String, nullable: true, description: 'Why GitHub refused the runner (status failed)' })
+  failure_reason: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  expires_at: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  last_seen_at: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time' })
+  created_at: string;
+
+  @ApiProperty({ type: String, format: 'date-time' })
+  updated_at: string;
+}
+
+export class RunnerListResponseDto {
+  @ApiProperty({ type: [RunnerResponseDto] })
+  runners: RunnerResponseDto[];
+}
+
+export function toRunnerResponse(runner: RunnerEntity): RunnerResponseDto {
+  return {
+    runner_id: runner.id,
+    runner_name: runner.name,
+    status: runner.status,
+    busy: runner.busy,
+    kind: runner.kind,
+    ephemeral: runner.ephemeral,
+    labels: runner.labels,
+    runner_group_id: runner.runnerGroupId,
+    github_runner_id: runner.githubRunnerId,
+    owner: runner.ownerName,
+    failure_reason: runner.failureReason,
+    expires_at: runner.expiresAt?.toISOString() ?? null,
+    last_seen_at: runner.lastSeenAt?.toISOString() ?? null,
+    created_at: runner.createdAt.toISOString(),
+    updated_at: runner.updatedAt.toISOString(),
+  };
+}
