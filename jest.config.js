@@ -11,5 +11,6 @@ export default {
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
+  setupFiles: ['<rootDir>/test/setup-jose.ts'],
   testTimeout: 30000,
 };

@@ -1,0 +1,370 @@
+import request from 'supertest';
+import { startTestApp, type TestApp } from './support/app.js';
+import { hmacToken, unsignedToken } from './support/oidc.js';
+
+const JIT_PATH = '/api/v1/runners/jit';
+const GENERATE_JIT = /\/actions\/runners\/generate-jitconfig$/;
+
+interface RunnerRow {
+  id: string;
+  name: string;
+  status: string;
+  github_runner_id: string | number | null;
+  owner_subject: string;
+  failure_reason: string | null;
+  labels: string[];
+}
+
+interface AuditRow {
+  action: string;
+  outcome: string;
+  actor: string;
+  runner_id: string | null;
+  runner_name: string | null;
+  request_id: string | null;
+  source_ip: string | null;
+  details: Record<string, unknown>;
+}
+
+describe('JIT runners (e2e)', () => {
+  let t: TestApp;
+  let alice: string;
+  let bob: string;
+
+  beforeAll(async () => {
+    t = await startTestApp({ github: { requestTimeoutMs: 1_000 } });
+    alice = await t.oidc.token({ sub: 'alice-sub', email: 'alice@example.com' });
+    bob = await t.oidc.token({ sub: 'bob-sub', email: 'bob@example.com' });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  afterEach(() => {
+    t.simulator.clearFaults();
+  });
+
+  const provision = (token: string, body: object) =>
+    request(t.server).post(JIT_PATH).auth(token, { type: 'bearer' }).send(body);
+
+  const generateCalls = () => t.simulator.requests().filter((r) => r.method === 'POST' && GENERATE_JIT.test(r.path));
+
+  const runnerRows = (name: string): Promise<RunnerRow[]> =>
+    t.dataSource.query(`SELECT * FROM runners WHERE name = $1 ORDER BY created_at`, [name]);
+
+  const auditRows = (name: string): Promise<AuditRow[]> =>
+    t.dataSource.query(`SELECT * FROM audit_events WHERE runner_name = $1 ORDER BY occurred_at, action`, [name]);
+
+  describe('provisioning', () => {
+    it('issues a JIT config for a named runner with the system labels first', async () => {
+      const before = generateCalls().length;
+      const response = await provision(alice, {
+        runner_name: 'secure-worker-001',
+        labels: ['gpu', ' Ubuntu-22.04 ', 'GPU'],
+        runner_group_id: 1,
+        work_folder: '_work',
+      }).expect(201);
+
+      expect(response.body).toEqual({
+        runner_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        runner_name: 'secure-worker-001',
+        encoded_jit_config: expect.any(String),
+        labels: ['self-hosted', 'linux', 'x64', 'gpu', 'ubuntu-22.04'],
+        expires_at: expect.any(String),
+        run_command: `./run.sh --jitconfig ${response.body.encoded_jit_config}`,
+      });
+      expect(new Date(response.body.expires_at).getTime()).toBeGreaterThan(Date.now());
+
+      const calls = generateCalls().slice(before);
+      expect(calls).toHaveLength(1);
+      expect(calls[0].body).toEqual({
+        name: 'secure-worker-001',
+        runner_group_id: 1,
+        labels: ['self-hosted', 'linux', 'x64', 'gpu', 'ubuntu-22.04'],
+        work_folder: '_work',
+      });
+
+      const github = t.simulator.findRunnerByName('secure-worker-001');
+      const [row] = await runnerRows('secure-worker-001');
+      expect(row).toMatchObject({ id: response.body.runner_id, status: 'pending', owner_subject: 'alice-sub' });
+      expect(Number(row.github_runner_id)).toBe(github?.id);
+    });
+
+    it('generates a name from a prefix: the prefix, "-" and 6 hex characters', async () => {
+      const before = generateCalls().length;
+      const response = await provision(alice, { runner_name_prefix: 'podman-runner', labels: ['podman', 'linux'] }).expect(
+        201,
+      );
+      expect(response.body.runner_name).toMatch(/^podman-runner-[0-9a-f]{6}$/);
+      expect(response.body.labels).toEqual(['self-hosted', 'linux', 'x64', 'podman']);
+      const calls = generateCalls().slice(before);
+      expect(calls).toHaveLength(1);
+      expect(calls[0].body).toMatchObject({ name: response.body.runner_name, labels: response.body.labels });
+    });
+
+    it('lists the new runner as pending, and shows it by id and by name', async () => {
+      const created = await provision(alice, { runner_name: 'listed-runner', labels: ['x'] }).expect(201);
+      const list = await request(t.server).get('/api/v1/runners').auth(alice, { type: 'bearer' }).expect(200);
+      const listed = list.body.runners.find((runner: { runner_name: string }) => runner.runner_name === 'listed-runner');
+      expect(listed).toMatchObject({
+        runner_id: created.body.runner_id,
+        status: 'pending',
+        kind: 'jit',
+        ephemeral: true,
+        owner: 'alice@example.com',
+        labels: ['self-hosted', 'linux', 'x64', 'x'],
+      });
+      expect(listed).not.toHaveProperty('encoded_jit_config');
+
+      const byId = await request(t.server).get(`/api/v1/runners/${created.body.runner_id}`).auth(alice, { type: 'bearer' });
+      expect(byId.status).toBe(200);
+      expect(byId.body.runner_name).toBe('listed-runner');
+      const byName = await request(t.server).get('/api/v1/runners/listed-runner').auth(alice, { type: 'bearer' });
+      expect(byName.body.runner_id).toBe(created.body.runner_id);
+    });
+
+    it('records an attempted and a succeeded audit event with a fingerprint, never the config', async () => {
+      const response = await provision(alice, { runner_name: 'audited-runner', labels: ['x'] })
+        .set('x-request-id', 'req-audit-1')
+        .expect(201);
+      const events = await auditRows('audited-runner');
+      expect(events.map((event) => [event.action, event.outcome])).toEqual([
+        ['provision_jit', 'attempted'],
+        ['provision_jit', 'succeeded'],
+      ]);
+      for (const event of events) {
+        expect(event).toMatchObject({
+          actor: 'alice@example.com',
+          runner_id: response.body.runner_id,
+          request_id: 'req-audit-1',
+        });
+        expect(event.source_ip).toBeTruthy();
+      }
+      expect(events[1].details.jit_config_fingerprint).toMatch(/^sha256:[0-9a-f]{64}$/);
+      const everything = JSON.stringify(await t.dataSource.query('SELECT * FROM audit_events'));
+      expect(everything).not.toContain(response.body.encoded_jit_config);
+      const rows = JSON.stringify(await t.dataSource.query('SELECT * FROM runners'));
+      expect(rows).not.toContain(response.body.encoded_jit_config);
+    });
+
+    it('answers x-request-id on every response and in error bodies', async () => {
+      const response = await provision(alice, { labels: ['x'] }).set('x-request-id', 'trace-me-42').expect(400);
+      expect(response.headers['x-request-id']).toBe('trace-me-42');
+      expect(response.body.request_id).toBe('trace-me-42');
+    });
+  });
+
+  describe('input rules', () => {
+    const valid = { runner_name: 'rule-runner', labels: ['ok'] };
+
+    it.each([
+      ['neither name field', { labels: ['x'] }, 'runner_name', /exactly one of runner_name or runner_name_prefix/],
+      [
+        'both name fields',
+        { runner_name: 'a', runner_name_prefix: 'b', labels: ['x'] },
+        'runner_name',
+        /exactly one of runner_name or runner_name_prefix/,
+      ],
+      ['a name over 64 characters', { ...valid, runner_name: 'a'.repeat(65) }, 'runner_name', /at most 64 characters/],
+      ['a name with a space', { ...valid, runner_name: 'bad name' }, 'runner_name', /A-Z a-z 0-9 \. _ -/],
+      ['a name that is not a string', { ...valid, runner_name: 42 }, 'runner_name', /at most 64 characters/],
+      [
+        'a prefix that leaves no room for the suffix',
+        { runner_name_prefix: 'p'.repeat(58), labels: ['x'] },
+        'runner_name_prefix',
+        /at most 57 characters/,
+      ],
+      ['no labels', { runner_name: 'x' }, 'labels', /labels must be an array/],
+      ['an empty label list', { ...valid, labels: [] }, 'labels', /1 to 100 labels/],
+      ['101 labels', { ...valid, labels: Array.from({ length: 101 }, (_, i) => `l${i}`) }, 'labels', /1 to 100 labels/],
+      ['a label over 256 characters', { ...valid, labels: ['a'.repeat(257)] }, 'labels', /at most 256 characters/],
+      ['a label with a comma', { ...valid, labels: ['a,b'] }, 'labels', /letters, digits and \. _ - : \//],
+      ['a blank label', { ...valid, labels: ['  '] }, 'labels', /empty label/],
+      ['a label that is not a string', { ...valid, labels: [7] }, 'labels', /1 to 100 labels/],
+      ['an unknown field', { ...valid, ephemeral: false }, 'ephemeral', /ephemeral is not a known field/],
+      ['a work folder escaping upwards', { ...valid, work_folder: '../etc' }, 'work_folder', /without "\.\." segments/],
+      ['a fractional runner group', { ...valid, runner_group_id: 1.5 }, 'runner_group_id', /whole number/],
+    ])('rejects %s with a 400 naming the field', async (_case, body, field, message) => {
+      const before = generateCalls().length;
+      const response = await provision(alice, body).expect(400);
+      expect(response.body.error.code).toBe('VALIDATION_FAILED');
+      expect(response.body.error.message).toMatch(message);
+      expect(response.body.error.details.violations).toEqual(
+        expect.arrayContaining([expect.objectContaining({ field, message: expect.stringMatching(message) })]),
+      );
+      expect(generateCalls().length).toBe(before);
+    });
+
+    it('rejects a runner group other than the configured one', async () => {
+      const response = await provision(alice, { ...valid, runner_group_id: 7 }).expect(400);
+      expect(response.body.error.message).toMatch(/runner_group_id must be 1/);
+    });
+
+    it('counts the system labels against GitHub\'s 100', async () => {
+      const labels = Array.from({ length: 98 }, (_, i) => `l${i}`);
+      const response = await provision(alice, { ...valid, labels }).expect(400);
+      expect(response.body.error.message).toMatch(/at most 97 labels besides the 3 system labels/);
+    });
+
+    it('answers malformed JSON with a 400 in the error shape', async () => {
+      const response = await request(t.server)
+        .post(JIT_PATH)
+        .auth(alice, { type: 'bearer' })
+        .set('Content-Type', 'application/json')
+        .send('{"runner_name": ')
+        .expect(400);
+      expect(response.body.error).toEqual({ code: 'VALIDATION_FAILED', message: 'The request body is not valid JSON' });
+    });
+  });
+
+  describe('authentication', () => {
+    it.each([
+      ['no token', async () => undefined, 'UNAUTHENTICATED'],
+      ['an expired token', () => t.oidc.token({ sub: 'alice-sub' }, { expiresIn: -600 }), 'TOKEN_EXPIRED'],
+      ['a token for another audience', () => t.oidc.token({ sub: 'alice-sub' }, { audience: 'other-service' }), 'TOKEN_INVALID'],
+      ['a token from another issuer', () => t.oidc.token({ sub: 'alice-sub' }, { issuer: 'https://evil.example.com' }), 'TOKEN_INVALID'],
+      ['an alg:none token', async () => unsignedToken({ sub: 'alice-sub', iss: t.oidc.issuer, aud: t.oidc.audience, exp: Math.floor(Date.now() / 1000) + 300 }), 'TOKEN_INVALID'],
+      ['an HS256 token', () => hmacToken({ sub: 'alice-sub', iss: t.oidc.issuer, aud: t.oidc.audience, exp: Math.floor(Date.now() / 1000) + 300 }, 'secret'), 'TOKEN_INVALID'],
+      ['a token signed by an unknown key', () => t.oidc.token({ sub: 'alice-sub' }, { signWith: 'unknown-key' }), 'TOKEN_INVALID'],
+      ['a token without exp', () => t.oidc.token({ sub: 'alice-sub' }, { noExp: true }), 'TOKEN_INVALID'],
+    ])('answers %s with 401 and provisions nothing', async (_case, makeToken, code) => {
+      const token = await makeToken();
+      const before = generateCalls().length;
+      const call = request(t.server).post(JIT_PATH).send({ runner_name: 'never-made', labels: ['x'] });
+      if (token) call.auth(token, { type: 'bearer' });
+      const response = await call.expect(401);
+      expect(response.body.error.code).toBe(code);
+      expect(response.headers['www-authenticate']).toMatch(/^Bearer realm="runner-token-service"/);
+      if (token) expect(JSON.stringify(response.body)).not.toContain(token);
+      expect(generateCalls().length).toBe(before);
+      expect(await runnerRows('never-made')).toEqual([]);
+    });
+
+    it('keeps health and the API description public', async () => {
+      await request(t.server).get('/health').expect(200);
+      await request(t.server).get('/docs/openapi.json').expect(200);
+    });
+  });
+
+  describe('ownership', () => {
+    it("answers 404 for another owner's runner, by id and by name, and leaves it out of their list", async () => {
+      const created = await provision(alice, { runner_name: 'alices-runner', labels: ['x'] }).expect(201);
+      for (const path of [created.body.runner_id, 'alices-runner']) {
+        const response = await request(t.server).get(`/api/v1/runners/${path}`).auth(bob, { type: 'bearer' }).expect(404);
+        expect(response.body.error.code).toBe('RUNNER_NOT_FOUND');
+      }
+      const missing = await request(t.server).get('/api/v1/runners/no-such-runner').auth(bob, { type: 'bearer' }).expect(404);
+      expect(missing.body.error.code).toBe('RUNNER_NOT_FOUND');
+      const list = await request(t.server).get('/api/v1/runners').auth(bob, { type: 'bearer' }).expect(200);
+      expect(list.body.runners.map((runner: { runner_name: string }) => runner.runner_name)).not.toContain('alices-runner');
+    });
+
+    it("answers 409 when the name is another owner's runner, and audits the denial", async () => {
+      await provision(alice, { runner_name: 'contested', labels: ['x'] }).expect(201);
+      const before = generateCalls().length;
+      const response = await provision(bob, { runner_name: 'contested', labels: ['x'] }).expect(409);
+      expect(response.body.error.code).toBe('RUNNER_NAME_TAKEN');
+      expect(generateCalls().length).toBe(before);
+      const denial = (await auditRows('contested')).find((event) => event.outcome === 'denied');
+      expect(denial).toMatchObject({ actor: 'bob@example.com', action: 'provision_jit' });
+    });
+
+    it('replaces the caller\'s own pending runner when asked again for the same name', async () => {
+      const first = await provision(alice, { runner_name: 'retry-me', labels: ['x'] }).expect(201);
+      const firstGithubId = t.simulator.findRunnerByName('retry-me')?.id;
+      const second = await provision(alice, { runner_name: 'retry-me', labels: ['x'] }).expect(201);
+
+      expect(second.body.runner_id).not.toBe(first.body.runner_id);
+      expect(second.body.encoded_jit_config).not.toBe(first.body.encoded_jit_config);
+      const onGithub = t.simulator.findRunnerByName('retry-me');
+      expect(onGithub?.id).not.toBe(firstGithubId);
+      expect(t.simulator.runners().filter((runner) => runner.name === 'retry-me')).toHaveLength(1);
+      const rows = await runnerRows('retry-me');
+      expect(rows.map((row) => row.status)).toEqual(['deleted', 'pending']);
+      const actions = (await auditRows('retry-me')).map((event) => `${event.action}:${event.outcome}`);
+      expect(actions).toContain('replace:succeeded');
+    });
+
+    it('answers 409 when GitHub already has a runner of that name that this service did not create', async () => {
+      const [foreign] = t.simulator.addRunners(1, { namePrefix: 'foreign' });
+      const response = await provision(alice, { runner_name: foreign.name, labels: ['x'] }).expect(409);
+      expect(response.body.error.code).toBe('RUNNER_NAME_TAKEN');
+      const [row] = await runnerRows(foreign.name);
+      expect(row.status).toBe('failed');
+      expect(t.simulator.findRunnerByName(foreign.name)?.id).toBe(foreign.id);
+    });
+  });
+
+  describe('when GitHub fails', () => {
+    it('answers 502 with GITHUB_UNAVAILABLE on a 5xx, leaving a failed row and a failure audit event', async () => {
+      t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, status: 500, times: 1 });
+      const response = await provision(alice, { runner_name: 'github-broke', labels: ['x'] }).expect(502);
+      expect(response.body.error.code).toBe('GITHUB_UNAVAILABLE');
+      expect(response.body.request_id).toEqual(expect.any(String));
+      const [row] = await runnerRows('github-broke');
+      expect(row.status).toBe('failed');
+      expect(row.failure_reason).toMatch(/HTTP 500/);
+      const outcomes = (await auditRows('github-broke')).map((event) => event.outcome);
+      expect(outcomes).toEqual(['attempted', 'failed']);
+    });
+
+    it('removes the runner GitHub created when its answer was lost, and lets the name be used again', async () => {
+      t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, status: 502, afterHandling: true, times: 1 });
+      await provision(alice, { runner_name: 'lost-answer', labels: ['x'] }).expect(502);
+      expect(t.simulator.findRunnerByName('lost-answer')).toBeFalsy();
+      const failure = (await auditRows('lost-answer')).find((event) => event.outcome === 'failed');
+      expect(failure?.details.orphan_removed).toBe(true);
+      await provision(alice, { runner_name: 'lost-answer', labels: ['x'] }).expect(201);
+    });
+
+    it('answers 504 with GITHUB_TIMEOUT when GitHub does not answer in time', async () => {
+      t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, delayMs: 3_000, times: 1 });
+      const response = await provision(alice, { runner_name: 'slow-github', labels: ['x'] }).expect(504);
+      expect(response.body.error.code).toBe('GITHUB_TIMEOUT');
+      const [row] = await runnerRows('slow-github');
+      expect(row.status).toBe('failed');
+    });
+
+    it("answers 503 with Retry-After when GitHub's rate limit is exhausted", async () => {
+      t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, rateLimit: true, retryAfterSeconds: 42, times: 1 });
+      const response = await provision(alice, { runner_name: 'rate-limited', labels: ['x'] }).expect(503);
+      expect(response.body.error.code).toBe('GITHUB_RATE_LIMITED');
+      expect(response.headers['retry-after']).toBe('42');
+      expect(response.body.error.details.retry_after_seconds).toBe(42);
+    });
+
+    it('answers 502 with GITHUB_PERMISSION_DENIED when the App lacks the runner permission', async () => {
+      t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, status: 403, body: { message: 'Resource not accessible by integration' }, times: 1 });
+      const response = await provision(alice, { runner_name: 'no-permission', labels: ['x'] }).expect(502);
+      expect(response.body.error.code).toBe('GITHUB_PERMISSION_DENIED');
+      expect(response.body.error.message).toMatch(/Self-hosted runners/);
+    });
+  });
+
+  describe('GitHub App authentication', () => {
+    it('requests one installation token and reuses it for later calls', async () => {
+      const tokenRequests = () =>
+        t.simulator.requests().filter((r) => r.method === 'POST' && /\/access_tokens$/.test(r.path)).length;
+      await provision(alice, { runner_name: 'token-reuse-1', labels: ['x'] }).expect(201);
+      const afterFirst = tokenRequests();
+      for (let i = 2; i <= 5; i++) await provision(alice, { runner_name: `token-reuse-${i}`, labels: ['x'] }).expect(201);
+      expect(afterFirst).toBe(1);
+      expect(tokenRequests()).toBe(1);
+    });
+  });
+
+  describe('secrets', () => {
+    it('never writes an encoded JIT config to the log', async () => {
+      const configs: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const response = await provision(alice, { runner_name_prefix: 'log-check', labels: ['x'] }).expect(201);
+        configs.push(response.body.encoded_jit_config);
+      }
+      expect(t.logs.length).toBeGreaterThan(0);
+      for (const config of configs) {
+        expect(t.logs.filter((line) => line.includes(config) || line.includes(config.slice(0, 40)))).toEqual([]);
+      }
+    });
+  });
+});

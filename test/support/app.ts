@@ -1,0 +1,93 @@
+/**
+ * The whole service for e2e tests, as main.ts builds it (same AppModule, same configureApp): a fresh
+ * database (PostgreSQL when TEST_DATABASE_URL is set, else PGlite), the GitHub simulator over real
+ * HTTP, a local OIDC issuer, and every log line captured so tests can check what was logged.
+ */
+import { Writable } from 'node:stream';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import type { AppConfig, GithubConfig } from '../../src/config/app-config.js';
+import { GithubSimulator } from '../../src/github/simulator/github-simulator.js';
+import { testDatabaseConfig } from './database.js';
+import { TestOidcProvider } from './oidc.js';
+
+export interface TestAppOptions {
+  /** OIDC on (default) with a local issuer, or off (ENABLE_OIDC_AUTH=false). */
+  auth?: 'oidc' | 'off';
+  github?: Partial<Pick<GithubConfig, 'requestTimeoutMs' | 'systemLabels' | 'runnerGroupId'>>;
+}
+
+export interface TestApp {
+  app: INestApplication;
+  /** The HTTP server for supertest. */
+  server: ReturnType<INestApplication['getHttpServer']>;
+  config: AppConfig;
+  simulator: GithubSimulator;
+  oidc: TestOidcProvider;
+  dataSource: DataSource;
+  /** Every log line the app wrote (JSON), at trace level. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+class LineCollector extends Writable {
+  readonly lines: string[] = [];
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    done();
+  }
+}
+
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  // Loaded here, after provideJoseToJwksRsa() ran in the jest setup file (jwks-rsa needs jose).
+  const { AppModule } = await import('../../src/app.module.js');
+  const { configureApp } = await import('../../src/configure-app.js');
+
+  const [simulator, oidc, database] = await Promise.all([
+    GithubSimulator.start(),
+    TestOidcProvider.start(),
+    testDatabaseConfig(),
+  ]);
+  const config: AppConfig = {
+    app: { port: 0, logLevel: 'trace', prettyLogs: false, demo: false },
+    database: database.config,
+    auth: options.auth === 'off' ? { ...oidc.authConfig(), enabled: false } : oidc.authConfig(),
+    github: {
+      apiUrl: simulator.url,
+      appId: simulator.appId,
+      installationId: simulator.installationId,
+      privateKey: simulator.privateKeyPem,
+      org: simulator.org,
+      runnerGroupId: 1,
+      systemLabels: ['self-hosted', 'linux', 'x64'],
+      requestTimeoutMs: 10_000,
+      simulated: true,
+      ...options.github,
+    },
+  };
+  const logs = new LineCollector();
+  const app = await NestFactory.create(AppModule.forRoot(config, { schema: 'migrate', logDestination: logs }), {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  configureApp(app);
+  await app.init();
+  const dataSource = app.get<DataSource>(getDataSourceToken());
+  return {
+    app,
+    server: app.getHttpServer(),
+    config,
+    simulator,
+    oidc,
+    dataSource,
+    logs: logs.lines,
+    async close() {
+      await app.close();
+      await Promise.all([simulator.stop(), oidc.stop()]);
+      await database.drop();
+    },
+  };
+}
