@@ -11,6 +11,6 @@ export default {
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
-  setupFiles: ['<rootDir>/test/setup-jose.ts'],
+  setupFiles: ['<rootDir>/test/jest-setup.ts'],
   testTimeout: 30000,
 };

@@ -35,6 +35,11 @@ export function readEnvironment(cwd = process.cwd()): Env {
 export interface LoadOptions {
   /** `npm run demo`: embedded database, built-in GitHub simulator, OIDC off unless set. */
   demo?: boolean;
+  /**
+   * What the process needs: everything (the service), or only the database (`init-db`, which must
+   * work before GitHub and OIDC are set up). Out-of-scope sections come back disabled and empty.
+   */
+  scope?: 'all' | 'database';
 }
 
 /** Validates the environment once into a typed AppConfig; throws ConfigError naming every problem. */
@@ -43,8 +48,9 @@ export function loadConfig(env: Env, options: LoadOptions = {}): AppConfig {
   const demo = options.demo ?? false;
   const app = readApp(reader, demo);
   const database = readDatabase(reader, demo);
-  const auth = readAuth(reader, demo);
-  const github = readGithub(reader, demo);
+  const databaseOnly = options.scope === 'database';
+  const auth = databaseOnly ? disabledAuth() : readAuth(reader, demo);
+  const github = databaseOnly ? readGithub(reader, true) : readGithub(reader, demo);
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return { app, database, auth, github };
 }
@@ -118,6 +124,10 @@ function readAuth(reader: EnvReader, demo: boolean): AuthConfig {
     userClaim: reader.string('OIDC_USER_CLAIM') ?? 'email',
     clockToleranceSeconds: reader.integer('OIDC_CLOCK_TOLERANCE_SECONDS', 30, { min: 0, max: MAX_CLOCK_TOLERANCE_SECONDS }),
   };
+}
+
+function disabledAuth(): AuthConfig {
+  return { enabled: false, issuer: '', audience: '', jwksUrl: '', userClaim: 'email', clockToleranceSeconds: 0 };
 }
 
 function readGithub(reader: EnvReader, demo: boolean): GithubConfig {

@@ -1,0 +1,76 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import type { Command } from 'commander';
+import { CommandFactory, CommandRunnerService } from 'nest-commander';
+import { DomainError } from '../common/domain-error.js';
+import type { AppConfig } from '../config/app-config.js';
+import { CliModule } from './cli.module.js';
+
+/** Exit codes: 0 success, 1 the command failed, 2 bad usage (unknown command or option). */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+interface CommanderLikeError extends Error {
+  code?: string;
+  exitCode?: number;
+}
+
+/** Commander asked to exit (help, version, bad usage); carried out of parseAsync as an error. */
+class CommanderExit extends Error {
+  constructor(readonly exitCode: number) {
+    super('commander exit');
+  }
+}
+
+/** Commander would call process.exit after its handler returns; throwing carries the code out. */
+function exitThroughError(error: CommanderLikeError): never {
+  const done = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(error.code ?? '');
+  throw new CommanderExit(done ? EXIT_OK : EXIT_USAGE);
+}
+
+function describe(error: Error): string {
+  if (error instanceof DomainError) return `${error.code}: ${error.message}`;
+  return error.message;
+}
+
+/**
+ * Runs one CLI invocation (`argv` as in process.argv) over the CLI module and returns its exit code.
+ * Never calls process.exit, so tests run it in-process; a failing command never returns 0.
+ */
+export async function runCli(argv: string[], config: AppConfig): Promise<number> {
+  let exitCode = EXIT_OK;
+  let app: INestApplicationContext;
+  try {
+    app = await CommandFactory.createWithoutRunning(CliModule.forRoot(config), {
+      // Failures are printed once, below; Nest's own error lines would repeat them.
+      logger: false,
+      abortOnError: false,
+      errorHandler: exitThroughError,
+      // nest-commander's default prints the error and leaves exit code 0.
+      serviceErrorHandler: (error: Error) => {
+        if (error instanceof CommanderExit) {
+          exitCode = error.exitCode;
+          return;
+        }
+        exitCode = EXIT_FAILURE;
+        process.stderr.write(`Error: ${describe(error)}\n`);
+      },
+    });
+  } catch (error) {
+    // The database could not be reached, or a module failed to start.
+    process.stderr.write(`Error: ${describe(error as Error)}\n`);
+    return EXIT_FAILURE;
+  }
+  const runner = app.get(CommandRunnerService);
+  // nest-commander sets the exit override on the program only; a subcommand's unknown option would
+  // otherwise exit the process with code 1 instead of reporting bad usage.
+  for (const command of (runner as unknown as { commander: Command }).commander.commands) {
+    command.exitOverride(exitThroughError);
+  }
+  try {
+    await runner.run(argv);
+  } finally {
+    await app.close();
+  }
+  return exitCode;
+}
