@@ -14,8 +14,14 @@ class SchemaPreparer implements OnModuleInit {
     @Inject(SCHEMA_MODE) private readonly mode: SchemaMode,
   ) {}
 
-  onModuleInit(): Promise<void> {
-    return prepareSchema(this.dataSource, this.mode);
+  async onModuleInit(): Promise<void> {
+    try {
+      await prepareSchema(this.dataSource, this.mode);
+    } catch (error) {
+      // Nest does not close modules when start-up fails: release the connections ourselves.
+      await this.dataSource.destroy();
+      throw error;
+    }
   }
 }
 

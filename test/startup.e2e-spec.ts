@@ -1,0 +1,81 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { NestFactory } from '@nestjs/core';
+import request from 'supertest';
+import type { AppConfig } from '../src/config/app-config.js';
+import { testDatabaseConfig, type TestDatabase } from './support/database.js';
+import { startTestApp, type TestApp } from './support/app.js';
+
+const { AppModule } = await import('../src/app.module.js');
+
+const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
+
+describe('start-up', () => {
+  let database: TestDatabase;
+
+  afterEach(async () => {
+    await database?.drop();
+  });
+
+  it('refuses to start on a database that lacks migrations, saying to run init-db', async () => {
+    database = await testDatabaseConfig();
+    const config = {
+      app: { port: 0, logLevel: 'error', prettyLogs: false, demo: false },
+      database: database.config,
+      auth: { enabled: false, issuer: '', audience: '', jwksUrl: '', userClaim: 'email', clockToleranceSeconds: 0 },
+      github: {
+        apiUrl: 'http://127.0.0.1:9',
+        appId: '1',
+        installationId: 1,
+        privateKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+        org: 'my-org',
+        runnerGroupId: 1,
+        systemLabels: ['self-hosted'],
+        requestTimeoutMs: 1000,
+        simulated: false,
+      },
+    } satisfies AppConfig;
+    const app = await NestFactory.create(AppModule.forRoot(config, { schema: 'verify', logDestination: silent }), {
+      logger: false,
+      abortOnError: false,
+    });
+    await expect(app.init()).rejects.toThrow(/lacks 2 migration\(s\): run `node dist\/cli\.js init-db`/);
+  });
+});
+
+describe('API description', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('documents the JIT endpoint: its fields, every status and the error shape', async () => {
+    const response = await request(t.server).get('/docs/openapi.json').expect(200);
+    const document = response.body;
+    const jit = document.paths['/api/v1/runners/jit'].post;
+    expect(jit.operationId).toBe('provisionJit');
+    expect(Object.keys(jit.responses).sort()).toEqual(['201', '400', '401', '409', '502', '503', '504']);
+    const schemas = document.components.schemas;
+    expect(Object.keys(schemas.CreateJitRunnerDto.properties).sort()).toEqual(
+      ['labels', 'runner_group_id', 'runner_name', 'runner_name_prefix', 'work_folder'].sort(),
+    );
+    expect(schemas.CreateJitRunnerDto.required).toEqual(['labels']);
+    expect(Object.keys(schemas.JitRunnerResponseDto.properties).sort()).toEqual(
+      ['encoded_jit_config', 'expires_at', 'labels', 'run_command', 'runner_id', 'runner_name'].sort(),
+    );
+    expect(schemas.ApiErrorResponseDto.properties).toHaveProperty('error');
+    expect(document.paths['/api/v1/runners'].get.operationId).toBe('listRunners');
+    expect(document.paths['/api/v1/runners/{idOrName}'].get.responses).toHaveProperty('404');
+    expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+  });
+
+  it('serves Swagger UI', async () => {
+    const response = await request(t.server).get('/docs').redirects(1).expect(200);
+    expect(response.text).toContain('swagger-ui');
+  });
+});
