@@ -352,6 +352,44 @@ describe('JIT runners (e2e)', () => {
       expect(afterFirst).toBe(1);
       expect(tokenRequests()).toBe(1);
     });
+
+    it('gets a new installation token when GitHub revoked the cached one, and the request still succeeds', async () => {
+      await provision(alice, { runner_name: 'before-revoke', labels: ['x'] }).expect(201);
+      const tokensBefore = t.simulator.requestCount('POST', /\/access_tokens$/);
+      t.simulator.revokeInstallationTokens();
+      await provision(alice, { runner_name: 'after-revoke', labels: ['x'] }).expect(201);
+      expect(t.simulator.requestCount('POST', /\/access_tokens$/)).toBe(tokensBefore + 1);
+      expect(t.simulator.findRunnerByName('after-revoke')).toBeTruthy();
+    });
+  });
+
+  describe('concurrency', () => {
+    it('provisions many runners at once, each with its own name, row and GitHub runner', async () => {
+      const before = generateCalls().length;
+      const responses = await Promise.all(
+        Array.from({ length: 12 }, () => provision(alice, { runner_name_prefix: 'burst', labels: ['burst'] })),
+      );
+      expect(responses.map((response) => response.status)).toEqual(Array(12).fill(201));
+      const names = responses.map((response) => response.body.runner_name);
+      expect(new Set(names).size).toBe(12);
+      expect(generateCalls().length - before).toBe(12);
+      const rows: { status: string }[] = await t.dataSource.query(
+        `SELECT status FROM runners WHERE name = ANY($1::text[])`,
+        [names],
+      );
+      expect(rows.map((row) => row.status)).toEqual(Array(12).fill('pending'));
+    });
+
+    it('gives a contested name to one owner only when two ask at once', async () => {
+      const [first, second] = await Promise.all([
+        provision(alice, { runner_name: 'race-for-it', labels: ['x'] }),
+        provision(bob, { runner_name: 'race-for-it', labels: ['x'] }),
+      ]);
+      expect([first.status, second.status].sort()).toEqual([201, 409]);
+      const live = await t.dataSource.query(`SELECT * FROM runners WHERE name = 'race-for-it' AND status = 'pending'`);
+      expect(live).toHaveLength(1);
+      expect(t.simulator.runners().filter((runner) => runner.name === 'race-for-it')).toHaveLength(1);
+    });
   });
 
   describe('secrets', () => {

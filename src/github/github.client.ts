@@ -130,23 +130,40 @@ export class GithubClient {
     }
   }
 
+  /**
+   * Sends one request and maps its failure. A 401 means GitHub did not act on the request (the
+   * installation token was revoked or expired early), so one retry with a fresh token is safe even
+   * for a POST; every other failure is returned to the caller untouched.
+   */
   private async call<T>(operation: string, send: () => Promise<T>): Promise<T> {
     try {
       return await send();
     } catch (error) {
       const mapped = toGithubError(error, operation, this.settings.org);
-      if (mapped.failure.status === 401) await this.dropCachedToken();
-      this.logger.warn(`GitHub ${operation} failed: ${mapped.code}: ${mapped.message}`);
-      throw mapped;
+      if (mapped.failure.status === 401 && (await this.refreshToken())) {
+        try {
+          return await send();
+        } catch (retryError) {
+          throw this.report(operation, toGithubError(retryError, operation, this.settings.org));
+        }
+      }
+      throw this.report(operation, mapped);
     }
   }
 
-  /** A 401 with a cached installation token means it was revoked: fetch a new one next time. */
-  private async dropCachedToken(): Promise<void> {
+  private report(operation: string, error: GithubError): GithubError {
+    this.logger.warn(`GitHub ${operation} failed: ${error.code}: ${error.message}`);
+    return error;
+  }
+
+  /** Replaces the cached installation token; false when GitHub would not issue a new one. */
+  private async refreshToken(): Promise<boolean> {
     try {
       await this.octokit.auth({ type: 'installation', refresh: true });
+      return true;
     } catch {
-      // The next call reports the problem with its own context.
+      // The App's own credentials are wrong: the original 401 says so.
+      return false;
     }
   }
 }
