@@ -90,10 +90,47 @@ describe('loadConfig', () => {
       expect.arrayContaining([
         expect.stringMatching(/^PORT must be a whole number .*"eighty"/),
         expect.stringMatching(/^ENABLE_OIDC_AUTH must be true or false/),
-        expect.stringMatching(/^GITHUB_API_URL must be an http\(s\) URL/),
+        expect.stringMatching(/^GITHUB_API_URL must be an https URL/),
         expect.stringMatching(/^OIDC_CLOCK_TOLERANCE_SECONDS .*at most 60/),
       ]),
     );
+  });
+
+  it.each(['OIDC_JWKS_URL', 'GITHUB_API_URL'])('refuses a plain http %s to another host, saying why', (name) => {
+    const problems = problemsOf(productionEnv({ [name]: 'http://auth.example.com/jwks' }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^${name} must be an https URL, because anyone on the path could`));
+    expect(problems[0]).toContain('http is accepted only for localhost, 127.0.0.0/8 and [::1]');
+    expect(problems[0]).toContain('got "http://auth.example.com/jwks"');
+  });
+
+  it.each([
+    'http://localhost:8080/jwks',
+    'http://127.0.0.1:8080/jwks',
+    'http://127.45.6.7/jwks',
+    'http://[::1]:8080/jwks',
+  ])('accepts plain http to loopback (%s) for tests, the demo and the simulator', (url) => {
+    expect(problemsOf(productionEnv({ OIDC_JWKS_URL: url, GITHUB_API_URL: url }))).toEqual([]);
+  });
+
+  it.each(['http://127.0.0.1.example.com/jwks', 'http://10.0.0.1/jwks', 'http://[::2]/jwks', 'not a url'])(
+    'does not take %s for loopback',
+    (url) => {
+      const problems = problemsOf(productionEnv({ OIDC_JWKS_URL: url, GITHUB_API_URL: url }));
+      expect(problems.map((problem) => problem.split(' ')[0])).toEqual(['OIDC_JWKS_URL', 'GITHUB_API_URL']);
+    },
+  );
+
+  it('accepts an OIDC_ISSUER that is not a URL', () => {
+    expect(loadConfig(productionEnv({ OIDC_ISSUER: 'my-issuer' })).auth.issuer).toBe('my-issuer');
+  });
+
+  it('accepts 99 system labels and refuses 100, which would leave no room for a caller label', () => {
+    const labels = (count: number) => Array.from({ length: count }, (_, i) => `label-${i}`).join(',');
+    expect(loadConfig(productionEnv({ RUNNER_SYSTEM_LABELS: labels(99) })).github.systemLabels).toHaveLength(99);
+    expect(problemsOf(productionEnv({ RUNNER_SYSTEM_LABELS: labels(100) }))).toEqual([
+      expect.stringMatching(/^RUNNER_SYSTEM_LABELS must list at most 99 labels, leaving room for one of the caller's/),
+    ]);
   });
 
   it('refuses a key file that is not a PEM private key, without echoing it', () => {

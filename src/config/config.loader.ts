@@ -20,6 +20,8 @@ export const DEFAULT_SYSTEM_LABELS = ['self-hosted', 'linux', 'x64'];
 /** GitHub answers well within this; a hung connection must not hold a caller for longer. */
 export const MAX_GITHUB_TIMEOUT_MS = 10_000;
 export const MAX_CLOCK_TOLERANCE_SECONDS = 60;
+/** GitHub registers at most 100 labels on a runner; the system labels leave room for one of the caller's. */
+export const MAX_SYSTEM_LABELS = 99;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
 /**
@@ -115,7 +117,7 @@ function readAuth(reader: EnvReader, demo: boolean): AuthConfig {
     if (!audience) reader.problem('OIDC_AUDIENCE', `is ${required}: the "aud" your tokens are issued for`);
     if (!jwksUrl) reader.problem('OIDC_JWKS_URL', `is ${required}: the issuer's JWKS URL (…/.well-known/jwks.json)`);
   }
-  if (jwksUrl) reader.httpUrl('OIDC_JWKS_URL', jwksUrl);
+  if (jwksUrl) reader.httpsUrl('OIDC_JWKS_URL', jwksUrl, 'anyone on the path could serve keys for forged tokens');
   return {
     enabled,
     issuer: issuer ?? '',
@@ -144,7 +146,7 @@ function readGithub(reader: EnvReader, demo: boolean): GithubConfig {
     return { ...common, apiUrl: '', appId: '', installationId: 0, privateKey: '', org: '', simulated: true };
   }
   const apiUrl = (reader.string('GITHUB_API_URL') ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, '');
-  reader.httpUrl('GITHUB_API_URL', apiUrl);
+  reader.httpsUrl('GITHUB_API_URL', apiUrl, 'anyone on the path could read the installation token');
   const appId = reader.string('GITHUB_APP_ID');
   if (!appId) reader.problem('GITHUB_APP_ID', 'is required: the GitHub App ID (or its client ID)');
   const installationId = reader.integer('GITHUB_APP_INSTALLATION_ID', undefined, { min: 1 });
@@ -174,7 +176,14 @@ function readSystemLabels(reader: EnvReader): string[] {
   if (labels.some((label) => !/^[a-z0-9._:/-]{1,256}$/.test(label))) {
     reader.problem('RUNNER_SYSTEM_LABELS', 'must be comma-separated labels of letters, digits and . _ - : /');
   }
-  return [...new Set(labels)];
+  const unique = [...new Set(labels)];
+  if (unique.length > MAX_SYSTEM_LABELS) {
+    reader.problem(
+      'RUNNER_SYSTEM_LABELS',
+      `must list at most ${MAX_SYSTEM_LABELS} labels, leaving room for one of the caller's (GitHub allows 100 on a runner; got ${unique.length})`,
+    );
+  }
+  return unique;
 }
 
 function readPrivateKey(reader: EnvReader): string {
@@ -250,12 +259,20 @@ class EnvReader {
     return fallback;
   }
 
-  httpUrl(name: string, value: string): void {
-    try {
-      const url = new URL(value);
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('scheme');
-    } catch {
-      this.problem(name, `must be an http(s) URL (got "${value}")`);
+  /** An https URL; plain http only to this machine (tests, the demo, the standalone simulator). */
+  httpsUrl(name: string, value: string, why: string): void {
+    const url = URL.canParse(value) ? new URL(value) : undefined;
+    const allowed = url?.protocol === 'https:' || (url?.protocol === 'http:' && isLoopback(url.hostname));
+    if (!allowed) {
+      this.problem(
+        name,
+        `must be an https URL, because ${why} (http is accepted only for localhost, 127.0.0.0/8 and [::1]): got "${value}"`,
+      );
     }
   }
+}
+
+/** WHATWG URL has already normalised the host (127.1 is 127.0.0.1, IPv6 comes bracketed). */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
