@@ -196,9 +196,12 @@ describe('JIT runners (e2e)', () => {
       expect(generateCalls().length).toBe(before);
     });
 
-    it('rejects a runner group other than the configured one', async () => {
-      const response = await provision(alice, { ...valid, runner_group_id: 7 }).expect(400);
+    it('rejects a runner group other than the configured one, and audits the denial', async () => {
+      const response = await provision(alice, { runner_name: 'wrong-group', labels: ['x'], runner_group_id: 7 }).expect(400);
       expect(response.body.error.message).toMatch(/runner_group_id must be 1/);
+      const [denial] = await auditRows('wrong-group');
+      expect(denial).toMatchObject({ action: 'provision_jit', outcome: 'denied', actor: 'alice@example.com' });
+      expect(denial.details.error_code).toBe('VALIDATION_FAILED');
     });
 
     it('counts the system labels against GitHub\'s 100', async () => {
@@ -286,6 +289,29 @@ describe('JIT runners (e2e)', () => {
       expect(actions).toContain('replace:succeeded');
     });
 
+    it('does not replace the caller\'s runner once it has connected to GitHub', async () => {
+      await provision(alice, { runner_name: 'already-running', labels: ['x'] }).expect(201);
+      const onGithub = t.simulator.findRunnerByName('already-running');
+      t.simulator.setRunnerStatus(onGithub!.id, { status: 'online' });
+      const response = await provision(alice, { runner_name: 'already-running', labels: ['x'] }).expect(409);
+      expect(response.body.error.message).toMatch(/already connected/);
+      expect(t.simulator.findRunnerByName('already-running')?.id).toBe(onGithub!.id);
+    });
+
+    it('answers 409 to a retry while the first request for that name is still waiting for GitHub', async () => {
+      t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, delayMs: 700, times: 1 });
+      const first = provision(alice, { runner_name: 'in-flight', labels: ['x'] }).then((response) => response);
+      let reserved: RunnerRow[] = [];
+      for (let i = 0; i < 100 && reserved.length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        reserved = await runnerRows('in-flight');
+      }
+      expect(reserved).toHaveLength(1);
+      const second = await provision(alice, { runner_name: 'in-flight', labels: ['x'] }).expect(409);
+      expect(second.body.error.message).toMatch(/still being provisioned/);
+      expect((await first).status).toBe(201);
+    });
+
     it('answers 409 when GitHub already has a runner of that name that this service did not create', async () => {
       const [foreign] = t.simulator.addRunners(1, { namePrefix: 'foreign' });
       const response = await provision(alice, { runner_name: foreign.name, labels: ['x'] }).expect(409);
@@ -314,7 +340,7 @@ describe('JIT runners (e2e)', () => {
       await provision(alice, { runner_name: 'lost-answer', labels: ['x'] }).expect(502);
       expect(t.simulator.findRunnerByName('lost-answer')).toBeFalsy();
       const failure = (await auditRows('lost-answer')).find((event) => event.outcome === 'failed');
-      expect(failure?.details.orphan_removed).toBe(true);
+      expect(failure?.details.orphan).toBe('removed');
       await provision(alice, { runner_name: 'lost-answer', labels: ['x'] }).expect(201);
     });
 
@@ -326,12 +352,55 @@ describe('JIT runners (e2e)', () => {
       expect(row.status).toBe('failed');
     });
 
+    it('picks a new suffix when GitHub already has the prefixed name', async () => {
+      t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, status: 409, body: { message: 'Already exists - A runner with the name x already exists.' }, times: 1 });
+      const before = generateCalls().length;
+      const response = await provision(alice, { runner_name_prefix: 'collide', labels: ['x'] }).expect(201);
+      expect(generateCalls().length - before).toBe(2);
+      const rows: RunnerRow[] = await t.dataSource.query(`SELECT * FROM runners WHERE name LIKE 'collide-%' ORDER BY created_at`);
+      expect(rows.map((row) => row.status)).toEqual(['failed', 'pending']);
+      expect(rows[1].name).toBe(response.body.runner_name);
+    });
+
+    it("never removes somebody else's runner of the same name when GitHub fails", async () => {
+      const [foreign] = t.simulator.addRunners(1, { namePrefix: 'not-ours', status: 'online' });
+      t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, status: 503, times: 1 });
+      await provision(alice, { runner_name: foreign.name, labels: ['x'] }).expect(502);
+      expect(t.simulator.findRunnerByName(foreign.name)?.id).toBe(foreign.id);
+      const failure = (await auditRows(foreign.name)).find((event) => event.outcome === 'failed');
+      expect(failure?.details.orphan).toBe('not-ours');
+    });
+
+    it('removes the runner GitHub created before its answer timed out', async () => {
+      t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, delayMs: 3_000, afterHandling: true, times: 1 });
+      await provision(alice, { runner_name: 'created-then-slow', labels: ['x'] }).expect(504);
+      expect(t.simulator.findRunnerByName('created-then-slow')).toBeFalsy();
+      const failure = (await auditRows('created-then-slow')).find((event) => event.outcome === 'failed');
+      expect(failure?.details).toMatchObject({ error_code: 'GITHUB_TIMEOUT', orphan: 'removed' });
+    });
+
+    it('recovers the name on the next try when the orphan could not be looked up at first', async () => {
+      t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, status: 502, afterHandling: true, times: 1 });
+      t.simulator.injectFault({ method: 'GET', path: /\/actions\/runners$/, status: 500, times: 1 });
+      await provision(alice, { runner_name: 'orphan-later', labels: ['x'] }).expect(502);
+      const orphan = t.simulator.findRunnerByName('orphan-later');
+      expect(orphan).toBeTruthy();
+      const retry = await provision(alice, { runner_name: 'orphan-later', labels: ['x'] }).expect(201);
+      const now = t.simulator.findRunnerByName('orphan-later');
+      expect(now?.id).not.toBe(orphan?.id);
+      expect(retry.body.runner_name).toBe('orphan-later');
+    });
+
     it("answers 503 with Retry-After when GitHub's rate limit is exhausted", async () => {
       t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, rateLimit: true, retryAfterSeconds: 42, times: 1 });
       const response = await provision(alice, { runner_name: 'rate-limited', labels: ['x'] }).expect(503);
       expect(response.body.error.code).toBe('GITHUB_RATE_LIMITED');
       expect(response.headers['retry-after']).toBe('42');
       expect(response.body.error.details.retry_after_seconds).toBe(42);
+      const [row] = await runnerRows('rate-limited');
+      expect(row).toMatchObject({ status: 'failed', failure_code: 'GITHUB_RATE_LIMITED' });
+      const outcomes = (await auditRows('rate-limited')).map((event) => event.outcome);
+      expect(outcomes).toEqual(['attempted', 'failed']);
     });
 
     it('answers 502 with GITHUB_PERMISSION_DENIED when the App lacks the runner permission', async () => {
@@ -339,6 +408,10 @@ describe('JIT runners (e2e)', () => {
       const response = await provision(alice, { runner_name: 'no-permission', labels: ['x'] }).expect(502);
       expect(response.body.error.code).toBe('GITHUB_PERMISSION_DENIED');
       expect(response.body.error.message).toMatch(/Self-hosted runners/);
+      const [row] = await runnerRows('no-permission');
+      expect(row).toMatchObject({ status: 'failed', failure_code: 'GITHUB_PERMISSION_DENIED' });
+      const failure = (await auditRows('no-permission')).find((event) => event.outcome === 'failed');
+      expect(failure?.details).toMatchObject({ error_code: 'GITHUB_PERMISSION_DENIED', github_status: 403 });
     });
   });
 

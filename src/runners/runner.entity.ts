@@ -66,7 +66,11 @@ export class RunnerEntity {
   @Column({ name: 'owner_name', type: 'text' })
   ownerName: string;
 
-  /** Why GitHub refused the runner (status failed); GitHub's message, never a credential. */
+  /** The error code that failed the runner (status failed), e.g. GITHUB_UNAVAILABLE. */
+  @Column({ name: 'failure_code', type: 'varchar', length: 64, nullable: true })
+  failureCode: string | null;
+
+  /** Why the runner failed, for people: our message (with GitHub's), never a credential. */
   @Column({ name: 'failure_reason', type: 'text', nullable: true })
   failureReason: string | null;
 

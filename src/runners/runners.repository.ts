@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, In, Not, QueryFailedError } from 'typeorm';
+import { DataSource, type EntityManager, In, IsNull, Not, QueryFailedError } from 'typeorm';
 import type { Actor } from '../auth/actor.js';
 import { RunnerEntity, TERMINAL_STATUSES, UQ_RUNNERS_NAME_ACTIVE } from './runner.entity.js';
 
@@ -10,13 +10,12 @@ export const DEFAULT_LIST_LIMIT = 100;
 export type NewRunner = Pick<
   RunnerEntity,
   'name' | 'kind' | 'status' | 'ephemeral' | 'labels' | 'runnerGroupId' | 'ownerIssuer' | 'ownerSubject' | 'ownerName'
-> &
-  Partial<Pick<RunnerEntity, 'expiresAt'>>;
+>;
 
 export type RunnerChange = Partial<
   Pick<
     RunnerEntity,
-    'status' | 'busy' | 'githubRunnerId' | 'failureReason' | 'expiresAt' | 'lastSeenAt' | 'deletedAt'
+    'status' | 'busy' | 'githubRunnerId' | 'failureCode' | 'failureReason' | 'expiresAt' | 'lastSeenAt' | 'deletedAt'
   >
 >;
 
@@ -30,6 +29,9 @@ export function isNameTaken(error: unknown): boolean {
   );
 }
 
+const ownedBy = (actor: Actor) => ({ ownerIssuer: actor.issuer, ownerSubject: actor.subject });
+const live = () => Not(In([...TERMINAL_STATUSES]));
+
 /** Queries on runners. Methods that take a manager run inside the caller's transaction. */
 @Injectable()
 export class RunnersRepository {
@@ -41,8 +43,16 @@ export class RunnersRepository {
   }
 
   /** The runner that holds this name now (not deleted, not failed), whoever owns it. */
-  findActiveByName(name: string, manager: EntityManager = this.dataSource.manager): Promise<RunnerEntity | null> {
-    return manager.findOne(RunnerEntity, { where: { name, status: Not(In([...TERMINAL_STATUSES])) } });
+  findActiveByName(name: string): Promise<RunnerEntity | null> {
+    return this.dataSource.manager.findOne(RunnerEntity, { where: { name, status: live() } });
+  }
+
+  /** The actor's newest failed runner of this name that never got a GitHub id. */
+  findLatestFailedWithoutGithubId(actor: Actor, name: string): Promise<RunnerEntity | null> {
+    return this.dataSource.manager.findOne(RunnerEntity, {
+      where: { name, status: 'failed', githubRunnerId: IsNull(), ...ownedBy(actor) },
+      order: { createdAt: 'DESC', id: 'DESC' },
+    });
   }
 
   /**
@@ -50,17 +60,16 @@ export class RunnersRepository {
    * not found, exactly like one that does not exist.
    */
   async findOwned(actor: Actor, idOrName: string): Promise<RunnerEntity | null> {
-    const owner = { ownerIssuer: actor.issuer, ownerSubject: actor.subject };
     if (UUID_PATTERN.test(idOrName)) {
-      const byId = await this.dataSource.manager.findOne(RunnerEntity, { where: { id: idOrName, ...owner } });
+      const byId = await this.dataSource.manager.findOne(RunnerEntity, { where: { id: idOrName, ...ownedBy(actor) } });
       if (byId) return byId;
     }
-    const live = await this.dataSource.manager.findOne(RunnerEntity, {
-      where: { name: idOrName, status: Not(In([...TERMINAL_STATUSES])), ...owner },
+    const holder = await this.dataSource.manager.findOne(RunnerEntity, {
+      where: { name: idOrName, status: live(), ...ownedBy(actor) },
     });
-    if (live) return live;
+    if (holder) return holder;
     return this.dataSource.manager.findOne(RunnerEntity, {
-      where: { name: idOrName, ...owner },
+      where: { name: idOrName, ...ownedBy(actor) },
       order: { createdAt: 'DESC', id: 'DESC' },
     });
   }
@@ -68,19 +77,33 @@ export class RunnersRepository {
   /** The actor's live runners, newest first. */
   listOwned(actor: Actor, limit = DEFAULT_LIST_LIMIT): Promise<RunnerEntity[]> {
     return this.dataSource.manager.find(RunnerEntity, {
-      where: { ownerIssuer: actor.issuer, ownerSubject: actor.subject, status: Not(In([...TERMINAL_STATUSES])) },
+      where: { ...ownedBy(actor), status: live() },
       order: { createdAt: 'DESC', id: 'DESC' },
       take: limit,
     });
   }
 
   async insert(manager: EntityManager, runner: NewRunner): Promise<RunnerEntity> {
-    const entity = manager.create(RunnerEntity, { busy: false, ...runner });
-    return manager.save(entity);
+    return manager.save(manager.create(RunnerEntity, { busy: false, ...runner }));
   }
 
-  async update(manager: EntityManager, runner: RunnerEntity, change: RunnerChange): Promise<RunnerEntity> {
-    Object.assign(runner, change);
-    return manager.save(runner);
+  /**
+   * Applies `change` only while the runner is still pending (and, when given, still has that GitHub
+   * id), so a request that lost a race cannot overwrite the winner's change. Returns the updated
+   * runner, or null when it was no longer in that state.
+   */
+  async updateWhilePending(
+    manager: EntityManager,
+    id: string,
+    githubRunnerId: number | null,
+    change: RunnerChange,
+  ): Promise<RunnerEntity | null> {
+    const result = await manager.update(
+      RunnerEntity,
+      { id, status: 'pending', githubRunnerId: githubRunnerId === null ? IsNull() : githubRunnerId },
+      change,
+    );
+    if (!result.affected) return null;
+    return manager.findOneByOrFail(RunnerEntity, { id });
   }
 }

@@ -6,10 +6,11 @@ import { DomainError, ERROR_CODES } from '../common/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { GithubClient } from '../github/github.client.js';
 import { GithubError } from '../github/github.errors.js';
+import type { GithubRunner, JitConfig } from '../github/github.types.js';
 import type { CreateJitRunnerDto } from './dto/create-jit-runner.dto.js';
 import { toJitRunnerResponse, type JitRunnerResponseDto } from './dto/jit-runner-response.dto.js';
-import type { RunnerEntity } from './runner.entity.js';
 import { toRunnerResponse, type RunnerListResponseDto, type RunnerResponseDto } from './dto/runner-response.dto.js';
+import type { RunnerEntity } from './runner.entity.js';
 import { DEFAULT_WORK_FOLDER, MAX_LABELS, NAME_SUFFIX_HEX_LENGTH } from './runner-rules.js';
 import { isNameTaken, RunnersRepository } from './runners.repository.js';
 
@@ -23,14 +24,10 @@ export const AUDIT_ACTIONS = {
   REPLACE: 'replace',
 } as const;
 
-/** Thrown inside provisioning when a name is held; a prefix request then tries another suffix. */
-class NameTaken extends DomainError {
-  constructor(name: string, reason: string) {
-    super(ERROR_CODES.RUNNER_NAME_TAKEN, `The runner name "${name}" is taken ${reason}; choose another runner_name`, {
-      runner_name: name,
-    });
-  }
-}
+/** Failures after which GitHub may have created the runner although we never got its answer. */
+const ANSWER_MAY_BE_LOST: readonly string[] = [ERROR_CODES.GITHUB_UNAVAILABLE, ERROR_CODES.GITHUB_TIMEOUT];
+/** Errors that are a decision about the request (denied), not a failure to carry it out. */
+const DENIAL_CODES: readonly string[] = [ERROR_CODES.VALIDATION_FAILED, ERROR_CODES.RUNNER_NAME_TAKEN, ERROR_CODES.RUNNER_BUSY];
 
 interface JitPlan {
   labels: string[];
@@ -38,10 +35,41 @@ interface JitPlan {
   workFolder: string;
 }
 
+/** The name is held; a prefix request then quietly tries another suffix. */
+class NameTaken extends DomainError {
+  constructor(name: string, reason: string, advice = 'choose another runner_name') {
+    super(ERROR_CODES.RUNNER_NAME_TAKEN, `The runner name "${name}" is ${reason}; ${advice}`, { runner_name: name });
+  }
+}
+
+/**
+ * A JIT runner GitHub created for a call whose answer we lost looks exactly like this: never
+ * connected (os unknown, offline, idle) and registered with the labels and group we sent. Anything
+ * else with that name is somebody else's runner and is never touched.
+ */
+function looksFreshlyCreatedFor(runner: GithubRunner, plan: JitPlan): boolean {
+  const labels = new Set(runner.labels.map((label) => label.name.toLowerCase()));
+  return (
+    runner.os === 'unknown' &&
+    runner.status === 'offline' &&
+    !runner.busy &&
+    (runner.runner_group_id === undefined || runner.runner_group_id === plan.runnerGroupId) &&
+    labels.size === plan.labels.length &&
+    plan.labels.every((label) => labels.has(label))
+  );
+}
+
+/** A runner that has run at all (GitHub learned its OS, or it is online or busy) is not replaced. */
+function hasConnected(runner: GithubRunner): boolean {
+  return runner.os !== 'unknown' || runner.status === 'online' || runner.busy;
+}
+
 /** The rules of runners: names, labels, ownership, and keeping the database in step with GitHub. */
 @Injectable()
 export class RunnersService {
   private readonly logger = new Logger(RunnersService.name);
+  /** Errors whose audit event is already written, so the catch-all does not write a second one. */
+  private readonly audited = new WeakSet<object>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -52,14 +80,23 @@ export class RunnersService {
 
   /**
    * Issues a JIT config for one ephemeral runner. The runner row and its audit event are written
-   * before GitHub is called; GitHub's answer then completes the row or marks it failed.
+   * before GitHub is called; GitHub's answer then completes the row or marks it failed. Every
+   * attempt ends with an audit event: succeeded, denied or failed.
    */
   async provisionJit(actor: Actor, request: CreateJitRunnerDto): Promise<JitRunnerResponseDto> {
-    const plan = this.planJit(request);
-    if (request.runner_name !== undefined) {
-      return this.provisionJitNamed(actor, request.runner_name, plan, { explicitName: true });
+    try {
+      const plan = this.planJit(request);
+      if (request.runner_name !== undefined) {
+        return await this.provisionJitNamed(actor, request.runner_name, plan, { explicitName: true });
+      }
+      return await this.provisionJitWithPrefix(actor, request.runner_name_prefix as string, plan);
+    } catch (error) {
+      if (!this.audited.has(error as object)) await this.recordUnaudited(actor, request, error);
+      throw error;
     }
-    const prefix = request.runner_name_prefix as string;
+  }
+
+  private async provisionJitWithPrefix(actor: Actor, prefix: string, plan: JitPlan): Promise<JitRunnerResponseDto> {
     for (let attempt = 1; attempt <= MAX_NAME_ATTEMPTS; attempt++) {
       const name = `${prefix}-${randomBytes(NAME_SUFFIX_HEX_LENGTH / 2).toString('hex')}`;
       try {
@@ -86,12 +123,12 @@ export class RunnersService {
       );
     }
     // GitHub registers exactly the labels sent to a JIT runner: the system labels go first.
-    const labels = [...new Set([...this.config.github.systemLabels, ...request.labels])];
+    const systemLabels = this.config.github.systemLabels;
+    const labels = [...new Set([...systemLabels, ...request.labels])];
     if (labels.length > MAX_LABELS) {
-      const room = MAX_LABELS - this.config.github.systemLabels.length;
       throw new DomainError(
         ERROR_CODES.VALIDATION_FAILED,
-        `labels must hold at most ${room} labels besides the ${this.config.github.systemLabels.length} system labels (GitHub allows ${MAX_LABELS} in all)`,
+        `labels must hold at most ${MAX_LABELS - systemLabels.length} labels besides the ${systemLabels.length} system labels (GitHub allows ${MAX_LABELS} in all)`,
         { field: 'labels' },
       );
     }
@@ -106,51 +143,30 @@ export class RunnersService {
   ): Promise<JitRunnerResponseDto> {
     const holder = await this.runners.findActiveByName(name);
     if (holder) {
-      const ownPending = holder.ownerIssuer === actor.issuer && holder.ownerSubject === actor.subject && holder.status === 'pending';
-      if (!(options.explicitName && ownPending)) {
-        // A prefix collision is not the caller's doing: it silently picks another suffix.
-        if (options.explicitName) await this.recordDenied(actor, name, 'name_taken');
-        throw new NameTaken(name, 'by another runner');
-      }
+      if (!options.explicitName) throw new NameTaken(name, 'taken by another runner');
+      const ownPending =
+        holder.ownerIssuer === actor.issuer && holder.ownerSubject === actor.subject && holder.status === 'pending';
+      if (!ownPending) throw new NameTaken(name, 'taken by another runner');
       // A retry by the same owner for its own runner that never came online replaces it.
       await this.replace(actor, holder);
     }
 
-    const runner = await this.reserve(actor, name, plan);
-    let jit;
+    const runner = await this.reserve(actor, name, plan, options);
+    let jit: JitConfig;
     try {
-      jit = await this.github.generateJitConfig({ name, ...plan });
+      jit = await this.generateJit(actor, name, plan);
     } catch (error) {
-      await this.recordGithubRefusal(actor, runner, error);
+      await this.recordGithubRefusal(actor, runner, plan, error);
       if (error instanceof GithubError && error.code === ERROR_CODES.GITHUB_NAME_TAKEN) {
-        throw new NameTaken(name, 'on GitHub by a runner this service did not create');
+        throw this.markAudited(new NameTaken(name, 'taken on GitHub by a runner this service did not create'));
       }
       throw error;
     }
-
-    const expiresAt = new Date(Date.now() + JIT_CONFIG_VALIDITY_MS);
-    const provisioned = await this.runners.transaction(async (manager) => {
-      const updated = await this.runners.update(manager, runner, { githubRunnerId: jit.runner.id, expiresAt });
-      await this.audit.record(manager, actor, {
-        action: AUDIT_ACTIONS.PROVISION_JIT,
-        outcome: 'succeeded',
-        runnerId: runner.id,
-        runnerName: name,
-        details: {
-          github_runner_id: jit.runner.id,
-          labels: plan.labels,
-          runner_group_id: plan.runnerGroupId,
-          jit_config_fingerprint: fingerprint(jit.encodedJitConfig),
-        },
-      });
-      return updated;
-    });
-    this.logger.log(`Provisioned JIT runner ${name} (GitHub id ${jit.runner.id}) for ${actor.name}`);
-    return toJitRunnerResponse(provisioned, jit.encodedJitConfig);
+    return this.complete(actor, runner, plan, jit);
   }
 
   /** Writes the pending row and its 'attempted' event in one transaction, before GitHub is called. */
-  private async reserve(actor: Actor, name: string, plan: JitPlan): Promise<RunnerEntity> {
+  private async reserve(actor: Actor, name: string, plan: JitPlan, options: { explicitName: boolean }): Promise<RunnerEntity> {
     try {
       return await this.runners.transaction(async (manager) => {
         const runner = await this.runners.insert(manager, {
@@ -176,79 +192,188 @@ export class RunnersService {
     } catch (error) {
       // Another request took the name between our check and our insert.
       if (isNameTaken(error)) {
-        await this.recordDenied(actor, name, 'name_taken');
-        throw new NameTaken(name, 'by another runner');
+        throw new NameTaken(name, options.explicitName ? 'taken by another runner' : 'taken');
       }
       throw error;
     }
   }
 
   /**
-   * GitHub did not create the runner (or we cannot tell). generate-jitconfig is not idempotent: after
-   * a 5xx or a timeout the runner may exist on GitHub although we never got its config, so look it up
-   * by name and remove it, since nobody can ever start it. Then mark our row failed.
+   * generate-jitconfig, with one recovery: when GitHub says the name is taken and this owner's last
+   * attempt at that name failed with a lost answer, the runner GitHub holds is that attempt's
+   * orphan. It is removed (only if it still looks freshly created) and the call made once more.
    */
-  private async recordGithubRefusal(actor: Actor, runner: RunnerEntity, error: unknown): Promise<void> {
-    const code = error instanceof DomainError ? error.code : ERROR_CODES.INTERNAL;
-    const details: Record<string, unknown> = { error_code: code };
+  private async generateJit(actor: Actor, name: string, plan: JitPlan): Promise<JitConfig> {
+    const request = { name, ...plan };
+    try {
+      return await this.github.generateJitConfig(request);
+    } catch (error) {
+      if (!(error instanceof GithubError && error.code === ERROR_CODES.GITHUB_NAME_TAKEN)) throw error;
+      const lastAttempt = await this.runners.findLatestFailedWithoutGithubId(actor, name);
+      if (!lastAttempt || !ANSWER_MAY_BE_LOST.includes(lastAttempt.failureCode ?? '')) throw error;
+      if ((await this.removeOrphan(name, plan)) !== 'removed') throw error;
+      return this.github.generateJitConfig(request);
+    }
+  }
+
+  /** Stores GitHub's runner id and writes the success event; undoes the GitHub runner if that fails. */
+  private async complete(actor: Actor, runner: RunnerEntity, plan: JitPlan, jit: JitConfig): Promise<JitRunnerResponseDto> {
+    const expiresAt = new Date(Date.now() + JIT_CONFIG_VALIDITY_MS);
+    let provisioned: RunnerEntity | null;
+    try {
+      provisioned = await this.runners.transaction(async (manager) => {
+        const updated = await this.runners.updateWhilePending(manager, runner.id, null, {
+          githubRunnerId: jit.runner.id,
+          expiresAt,
+        });
+        if (!updated) return null;
+        await this.audit.record(manager, actor, {
+          action: AUDIT_ACTIONS.PROVISION_JIT,
+          outcome: 'succeeded',
+          runnerId: runner.id,
+          runnerName: runner.name,
+          details: {
+            github_runner_id: jit.runner.id,
+            labels: plan.labels,
+            runner_group_id: plan.runnerGroupId,
+            jit_config_fingerprint: fingerprint(jit.encodedJitConfig),
+          },
+        });
+        return updated;
+      });
+    } catch (error) {
+      await this.discardCreated(actor, runner, jit.runner.id, error);
+      throw error;
+    }
+    if (!provisioned) {
+      // A newer request for the same name replaced this one while GitHub was answering.
+      const superseded = new NameTaken(runner.name, 'being provisioned again by a newer request');
+      await this.discardCreated(actor, runner, jit.runner.id, superseded);
+      throw superseded;
+    }
+    this.logger.log(`Provisioned JIT runner ${runner.name} (GitHub id ${jit.runner.id}) for ${actor.name}`);
+    return toJitRunnerResponse(provisioned, jit.encodedJitConfig);
+  }
+
+  /** GitHub created the runner but we cannot hand it out: remove it and mark our attempt failed. */
+  private async discardCreated(actor: Actor, runner: RunnerEntity, githubRunnerId: number, error: unknown): Promise<void> {
+    let removed = false;
+    try {
+      await this.github.deleteRunner(githubRunnerId);
+      removed = true;
+    } catch (deleteError) {
+      this.logger.warn(`Could not remove runner ${runner.name} (GitHub id ${githubRunnerId}): ${(deleteError as Error).message}`);
+    }
+    await this.fail(actor, runner, error, { github_runner_id: githubRunnerId, removed_from_github: removed });
+  }
+
+  /**
+   * GitHub did not create the runner, or we cannot tell. generate-jitconfig is not idempotent: after
+   * a 5xx or a timeout the runner may exist on GitHub although we never got its config, and nobody
+   * could ever start it, so look it up by name and remove it if it is ours. Then mark the row failed.
+   */
+  private async recordGithubRefusal(actor: Actor, runner: RunnerEntity, plan: JitPlan, error: unknown): Promise<void> {
+    const details: Record<string, unknown> = {};
     if (error instanceof GithubError) {
       if (error.failure.status !== undefined) details.github_status = error.failure.status;
-      if (code === ERROR_CODES.GITHUB_UNAVAILABLE || code === ERROR_CODES.GITHUB_TIMEOUT) {
-        details.orphan_removed = await this.removeOrphan(runner.name);
-      }
+      if (ANSWER_MAY_BE_LOST.includes(error.code)) details.orphan = await this.removeOrphan(runner.name, plan);
     }
-    const reason = error instanceof Error ? error.message : 'unknown error';
+    await this.fail(actor, runner, error, details);
+  }
+
+  /** Marks the attempt failed with its audit event, unless a newer request already changed it. */
+  private async fail(actor: Actor, runner: RunnerEntity, error: unknown, details: Record<string, unknown>): Promise<void> {
+    const code = error instanceof DomainError ? error.code : ERROR_CODES.INTERNAL;
+    // Our own messages are safe to keep and show; an unexpected error's text is not.
+    const reason = error instanceof DomainError ? error.message : 'Internal error while provisioning';
     await this.runners.transaction(async (manager) => {
-      await this.runners.update(manager, runner, { status: 'failed', failureReason: reason });
+      await this.runners.updateWhilePending(manager, runner.id, null, { status: 'failed', failureCode: code, failureReason: reason });
       await this.audit.record(manager, actor, {
         action: AUDIT_ACTIONS.PROVISION_JIT,
         outcome: 'failed',
         runnerId: runner.id,
         runnerName: runner.name,
-        details,
+        details: { error_code: code, ...details },
       });
     });
+    this.markAudited(error);
   }
 
-  /** Best effort: true when a runner of that name was found on GitHub and removed. */
-  private async removeOrphan(name: string): Promise<boolean> {
+  /** Best effort: removes the runner GitHub created for a lost answer, and says what it found. */
+  private async removeOrphan(name: string, plan: JitPlan): Promise<'removed' | 'none' | 'not-ours' | 'unknown'> {
     try {
-      const orphan = await this.github.findRunnerByName(name);
-      if (!orphan) return false;
-      await this.github.deleteRunner(orphan.id);
-      this.logger.warn(`Removed runner ${name} (GitHub id ${orphan.id}) that GitHub created although the call failed`);
-      return true;
+      const found = await this.github.findRunnerByName(name);
+      if (!found) return 'none';
+      if (!looksFreshlyCreatedFor(found, plan)) return 'not-ours';
+      await this.github.deleteRunner(found.id);
+      this.logger.warn(`Removed runner ${name} (GitHub id ${found.id}) that GitHub created although its answer was lost`);
+      return 'removed';
     } catch (error) {
       this.logger.warn(`Could not check GitHub for an orphaned runner ${name}: ${(error as Error).message}`);
-      return false;
+      return 'unknown';
     }
   }
 
-  /** Deletes the owner's pending runner on GitHub, then marks it deleted, so its name can be reused. */
-  private async replace(actor: Actor, runner: RunnerEntity): Promise<void> {
-    const githubId = runner.githubRunnerId ?? (await this.github.findRunnerByName(runner.name))?.id;
-    if (githubId !== undefined && githubId !== null) await this.github.deleteRunner(githubId);
-    await this.runners.transaction(async (manager) => {
-      await this.runners.update(manager, runner, { status: 'deleted', deletedAt: new Date() });
+  /**
+   * Removes the owner's pending runner from GitHub, then marks it deleted, so its name can be reused.
+   * Refused while its own request is still under way, or once it has connected to GitHub.
+   */
+  private async replace(actor: Actor, holder: RunnerEntity): Promise<void> {
+    const githubRunnerId = holder.githubRunnerId;
+    if (githubRunnerId === null) {
+      throw new NameTaken(holder.name, 'still being provisioned by an earlier request', 'retry in a moment');
+    }
+    const onGithub = await this.github.getRunner(githubRunnerId);
+    if (onGithub && hasConnected(onGithub)) {
+      throw new NameTaken(
+        holder.name,
+        'held by your runner that has already connected to GitHub',
+        'choose another runner_name (a connected runner is never replaced)',
+      );
+    }
+    if (onGithub) await this.github.deleteRunner(githubRunnerId);
+    const replaced = await this.runners.transaction(async (manager) => {
+      const deleted = await this.runners.updateWhilePending(manager, holder.id, githubRunnerId, {
+        status: 'deleted',
+        deletedAt: new Date(),
+      });
+      if (!deleted) return false;
       await this.audit.record(manager, actor, {
         action: AUDIT_ACTIONS.REPLACE,
         outcome: 'succeeded',
-        runnerId: runner.id,
-        runnerName: runner.name,
-        details: { github_runner_id: githubId ?? null, reason: 'the owner asked for the same name again while it was pending' },
+        runnerId: holder.id,
+        runnerName: holder.name,
+        details: { github_runner_id: githubRunnerId, reason: 'the owner asked for the same name again while it was pending' },
       });
+      return true;
     });
+    if (!replaced) throw new NameTaken(holder.name, 'being changed by another request', 'retry in a moment');
   }
 
-  private async recordDenied(actor: Actor, name: string, reason: string): Promise<void> {
-    await this.runners.transaction((manager) =>
-      this.audit.record(manager, actor, {
-        action: AUDIT_ACTIONS.PROVISION_JIT,
-        outcome: 'denied',
-        runnerName: name,
-        details: { reason },
-      }),
-    );
+  /** The closing audit event of an attempt that ended before it reached GitHub or the database. */
+  private async recordUnaudited(actor: Actor, request: CreateJitRunnerDto, error: unknown): Promise<void> {
+    const code = error instanceof DomainError ? error.code : ERROR_CODES.INTERNAL;
+    try {
+      await this.runners.transaction((manager) =>
+        this.audit.record(manager, actor, {
+          action: AUDIT_ACTIONS.PROVISION_JIT,
+          outcome: DENIAL_CODES.includes(code) ? 'denied' : 'failed',
+          runnerName: request.runner_name ?? null,
+          details: {
+            error_code: code,
+            ...(request.runner_name_prefix !== undefined && { runner_name_prefix: request.runner_name_prefix }),
+            ...(error instanceof DomainError && { reason: error.message }),
+          },
+        }),
+      );
+    } catch (auditError) {
+      this.logger.error(`Could not record the audit event of a failed provisioning: ${(auditError as Error).message}`);
+    }
+  }
+
+  private markAudited<T>(error: T): T {
+    if (typeof error === 'object' && error !== null) this.audited.add(error);
+    return error;
   }
 
   async listRunners(actor: Actor): Promise<RunnerListResponseDto> {

@@ -18,6 +18,7 @@ export class CreateRunners1764110000000 implements MigrationInterface {
         "owner_issuer" text NOT NULL,
         "owner_subject" text NOT NULL,
         "owner_name" text NOT NULL,
+        "failure_code" character varying(64),
         "failure_reason" text,
         "expires_at" TIMESTAMP WITH TIME ZONE,
         "last_seen_at" TIMESTAMP WITH TIME ZONE,
