@@ -75,6 +75,7 @@ describe('JIT runners (e2e)', () => {
         run_command: `./run.sh --jitconfig ${response.body.encoded_jit_config}`,
       });
       expect(new Date(response.body.expires_at).getTime()).toBeGreaterThan(Date.now());
+      expect(response.headers['cache-control']).toBe('no-store');
 
       const calls = generateCalls().slice(before);
       expect(calls).toHaveLength(1);

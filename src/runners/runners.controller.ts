@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
 import {
   ApiBadGatewayResponse,
   ApiBadRequestResponse,
@@ -31,6 +31,8 @@ export class RunnersController {
 
   @Post('jit')
   @HttpCode(HttpStatus.CREATED)
+  // The answer carries a credential: no cache, proxy or browser may keep it.
+  @Header('Cache-Control', 'no-store')
   @ApiOperation({
     operationId: 'provisionJit',
     summary: 'Issue a JIT config for one ephemeral runner (recommended)',
