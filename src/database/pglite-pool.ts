@@ -2,6 +2,25 @@ import { EventEmitter } from 'node:events';
 import { PGlite, types } from '@electric-sql/pglite';
 
 type Callback<T> = (error: Error | null, result?: T) => void;
+type Release = (error?: unknown) => void;
+type ConnectCallback = (error: Error | null, client?: PGliteClient, release?: Release) => void;
+
+/**
+ * How long a borrower waits for the session before it gets an error. Work that holds the session this
+ * long is stuck, typically on a query issued outside its transaction's manager, which waits for the
+ * session its own transaction holds.
+ */
+export const SESSION_WAIT_LIMIT_MS = 30_000;
+
+export interface PGlitePoolOptions {
+  /** Default SESSION_WAIT_LIMIT_MS; tests use a short one. */
+  sessionWaitLimitMs?: number;
+}
+
+interface Waiter {
+  callback: ConnectCallback;
+  timer: NodeJS.Timeout;
+}
 
 /**
  * A `pg`-compatible pool over one PGlite instance, for TypeORM's postgres driver (`driver:`).
@@ -15,11 +34,15 @@ type Callback<T> = (error: Error | null, result?: T) => void;
 export class PGlitePool extends EventEmitter {
   private readonly db: Promise<PGlite>;
   private readonly client: PGliteClient;
-  private queue: Promise<void> = Promise.resolve();
+  private readonly sessionWaitLimitMs: number;
+  private readonly waiters: Waiter[] = [];
+  private readonly idleListeners: (() => void)[] = [];
+  private lent = false;
   private closed = false;
 
-  constructor(dataDir: string | undefined) {
+  constructor(dataDir: string | undefined, options: PGlitePoolOptions = {}) {
     super();
+    this.sessionWaitLimitMs = options.sessionWaitLimitMs ?? SESSION_WAIT_LIMIT_MS;
     this.db = PGlite.create({
       dataDir,
       // TypeORM sends booleans as JS values; PGlite's default serializer rejects 'true'/'false' strings.
@@ -28,65 +51,115 @@ export class PGlitePool extends EventEmitter {
     this.client = new PGliteClient(this.db);
   }
 
-  connect(callback: (error: Error | null, client?: PGliteClient, release?: (error?: unknown) => void) => void): void {
+  connect(callback: ConnectCallback): void {
     if (this.closed) {
       callback(new Error('The embedded database is closed'));
       return;
     }
-    let release!: () => void;
-    const turn = new Promise<void>((resolve) => (release = resolve));
-    const previous = this.queue;
-    this.queue = previous.then(() => turn);
-    previous
-      .then(() => this.db)
-      .then(
-        () => {
-          let released = false;
-          callback(null, this.client, () => {
-            if (!released) {
-              released = true;
-              release();
-            }
-          });
-        },
-        (error: Error) => {
-          release();
-          callback(error);
-        },
-      );
+    if (!this.lent) {
+      this.lend(callback);
+      return;
+    }
+    const waiter: Waiter = {
+      callback,
+      timer: setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        const seconds = this.sessionWaitLimitMs / 1000;
+        callback(
+          new Error(
+            `The embedded database (PGlite) session was held for more than ${seconds} s: ` +
+              "a query probably ran outside its transaction's manager",
+          ),
+        );
+      }, this.sessionWaitLimitMs),
+    };
+    this.waiters.push(waiter);
+  }
+
+  private lend(callback: ConnectCallback): void {
+    this.lent = true;
+    this.db.then(
+      () => {
+        let released = false;
+        callback(null, this.client, (error?: unknown) => {
+          if (released) return;
+          released = true;
+          if (!error) {
+            this.handOn();
+            return;
+          }
+          // pg destroys a client released with an error; the one session can only be cleaned, so that
+          // no one inherits a transaction its borrower left open (ROLLBACK outside one only warns).
+          this.db
+            .then((db) => db.exec('ROLLBACK'))
+            .catch(() => undefined)
+            .then(() => this.handOn());
+        });
+      },
+      (error: Error) => {
+        this.handOn();
+        callback(error);
+      },
+    );
+  }
+
+  /** Lends the session to the longest waiter, or marks it free. */
+  private handOn(): void {
+    const next = this.waiters.shift();
+    if (next) {
+      clearTimeout(next.timer);
+      this.lend(next.callback);
+      return;
+    }
+    this.lent = false;
+    for (const listener of this.idleListeners.splice(0)) listener();
   }
 
   /** Queries outside a borrowed session (TypeORM does not issue any; kept for pg compatibility). */
-  query(sql: string, params?: unknown[] | Callback<unknown>, callback?: Callback<unknown>): Promise<unknown> {
-    return new Promise((resolve, reject) => {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+  query(sql: string, callback: Callback<unknown>): void;
+  query(sql: string, params: unknown[] | undefined, callback: Callback<unknown>): void;
+  query(
+    sql: string,
+    paramsOrCallback?: unknown[] | Callback<unknown>,
+    maybeCallback?: Callback<unknown>,
+  ): Promise<unknown> | void {
+    const callback = typeof paramsOrCallback === 'function' ? paramsOrCallback : maybeCallback;
+    const params = typeof paramsOrCallback === 'function' ? undefined : paramsOrCallback;
+    const result = new Promise<unknown>((resolve, reject) => {
       this.connect((error, client, release) => {
-        if (error || !client || !release) return reject(error);
-        client.query(sql, params as unknown[]).then(
-          (result) => {
+        if (error || !client || !release) return reject(error ?? new Error('The embedded database lent no session'));
+        client.query(sql, params).then(
+          (rows) => {
             release();
-            const cb = typeof params === 'function' ? params : callback;
-            cb?.(null, result);
-            resolve(result);
+            resolve(rows);
           },
           (queryError: Error) => {
-            release();
+            release(queryError);
             reject(queryError);
           },
         );
       });
     });
+    // Like pg: with a callback the outcome goes to the callback only, so nothing is left unhandled.
+    if (!callback) return result;
+    result.then(
+      (rows) => callback(null, rows),
+      (error: Error) => callback(error),
+    );
   }
 
   end(callback?: (error?: Error | null) => void): Promise<void> {
     this.closed = true;
-    const done = this.queue
+    // Borrowers already waiting are served first, as before the pool closed.
+    const idle = this.lent ? new Promise<void>((resolve) => this.idleListeners.push(resolve)) : Promise.resolve();
+    return idle
       .then(() => this.db)
       .then((db) => db.close())
       .then(
         () => callback?.(null),
         (error: Error) => callback?.(error),
       );
-    return done;
   }
 }
 
