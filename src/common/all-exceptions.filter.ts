@@ -35,9 +35,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
         `Unhandled error on ${request.method} ${request.path}`,
       );
     }
+    // Once a response has started, its headers and status can no longer change (setHeader would throw).
+    if (response.headersSent) return;
     const retryAfter = exception instanceof DomainError ? exception.details?.retry_after_seconds : undefined;
     if (typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
-    if (response.headersSent) return;
     response.status(status).json(body);
   }
 
