@@ -1,27 +1,55 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DestinationStream } from 'pino';
+import { stdSerializers, type DestinationStream } from 'pino';
 import type { Params } from 'nestjs-pino';
 import type { AppSettings } from '../config/app-config.js';
 
 /**
  * Paths pino replaces with "[redacted]": credentials in headers, and every field a credential may
- * travel in, should one ever reach a log call by mistake.
+ * travel in, should one ever reach a log call by mistake. A `*` matches one level only, hence the
+ * `*.*.` paths for objects nested one level further.
  */
 export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'res.headers["set-cookie"]',
+  '*.headers.authorization',
+  '*.*.authorization',
   '*.encoded_jit_config',
+  '*.*.encoded_jit_config',
   '*.encodedJitConfig',
+  '*.*.encodedJitConfig',
   '*.registration_token',
+  '*.*.registration_token',
   '*.token',
+  '*.*.token',
   '*.privateKey',
+  '*.*.privateKey',
   '*.private_key',
+  '*.*.private_key',
   'encoded_jit_config',
   'registration_token',
   'token',
 ];
+
+/**
+ * An error as a log line shows it: what it is, what it says (with its causes) and where it came from.
+ * Nothing else, so what an error object carries along (Octokit's request with its authorization header,
+ * the response with a token in its body, a config object) never reaches the log, however deep it sits.
+ */
+export function serializeError(error: unknown): unknown {
+  // pino-http hands this pino's own serialization of the error; plain pino hands it the error itself.
+  const serialized: unknown = error instanceof Error ? stdSerializers.err(error) : error;
+  if (typeof serialized !== 'object' || serialized === null) return serialized;
+  const { type, message, stack, code, status } = serialized as Record<string, unknown>;
+  return {
+    type,
+    message,
+    stack,
+    ...((typeof code === 'string' || typeof code === 'number') && { code }),
+    ...(typeof status === 'number' && { status }),
+  };
+}
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -48,6 +76,7 @@ export function loggerParams(settings: AppSettings, destination?: DestinationStr
         path: req.url.split('?')[0],
       }),
       res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+      err: serializeError,
     },
     customProps: (req: IncomingMessage & { id?: unknown }) => ({ request_id: req.id }),
     customSuccessMessage: (req: IncomingMessage, res: ServerResponse) =>

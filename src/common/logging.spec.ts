@@ -1,0 +1,82 @@
+import { pino, type LoggerOptions, type Logger } from 'pino';
+import { pinoHttp, type Options as PinoHttpOptions } from 'pino-http';
+import type { AppSettings } from '../config/app-config.js';
+import { loggerParams } from './logging.js';
+
+const SETTINGS: AppSettings = { port: 0, logLevel: 'info', prettyLogs: false, demo: false };
+
+/** The pino options the app runs with (loggerParams may pair them with a destination). */
+function appLoggerOptions(): LoggerOptions {
+  const { pinoHttp: params } = loggerParams(SETTINGS);
+  return (Array.isArray(params) ? params[0] : params) as LoggerOptions;
+}
+
+/** A logger as plain pino builds it and one as pino-http (behind nestjs-pino) builds it, each into a string. */
+const LOGGERS: [string, (write: (line: string) => void) => Logger][] = [
+  ['pino', (write) => pino(appLoggerOptions(), { write })],
+  ['pino-http', (write) => pinoHttp(appLoggerOptions() as PinoHttpOptions, { write }).logger],
+];
+
+/** What an Octokit RequestError (or a careless wrapper of one) may carry along. */
+function errorCarryingSecrets(): Error {
+  return Object.assign(new Error('Bad credentials'), {
+    status: 401,
+    request: {
+      method: 'POST',
+      url: 'https://api.github.com/orgs/my-org/actions/runners/generate-jitconfig',
+      headers: { authorization: 'token ghs_REQUEST_HEADER_SECRET' },
+    },
+    response: { status: 401, headers: {}, data: { token: 'ghs_RESPONSE_BODY_SECRET' } },
+    config: { github: { privateKey: '-----BEGIN RSA PRIVATE KEY-----PRIVATE_KEY_SECRET' } },
+  });
+}
+
+describe.each(LOGGERS)('the app logger through %s', (_name, build) => {
+  let output: string;
+  let logger: Logger;
+
+  beforeEach(() => {
+    output = '';
+    logger = build((line) => (output += line));
+  });
+
+  it('logs an error with its type, message, stack and status, and none of what it carries', () => {
+    logger.error({ err: errorCarryingSecrets(), request_id: 'req-1' }, 'Unhandled error');
+    expect(output).not.toContain('REQUEST_HEADER_SECRET');
+    expect(output).not.toContain('RESPONSE_BODY_SECRET');
+    expect(output).not.toContain('PRIVATE_KEY_SECRET');
+    const line = JSON.parse(output) as { err: Record<string, unknown>; request_id: string };
+    expect(line.request_id).toBe('req-1');
+    expect(line.err).toEqual({
+      type: 'Error',
+      message: 'Bad credentials',
+      stack: expect.stringContaining('Bad credentials'),
+      status: 401,
+    });
+  });
+
+  it('keeps the code of a system error', () => {
+    logger.error({ err: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }, 'failed');
+    expect(JSON.parse(output).err).toMatchObject({ message: 'connect ECONNREFUSED', code: 'ECONNREFUSED' });
+  });
+
+  it('redacts a JIT config, a token and an authorization header nested two levels deep', () => {
+    logger.info(
+      {
+        result: { runner: { encoded_jit_config: 'JIT_CONFIG_SECRET' }, installation: { token: 'TOKEN_SECRET' } },
+        upstream: { headers: { authorization: 'Bearer BEARER_SECRET' } },
+      },
+      'provisioned',
+    );
+    expect(output).not.toMatch(/JIT_CONFIG_SECRET|TOKEN_SECRET|BEARER_SECRET/);
+    expect(JSON.parse(output)).toMatchObject({
+      result: { runner: { encoded_jit_config: '[redacted]' }, installation: { token: '[redacted]' } },
+      upstream: { headers: { authorization: '[redacted]' } },
+    });
+  });
+
+  it('still logs a plain message', () => {
+    logger.info('Runner Token Service listening');
+    expect(JSON.parse(output)).toMatchObject({ level: 30, msg: 'Runner Token Service listening' });
+  });
+});
