@@ -29,6 +29,8 @@ function validationError(errors: ValidationError[]): DomainError {
 /** Everything main.ts and the tests set on the app, in one place, so tests run what production runs. */
 export function configureApp(app: INestApplication): INestApplication {
   app.useLogger(app.get(Logger));
+  // Express's ETag is a hash of the body, a JIT config's included; these answers are not for caching.
+  app.getHttpAdapter().getInstance().set('etag', false);
   app.setGlobalPrefix(API_PREFIX, {
     exclude: [{ path: 'health', method: RequestMethod.GET }],
   });

@@ -1,0 +1,43 @@
+import { Writable } from 'node:stream';
+import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import request from 'supertest';
+import { loggerParams } from './common/logging.js';
+import { configureApp } from './configure-app.js';
+
+@Controller('things')
+class ThingsController {
+  @Get()
+  listThings(): { encoded_jit_config: string } {
+    return { encoded_jit_config: 'a credential' };
+  }
+}
+
+const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+
+@Module({
+  imports: [LoggerModule.forRoot(loggerParams({ port: 0, logLevel: 'fatal', prettyLogs: false, demo: false }, quiet))],
+  controllers: [ThingsController],
+})
+class ThingsModule {}
+
+describe('configureApp', () => {
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    app = await NestFactory.create(ThingsModule, { logger: false, abortOnError: false });
+    configureApp(app);
+    await app.init();
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('answers JSON without an ETag, which would be a hash of a credential', async () => {
+    const response = await request(app.getHttpServer()).get('/api/v1/things').expect(200);
+    expect(response.body).toEqual({ encoded_jit_config: 'a credential' });
+    expect(response.headers.etag).toBeUndefined();
+  });
+});
