@@ -35,6 +35,11 @@ describe('configureApp', () => {
     await app.close();
   });
 
+  it('does not announce the framework', async () => {
+    const response = await request(app.getHttpServer()).get('/api/v1/things').expect(200);
+    expect(response.headers['x-powered-by']).toBeUndefined();
+  });
+
   it('answers JSON without an ETag, which would be a hash of a credential', async () => {
     const response = await request(app.getHttpServer()).get('/api/v1/things').expect(200);
     expect(response.body).toEqual({ encoded_jit_config: 'a credential' });

@@ -30,7 +30,10 @@ function validationError(errors: ValidationError[]): DomainError {
 export function configureApp(app: INestApplication): INestApplication {
   app.useLogger(app.get(Logger));
   // Express's ETag is a hash of the body, a JIT config's included; these answers are not for caching.
-  app.getHttpAdapter().getInstance().set('etag', false);
+  const express = app.getHttpAdapter().getInstance();
+  express.set('etag', false);
+  // Nothing to gain from announcing the framework.
+  express.disable('x-powered-by');
   app.setGlobalPrefix(API_PREFIX, {
     exclude: [{ path: 'health', method: RequestMethod.GET }],
   });
