@@ -5,11 +5,9 @@ import type { Actor } from '../src/auth/actor.js';
 import { CurrentActor } from '../src/auth/current-actor.decorator.js';
 import { Public } from '../src/auth/public.decorator.js';
 import { APP_CONFIG, type AppConfig, type AuthConfig } from '../src/config/app-config.js';
-import { hmacToken, provideJoseToJwksRsa, TestOidcProvider, unsignedToken } from './support/oidc.js';
+import { AuthModule } from '../src/auth/auth.module.js';
+import { hmacToken, TestOidcProvider, unsignedToken } from './support/oidc.js';
 
-// AuthModule loads jwks-rsa, which require()s the ESM-only jose: see provideJoseToJwksRsa.
-provideJoseToJwksRsa();
-const { AuthModule } = await import('../src/auth/auth.module.js');
 
 @Controller('probe')
 class ProbeController {

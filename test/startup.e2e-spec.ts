@@ -2,11 +2,11 @@ import { generateKeyPairSync } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
+import { AppModule } from '../src/app.module.js';
 import type { AppConfig } from '../src/config/app-config.js';
 import { testDatabaseConfig, type TestDatabase } from './support/database.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
-const { AppModule } = await import('../src/app.module.js');
 
 const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
 

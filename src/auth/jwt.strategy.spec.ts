@@ -1,10 +1,6 @@
 import type { AppConfig, AuthConfig } from '../config/app-config.js';
-import { provideJoseToJwksRsa } from '../../test/support/oidc.js';
 import { TokenRejectedError } from './auth-errors.js';
-
-// jwt.strategy loads jwks-rsa, which require()s the ESM-only jose: see provideJoseToJwksRsa.
-provideJoseToJwksRsa();
-const { JwtStrategy } = await import('./jwt.strategy.js');
+import { JwtStrategy } from './jwt.strategy.js';
 
 const auth: AuthConfig = {
   enabled: true,

@@ -8,7 +8,9 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { AppModule } from '../../src/app.module.js';
 import type { AppConfig, GithubConfig } from '../../src/config/app-config.js';
+import { configureApp } from '../../src/configure-app.js';
 import { GithubSimulator } from '../../src/github/simulator/github-simulator.js';
 import { testDatabaseConfig } from './database.js';
 import { TestOidcProvider } from './oidc.js';
@@ -42,10 +44,6 @@ class LineCollector extends Writable {
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  // Loaded here, after provideJoseToJwksRsa() ran in the jest setup file (jwks-rsa needs jose).
-  const { AppModule } = await import('../../src/app.module.js');
-  const { configureApp } = await import('../../src/configure-app.js');
-
   const [simulator, oidc, database] = await Promise.all([
     GithubSimulator.start(),
     TestOidcProvider.start(),

@@ -2,7 +2,6 @@
  * A local OIDC issuer for tests: an RSA key pair, a JWKS served over HTTP on 127.0.0.1, and tokens
  * signed with that key (or deliberately wrong ones).
  *
- *   provideJoseToJwksRsa();                       // before importing AuthModule/AppModule, see below
  *   const oidc = await TestOidcProvider.start();
  *   config.auth = oidc.authConfig();
  *   await request(server).get('/api/v1/runners').auth(await oidc.token(), { type: 'bearer' });
@@ -163,7 +162,7 @@ export async function hmacToken(payload: Record<string, unknown>, secret: string
  * loader does not before Node 24.9 ("Must use import to load ES Module"). Call this before
  * importing — with `await import(...)`, after this call — any module that loads jwks-rsa
  * (AuthModule, AppModule): jwks-rsa's `require('jose')` then gets the jose this file imported.
- * Outside Jest it does nothing.
+ * test/jest-setup.ts calls it before every test file. Outside Jest it does nothing.
  */
 export function provideJoseToJwksRsa(): void {
   const meta = import.meta as ImportMeta & { jest?: { mock(name: string, factory: () => unknown): unknown } };
