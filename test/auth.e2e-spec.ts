@@ -59,24 +59,31 @@ async function startApp(auth: AuthConfig, logger: LoggerService = new RecordingL
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
-describe('OIDC authentication (on)', () => {
+/**
+ * A local issuer and an app trusting it, for one describe block. Tests read them through the
+ * returned getters (they exist only once beforeAll ran).
+ */
+function withOidcApp(): { oidc: () => TestOidcProvider; app: () => INestApplication } {
   let oidc: TestOidcProvider;
   let app: INestApplication;
-
   beforeAll(async () => {
     oidc = await TestOidcProvider.start();
     app = await startApp(oidc.authConfig());
   });
-
   afterAll(async () => {
     await app?.close();
     await oidc?.stop();
   });
+  return { oidc: () => oidc, app: () => app };
+}
+
+describe('OIDC authentication (on)', () => {
+  const { oidc, app } = withOidcApp();
 
   it('answers 200 with the caller named by the email claim for a valid token', async () => {
-    const token = await oidc.token({ sub: 'user-42', email: 'ada@example.test' });
+    const token = await oidc().token({ sub: 'user-42', email: 'ada@example.test' });
 
-    const response = await request(app.getHttpServer())
+    const response = await request(app().getHttpServer())
       .get('/probe/me')
       .set(bearer(token))
       .set('x-request-id', 'req-valid-1')
@@ -84,7 +91,7 @@ describe('OIDC authentication (on)', () => {
 
     expect(response.body).toEqual({
       kind: 'user',
-      issuer: oidc.issuer,
+      issuer: oidc().issuer,
       subject: 'user-42',
       name: 'ada@example.test',
       request_id: 'req-valid-1',
@@ -93,21 +100,21 @@ describe('OIDC authentication (on)', () => {
   });
 
   it('names the caller by sub when the token has no email claim', async () => {
-    const token = await oidc.token({ sub: 'svc-build', email: undefined });
+    const token = await oidc().token({ sub: 'svc-build', email: undefined });
 
-    const response = await request(app.getHttpServer()).get('/probe/me').set(bearer(token)).expect(200);
+    const response = await request(app().getHttpServer()).get('/probe/me').set(bearer(token)).expect(200);
 
     expect(response.body).toMatchObject({ subject: 'svc-build', name: 'svc-build' });
   });
 
   it('accepts a token that expired within the clock tolerance', async () => {
-    const token = await oidc.token({}, { expiresIn: -10 });
+    const token = await oidc().token({}, { expiresIn: -10 });
 
-    await request(app.getHttpServer()).get('/probe/me').set(bearer(token)).expect(200);
+    await request(app().getHttpServer()).get('/probe/me').set(bearer(token)).expect(200);
   });
 
   it('answers 401 UNAUTHENTICATED with a bare Bearer challenge when there is no token', async () => {
-    const response = await request(app.getHttpServer())
+    const response = await request(app().getHttpServer())
       .get('/probe/me')
       .set('x-request-id', 'req-no-token')
       .expect(401);
@@ -123,7 +130,7 @@ describe('OIDC authentication (on)', () => {
   });
 
   it('answers 401 UNAUTHENTICATED when the Authorization header is not a Bearer one', async () => {
-    const response = await request(app.getHttpServer())
+    const response = await request(app().getHttpServer())
       .get('/probe/me')
       .set('Authorization', 'Basic dXNlcjpwYXNz')
       .expect(401);
@@ -132,9 +139,9 @@ describe('OIDC authentication (on)', () => {
   });
 
   it('answers 401 TOKEN_EXPIRED with the expiry time for a token expired beyond the tolerance', async () => {
-    const token = await oidc.token({}, { expiresIn: -120 });
+    const token = await oidc().token({}, { expiresIn: -120 });
 
-    const response = await request(app.getHttpServer()).get('/probe/me').set(bearer(token)).expect(401);
+    const response = await request(app().getHttpServer()).get('/probe/me').set(bearer(token)).expect(401);
 
     expect(response.body.error.code).toBe('TOKEN_EXPIRED');
     expect(response.body.error.message).toMatch(/^The token expired at \d{4}-\d\d-\d\dT.*; get a new token from /);
@@ -148,45 +155,45 @@ describe('OIDC authentication (on)', () => {
   const rejectedTokens: Array<[string, () => Promise<string>, RegExp]> = [
     [
       'a wrong audience',
-      () => oidc.token({}, { audience: 'some-other-service' }),
+      () => oidc().token({}, { audience: 'some-other-service' }),
       /^The token's audience \(aud\) must be runner-token-service$/,
     ],
     [
       'a wrong issuer',
-      () => oidc.token({}, { issuer: 'https://evil.example' }),
+      () => oidc().token({}, { issuer: 'https://evil.example' }),
       /^The token's issuer \(iss\) must be http:\/\/127\.0\.0\.1:\d+$/,
     ],
-    ['alg none', () => oidc.token({}, { alg: 'none' }), /^The token's alg must be one of RS256, /],
+    ['alg none', () => oidc().token({}, { alg: 'none' }), /^The token's alg must be one of RS256, /],
     [
       'HS256 signed with the public key (key confusion)',
-      () => oidc.token({}, { alg: 'HS256' }),
+      () => oidc().token({}, { alg: 'HS256' }),
       /^The token's alg must be one of RS256, /,
     ],
     [
       'a key that the JWKS does not publish',
-      () => oidc.token({}, { signWith: 'unknown-key' }),
+      () => oidc().token({}, { signWith: 'unknown-key' }),
       /^The token's signing key \(kid\) is not among the keys published at /,
     ],
     [
       'a kid that the JWKS does not publish',
-      () => oidc.token({}, { kid: 'rotated-away' }),
+      () => oidc().token({}, { kid: 'rotated-away' }),
       /^The token's signing key \(kid\) is not among the keys published at /,
     ],
     [
       "the published kid but another key's signature",
-      () => oidc.token({}, { signWith: 'unknown-key', kid: oidc.kid }),
+      () => oidc().token({}, { signWith: 'unknown-key', kid: oidc().kid }),
       /^The token's signature does not match the issuer's key/,
     ],
-    ['no exp claim', () => oidc.token({}, { noExp: true }), /^The token has no exp claim/],
-    ['no sub claim', () => oidc.token({ sub: undefined }), /^The token has no sub claim/],
-    ['a non-numeric exp claim', () => oidc.token({ exp: 'tomorrow' }), /^The token's exp claim must be a number/],
+    ['no exp claim', () => oidc().token({}, { noExp: true }), /^The token has no exp claim/],
+    ['no sub claim', () => oidc().token({ sub: undefined }), /^The token has no sub claim/],
+    ['a non-numeric exp claim', () => oidc().token({ exp: 'tomorrow' }), /^The token's exp claim must be a number/],
     ['not a JWT at all', async () => 'not-a-jwt', /^The bearer token is not a well-formed signed JWT/],
   ];
 
   it.each(rejectedTokens)('answers 401 TOKEN_INVALID for a token with %s', async (_case, makeToken, message) => {
     const token = await makeToken();
 
-    const response = await request(app.getHttpServer())
+    const response = await request(app().getHttpServer())
       .get('/probe/me')
       .set(bearer(token))
       .set('x-request-id', 'req-bad-token')
@@ -204,12 +211,12 @@ describe('OIDC authentication (on)', () => {
   });
 
   it('rejects a token whose payload was altered after signing', async () => {
-    const [header, , signature] = (await oidc.token({ sub: 'user-1' })).split('.');
+    const [header, , signature] = (await oidc().token({ sub: 'user-1' })).split('.');
     const forgedPayload = Buffer.from(
-      JSON.stringify({ iss: oidc.issuer, aud: oidc.audience, sub: 'admin', exp: Math.floor(Date.now() / 1000) + 300 }),
+      JSON.stringify({ iss: oidc().issuer, aud: oidc().audience, sub: 'admin', exp: Math.floor(Date.now() / 1000) + 300 }),
     ).toString('base64url');
 
-    const response = await request(app.getHttpServer())
+    const response = await request(app().getHttpServer())
       .get('/probe/me')
       .set(bearer(`${header}.${forgedPayload}.${signature}`))
       .expect(401);
@@ -221,8 +228,8 @@ describe('OIDC authentication (on)', () => {
   });
 
   it('rejects unsigned and HMAC tokens made without the provider', async () => {
-    const claims = { iss: oidc.issuer, aud: oidc.audience, sub: 'x', exp: Math.floor(Date.now() / 1000) + 300 };
-    const server = app.getHttpServer();
+    const claims = { iss: oidc().issuer, aud: oidc().audience, sub: 'x', exp: Math.floor(Date.now() / 1000) + 300 };
+    const server = app().getHttpServer();
 
     for (const token of [unsignedToken(claims), await hmacToken(claims, 'a-shared-secret')]) {
       const response = await request(server).get('/probe/me').set(bearer(token)).expect(401);
@@ -231,58 +238,37 @@ describe('OIDC authentication (on)', () => {
   });
 
   it('serves @Public() routes without a token, and ignores a bad one there', async () => {
-    await request(app.getHttpServer()).get('/probe/open').expect(200, { ok: true });
-    await request(app.getHttpServer()).get('/probe/open').set(bearer('not-a-jwt')).expect(200, { ok: true });
+    await request(app().getHttpServer()).get('/probe/open').expect(200, { ok: true });
+    await request(app().getHttpServer()).get('/probe/open').set(bearer('not-a-jwt')).expect(200, { ok: true });
   });
 });
 
 describe('OIDC authentication: JWKS caching', () => {
-  let oidc: TestOidcProvider;
-  let app: INestApplication;
-
-  beforeAll(async () => {
-    oidc = await TestOidcProvider.start();
-    app = await startApp(oidc.authConfig());
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await oidc?.stop();
-  });
+  const { oidc, app } = withOidcApp();
 
   it('fetches the JWKS once for many requests', async () => {
-    const server = app.getHttpServer();
+    const server = app().getHttpServer();
     for (let i = 0; i < 5; i += 1) {
-      await request(server).get('/probe/me').set(bearer(await oidc.token())).expect(200);
+      await request(server).get('/probe/me').set(bearer(await oidc().token())).expect(200);
     }
     await Promise.all(
       Array.from({ length: 5 }, async () =>
-        request(server).get('/probe/me').set(bearer(await oidc.token())).expect(200),
+        request(server).get('/probe/me').set(bearer(await oidc().token())).expect(200),
       ),
     );
 
-    expect(oidc.jwksRequests).toBe(1);
+    expect(oidc().jwksRequests).toBe(1);
   });
 });
 
 describe('OIDC authentication: issuer unreachable', () => {
-  let oidc: TestOidcProvider;
-  let app: INestApplication;
-
-  beforeAll(async () => {
-    oidc = await TestOidcProvider.start();
-    app = await startApp(oidc.authConfig());
-  });
-
-  afterAll(async () => {
-    await app?.close();
-  });
+  const { oidc, app } = withOidcApp();
 
   it('answers 503 AUTH_UNAVAILABLE, not 401, when the JWKS cannot be fetched', async () => {
-    const token = await oidc.token();
-    await oidc.stop();
+    const token = await oidc().token();
+    await oidc().stop();
 
-    const response = await request(app.getHttpServer()).get('/probe/me').set(bearer(token)).expect(503);
+    const response = await request(app().getHttpServer()).get('/probe/me').set(bearer(token)).expect(503);
 
     expect(response.body.error.code).toBe('AUTH_UNAVAILABLE');
     expect(JSON.stringify(response.body)).not.toContain(token);
