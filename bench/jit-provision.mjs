@@ -194,11 +194,7 @@ function appConfig(simulator, database) {
     database,
     auth: { enabled: false, issuer: '', audience: '', jwksUrl: '', userClaim: 'email', clockToleranceSeconds: 0 },
     github: {
-      apiUrl: simulator.url,
-      appId: simulator.appId,
-      installationId: simulator.installationId,
-      privateKey: simulator.privateKeyPem,
-      org: simulator.org,
+      ...simulator.connectionSettings(),
       runnerGroupId: 1,
       systemLabels: ['self-hosted', 'linux', 'x64'],
       requestTimeoutMs: 10_000,

@@ -12,15 +12,7 @@ import { GithubSimulator } from './github/simulator/github-simulator.js';
 /** The demo's GitHub: the built-in simulator, in this process, with a fresh App key. */
 async function startSimulatedGithub(config: AppConfig): Promise<{ config: AppConfig; simulator: GithubSimulator }> {
   const simulator = await GithubSimulator.start();
-  const github = {
-    ...config.github,
-    apiUrl: simulator.url,
-    appId: simulator.appId,
-    installationId: simulator.installationId,
-    privateKey: simulator.privateKeyPem,
-    org: simulator.org,
-  };
-  return { config: { ...config, github }, simulator };
+  return { config: { ...config, github: { ...config.github, ...simulator.connectionSettings() } }, simulator };
 }
 
 async function bootstrap(): Promise<void> {

@@ -54,11 +54,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     database: database.config,
     auth: options.auth === 'off' ? { ...oidc.authConfig(), enabled: false } : oidc.authConfig(),
     github: {
-      apiUrl: simulator.url,
-      appId: simulator.appId,
-      installationId: simulator.installationId,
-      privateKey: simulator.privateKeyPem,
-      org: simulator.org,
+      ...simulator.connectionSettings(),
       runnerGroupId: 1,
       systemLabels: ['self-hosted', 'linux', 'x64'],
       requestTimeoutMs: 10_000,

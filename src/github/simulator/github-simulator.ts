@@ -15,6 +15,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { GithubConfig } from '../../config/app-config.js';
 
 /**
  * An in-memory stand-in for the slice of GitHub's REST API the service uses (App installation
@@ -191,6 +192,17 @@ export class GithubSimulator {
     this.publicKeyPem = keys.publicKeyPem;
     this.publicKey = createPublicKey(keys.publicKeyPem);
     this.clientId = `Iv23li${randomString(BASE62, 14)}`;
+  }
+
+  /** The GitHub settings a service needs to use this simulator as its GitHub. */
+  connectionSettings(): Pick<GithubConfig, 'apiUrl' | 'appId' | 'installationId' | 'privateKey' | 'org'> {
+    return {
+      apiUrl: this.url,
+      appId: this.appId,
+      installationId: this.installationId,
+      privateKey: this.privateKeyPem,
+      org: this.org,
+    };
   }
 
   static async start(options: GithubSimulatorOptions = {}): Promise<GithubSimulator> {
