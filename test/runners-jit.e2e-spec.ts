@@ -4,6 +4,17 @@ import { hmacToken, unsignedToken } from './support/oidc.js';
 
 const JIT_PATH = '/api/v1/runners/jit';
 const GENERATE_JIT = /\/actions\/runners\/generate-jitconfig$/;
+/** The service's GitHub timeout here; faults delay well past it, or well below it. */
+const GITHUB_TIMEOUT_MS = 2_000;
+
+/** Polls until `check` holds (bounded: about 5 s), for effects that happen after a response. */
+async function eventually(check: () => boolean | Promise<boolean>): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}
 
 interface RunnerRow {
   id: string;
@@ -32,7 +43,7 @@ describe('JIT runners (e2e)', () => {
   let bob: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ github: { requestTimeoutMs: 1_000 } });
+    t = await startTestApp({ github: { requestTimeoutMs: GITHUB_TIMEOUT_MS } });
     alice = await t.oidc.token({ sub: 'alice-sub', email: 'alice@example.com' });
     bob = await t.oidc.token({ sub: 'bob-sub', email: 'bob@example.com' });
   });
@@ -295,8 +306,17 @@ describe('JIT runners (e2e)', () => {
       expect(t.simulator.runners().filter((runner) => runner.name === 'retry-me')).toHaveLength(1);
       const rows = await runnerRows('retry-me');
       expect(rows.map((row) => row.status)).toEqual(['deleted', 'pending']);
-      const actions = (await auditRows('retry-me')).map((event) => `${event.action}:${event.outcome}`);
-      expect(actions).toContain('replace:succeeded');
+      const events = await t.dataSource.query(
+        `SELECT action, outcome, runner_id FROM audit_events WHERE runner_name = 'retry-me' ORDER BY occurred_at, id`,
+      );
+      const firstEvents = events.filter((event: AuditRow) => event.runner_id === first.body.runner_id);
+      const secondEvents = events.filter((event: AuditRow) => event.runner_id === second.body.runner_id);
+      expect(firstEvents.map((event: AuditRow) => `${event.action}:${event.outcome}`).sort()).toEqual(
+        ['provision_jit:attempted', 'provision_jit:succeeded', 'replace:succeeded'].sort(),
+      );
+      expect(secondEvents.map((event: AuditRow) => `${event.action}:${event.outcome}`).sort()).toEqual(
+        ['provision_jit:attempted', 'provision_jit:succeeded'].sort(),
+      );
     });
 
     it('does not replace the caller\'s runner once it has connected to GitHub', async () => {
@@ -354,12 +374,20 @@ describe('JIT runners (e2e)', () => {
       await provision(alice, { runner_name: 'lost-answer', labels: ['x'] }).expect(201);
     });
 
-    it('answers 504 with GITHUB_TIMEOUT when GitHub does not answer in time', async () => {
-      t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, delayMs: 3_000, times: 1 });
+    it('answers 504 with GITHUB_TIMEOUT, and a retry recovers the name once GitHub created the runner late', async () => {
+      // GitHub handles the request only after our timeout: the orphan appears after we looked for it.
+      t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, delayMs: GITHUB_TIMEOUT_MS + 500, times: 1 });
       const response = await provision(alice, { runner_name: 'slow-github', labels: ['x'] }).expect(504);
       expect(response.body.error.code).toBe('GITHUB_TIMEOUT');
       const [row] = await runnerRows('slow-github');
       expect(row.status).toBe('failed');
+      expect(await eventually(() => Boolean(t.simulator.findRunnerByName('slow-github')))).toBe(true);
+      const late = t.simulator.findRunnerByName('slow-github');
+
+      await provision(alice, { runner_name: 'slow-github', labels: ['x'] }).expect(201);
+      const onGithub = t.simulator.runners().filter((runner) => runner.name === 'slow-github');
+      expect(onGithub).toHaveLength(1);
+      expect(onGithub[0].id).not.toBe(late?.id);
     });
 
     it('picks a new suffix when GitHub already has the prefixed name', async () => {
@@ -373,16 +401,44 @@ describe('JIT runners (e2e)', () => {
     });
 
     it("never removes somebody else's runner of the same name when GitHub fails", async () => {
-      const [foreign] = t.simulator.addRunners(1, { namePrefix: 'not-ours', status: 'online' });
+      const [online] = t.simulator.addRunners(1, { namePrefix: 'not-ours', status: 'online' });
       t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, status: 503, times: 1 });
-      await provision(alice, { runner_name: foreign.name, labels: ['x'] }).expect(502);
-      expect(t.simulator.findRunnerByName(foreign.name)?.id).toBe(foreign.id);
-      const failure = (await auditRows(foreign.name)).find((event) => event.outcome === 'failed');
+      await provision(alice, { runner_name: online.name, labels: ['x'] }).expect(502);
+      expect(t.simulator.findRunnerByName(online.name)?.id).toBe(online.id);
+      const failure = (await auditRows(online.name)).find((event) => event.outcome === 'failed');
       expect(failure?.details.orphan).toBe('not-ours');
     });
 
+    it('tells a never-connected JIT runner with other labels apart from the one it asked for', async () => {
+      // A fresh JIT runner GitHub holds under the name, registered by someone else with other labels.
+      await provision(bob, { runner_name: 'lookalike', labels: ['other'] }).expect(201);
+      await t.dataSource.query(`UPDATE runners SET status = 'deleted' WHERE name = 'lookalike'`);
+      const theirs = t.simulator.findRunnerByName('lookalike');
+      t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, status: 503, times: 1 });
+      await provision(alice, { runner_name: 'lookalike', labels: ['x'] }).expect(502);
+      expect(t.simulator.findRunnerByName('lookalike')?.id).toBe(theirs?.id);
+      const failure = (await auditRows('lookalike')).find((event) => event.outcome === 'failed');
+      expect(failure?.details.orphan).toBe('not-ours');
+    });
+
+    it('frees a name held by an attempt that never finished (a crash before GitHub answered)', async () => {
+      await t.dataSource.query(
+        `INSERT INTO runners (name, kind, status, ephemeral, labels, runner_group_id, owner_issuer, owner_subject, owner_name, created_at, updated_at)
+         VALUES ('crashed', 'jit', 'pending', true, ARRAY['self-hosted','linux','x64','x'], 1, $1, 'carol-sub', 'carol', now() - interval '10 minutes', now() - interval '10 minutes')`,
+        [t.oidc.issuer],
+      );
+      await provision(alice, { runner_name: 'crashed', labels: ['x'] }).expect(201);
+      const rows = await runnerRows('crashed');
+      expect(rows.map((row) => [row.owner_subject, row.status])).toEqual([
+        ['carol-sub', 'failed'],
+        ['alice-sub', 'pending'],
+      ]);
+      const abandoned = (await auditRows('crashed')).find((event) => event.details.error_code === 'REQUEST_ABANDONED');
+      expect(abandoned).toMatchObject({ outcome: 'failed' });
+    });
+
     it('removes the runner GitHub created before its answer timed out', async () => {
-      t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, delayMs: 3_000, afterHandling: true, times: 1 });
+      t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, delayMs: GITHUB_TIMEOUT_MS + 1_000, afterHandling: true, times: 1 });
       await provision(alice, { runner_name: 'created-then-slow', labels: ['x'] }).expect(504);
       expect(t.simulator.findRunnerByName('created-then-slow')).toBeFalsy();
       const failure = (await auditRows('created-then-slow')).find((event) => event.outcome === 'failed');
@@ -471,6 +527,9 @@ describe('JIT runners (e2e)', () => {
       expect([first.status, second.status].sort()).toEqual([201, 409]);
       const live = await t.dataSource.query(`SELECT * FROM runners WHERE name = 'race-for-it' AND status = 'pending'`);
       expect(live).toHaveLength(1);
+      const loser = first.status === 409 ? 'alice@example.com' : 'bob@example.com';
+      const denials = (await auditRows('race-for-it')).filter((event) => event.outcome === 'denied');
+      expect(denials.map((event) => event.actor)).toEqual([loser]);
       expect(t.simulator.runners().filter((runner) => runner.name === 'race-for-it')).toHaveLength(1);
     });
   });

@@ -9,6 +9,7 @@ function fakeResponse(headersSent: boolean) {
     headers: {} as Record<string, string>,
     statusCode: 0,
     body: undefined as unknown,
+    ended: false,
     setHeader(name: string, value: string) {
       if (response.headersSent) throw Object.assign(new Error('Cannot set headers'), { code: 'ERR_HTTP_HEADERS_SENT' });
       response.headers[name] = value;
@@ -20,6 +21,9 @@ function fakeResponse(headersSent: boolean) {
     json(body: unknown) {
       response.body = body;
       response.headersSent = true;
+    },
+    end() {
+      response.ended = true;
     },
   };
   return response;
@@ -43,10 +47,11 @@ describe('AllExceptionsFilter', () => {
     expect(response.body).toMatchObject({ error: { code: 'GITHUB_RATE_LIMITED' }, request_id: 'req-1' });
   });
 
-  it('leaves a response whose headers were already sent alone instead of throwing', () => {
+  it('ends a response whose headers were already sent, without throwing or writing a body', () => {
     const response = fakeResponse(true);
     expect(() => new AllExceptionsFilter().catch(rateLimited(), hostFor(response))).not.toThrow();
     expect(response.headers).toEqual({});
     expect(response.body).toBeUndefined();
+    expect(response.ended).toBe(true);
   });
 });

@@ -35,8 +35,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
         `Unhandled error on ${request.method} ${request.path}`,
       );
     }
-    // Once a response has started, its headers and status can no longer change (setHeader would throw).
-    if (response.headersSent) return;
+    // Once a response has started, its headers and status can no longer change (setHeader would
+    // throw): end it, so the client is not left waiting.
+    if (response.headersSent) {
+      response.end();
+      return;
+    }
     const retryAfter = exception instanceof DomainError ? exception.details?.retry_after_seconds : undefined;
     if (typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
     response.status(status).json(body);

@@ -75,6 +75,11 @@ describe.each(LOGGERS)('the app logger through %s', (_name, build) => {
     });
   });
 
+  it('redacts a run command, which embeds the JIT config', () => {
+    logger.info({ response: { run_command: './run.sh --jitconfig JIT_CONFIG_SECRET' } }, 'provisioned');
+    expect(output).not.toContain('JIT_CONFIG_SECRET');
+  });
+
   it('still logs a plain message', () => {
     logger.info('Runner Token Service listening');
     expect(JSON.parse(output)).toMatchObject({ level: 30, msg: 'Runner Token Service listening' });

@@ -19,6 +19,10 @@ export const REDACTED_PATHS = [
   '*.*.encoded_jit_config',
   '*.encodedJitConfig',
   '*.*.encodedJitConfig',
+  // The run command embeds the JIT config.
+  '*.run_command',
+  '*.*.run_command',
+  'run_command',
   '*.registration_token',
   '*.*.registration_token',
   '*.token',

@@ -47,11 +47,12 @@ export class RunnersRepository {
     return this.dataSource.manager.findOne(RunnerEntity, { where: { name, status: live() } });
   }
 
-  /** The actor's newest failed runner of this name that never got a GitHub id. */
-  findLatestFailedWithoutGithubId(actor: Actor, name: string): Promise<RunnerEntity | null> {
-    return this.dataSource.manager.findOne(RunnerEntity, {
-      where: { name, status: 'failed', githubRunnerId: IsNull(), ...ownedBy(actor) },
+  /** The actor's failed attempts at this name, newest first (recent ones are what matter). */
+  listFailedAttempts(actor: Actor, name: string, limit = 10): Promise<RunnerEntity[]> {
+    return this.dataSource.manager.find(RunnerEntity, {
+      where: { name, status: 'failed', ...ownedBy(actor) },
       order: { createdAt: 'DESC', id: 'DESC' },
+      take: limit,
     });
   }
 

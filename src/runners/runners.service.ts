@@ -24,8 +24,16 @@ export const AUDIT_ACTIONS = {
   REPLACE: 'replace',
 } as const;
 
+/**
+ * A pending row still without GitHub's id after this long belongs to a request that died (a crash or
+ * restart between writing the row and hearing from GitHub); it no longer holds its name.
+ */
+export const ABANDONED_AFTER_MS = 60_000;
+/** The failure code of such a row. */
+export const REQUEST_ABANDONED = 'REQUEST_ABANDONED';
+
 /** Failures after which GitHub may have created the runner although we never got its answer. */
-const ANSWER_MAY_BE_LOST: readonly string[] = [ERROR_CODES.GITHUB_UNAVAILABLE, ERROR_CODES.GITHUB_TIMEOUT];
+const ANSWER_MAY_BE_LOST: readonly string[] = [ERROR_CODES.GITHUB_UNAVAILABLE, ERROR_CODES.GITHUB_TIMEOUT, REQUEST_ABANDONED];
 /** Errors that are a decision about the request (denied), not a failure to carry it out. */
 const DENIAL_CODES: readonly string[] = [ERROR_CODES.VALIDATION_FAILED, ERROR_CODES.RUNNER_NAME_TAKEN, ERROR_CODES.RUNNER_BUSY];
 
@@ -57,6 +65,11 @@ function looksFreshlyCreatedFor(runner: GithubRunner, plan: JitPlan): boolean {
     labels.size === plan.labels.length &&
     plan.labels.every((label) => labels.has(label))
   );
+}
+
+/** What a runner row was registered with, to recognise its GitHub runner later. */
+function planOf(runner: RunnerEntity): JitPlan {
+  return { labels: runner.labels, runnerGroupId: runner.runnerGroupId, workFolder: DEFAULT_WORK_FOLDER };
 }
 
 /** A runner that has run at all (GitHub learned its OS, or it is online or busy) is not replaced. */
@@ -141,34 +154,67 @@ export class RunnersService {
     plan: JitPlan,
     options: { explicitName: boolean },
   ): Promise<JitRunnerResponseDto> {
-    const holder = await this.runners.findActiveByName(name);
+    let holder = await this.runners.findActiveByName(name);
+    if (holder && this.isAbandoned(holder)) {
+      await this.abandon(actor, holder);
+      holder = null;
+    }
+    let replacing: RunnerEntity | undefined;
     if (holder) {
       if (!options.explicitName) throw new NameTaken(name, 'taken by another runner');
       const ownPending =
         holder.ownerIssuer === actor.issuer && holder.ownerSubject === actor.subject && holder.status === 'pending';
       if (!ownPending) throw new NameTaken(name, 'taken by another runner');
       // A retry by the same owner for its own runner that never came online replaces it.
-      await this.replace(actor, holder);
+      await this.removeForReplacement(holder);
+      replacing = holder;
     }
 
-    const runner = await this.reserve(actor, name, plan, options);
+    const runner = await this.reserve(actor, name, plan, options, replacing);
     let jit: JitConfig;
     try {
       jit = await this.generateJit(actor, name, plan);
     } catch (error) {
       await this.recordGithubRefusal(actor, runner, plan, error);
       if (error instanceof GithubError && error.code === ERROR_CODES.GITHUB_NAME_TAKEN) {
-        throw this.markAudited(new NameTaken(name, 'taken on GitHub by a runner this service did not create'));
+        throw this.markAudited(new NameTaken(name, 'taken on GitHub by another runner'));
       }
       throw error;
     }
     return this.complete(actor, runner, plan, jit);
   }
 
-  /** Writes the pending row and its 'attempted' event in one transaction, before GitHub is called. */
-  private async reserve(actor: Actor, name: string, plan: JitPlan, options: { explicitName: boolean }): Promise<RunnerEntity> {
+  /**
+   * Writes the pending row and its 'attempted' event in one transaction, before GitHub is called.
+   * When it replaces the owner's earlier runner, marking that one deleted is part of the same
+   * transaction, so nobody can take the name in between.
+   */
+  private async reserve(
+    actor: Actor,
+    name: string,
+    plan: JitPlan,
+    options: { explicitName: boolean },
+    replacing?: RunnerEntity,
+  ): Promise<RunnerEntity> {
     try {
       return await this.runners.transaction(async (manager) => {
+        if (replacing) {
+          const deleted = await this.runners.updateWhilePending(manager, replacing.id, replacing.githubRunnerId, {
+            status: 'deleted',
+            deletedAt: new Date(),
+          });
+          if (!deleted) throw new NameTaken(name, 'being changed by another request', 'retry in a moment');
+          await this.audit.record(manager, actor, {
+            action: AUDIT_ACTIONS.REPLACE,
+            outcome: 'succeeded',
+            runnerId: replacing.id,
+            runnerName: name,
+            details: {
+              github_runner_id: replacing.githubRunnerId,
+              reason: 'the owner asked for the same name again while it was pending',
+            },
+          });
+        }
         const runner = await this.runners.insert(manager, {
           name,
           kind: 'jit',
@@ -199,9 +245,9 @@ export class RunnersService {
   }
 
   /**
-   * generate-jitconfig, with one recovery: when GitHub says the name is taken and this owner's last
-   * attempt at that name failed with a lost answer, the runner GitHub holds is that attempt's
-   * orphan. It is removed (only if it still looks freshly created) and the call made once more.
+   * generate-jitconfig, with one recovery: when GitHub says the name is taken by a runner that one of
+   * this owner's failed attempts left behind (GitHub created it, we never handed it out), that runner
+   * is removed and the call made once more.
    */
   private async generateJit(actor: Actor, name: string, plan: JitPlan): Promise<JitConfig> {
     const request = { name, ...plan };
@@ -209,10 +255,29 @@ export class RunnersService {
       return await this.github.generateJitConfig(request);
     } catch (error) {
       if (!(error instanceof GithubError && error.code === ERROR_CODES.GITHUB_NAME_TAKEN)) throw error;
-      const lastAttempt = await this.runners.findLatestFailedWithoutGithubId(actor, name);
-      if (!lastAttempt || !ANSWER_MAY_BE_LOST.includes(lastAttempt.failureCode ?? '')) throw error;
-      if ((await this.removeOrphan(name, plan)) !== 'removed') throw error;
+      if (!(await this.removeLeftover(actor, name))) throw error;
       return this.github.generateJitConfig(request);
+    }
+  }
+
+  /** Best effort: removes the runner named `name` if one of the owner's failed attempts created it. */
+  private async removeLeftover(actor: Actor, name: string): Promise<boolean> {
+    try {
+      const found = await this.github.findRunnerByName(name);
+      if (!found) return false;
+      const attempts = await this.runners.listFailedAttempts(actor, name);
+      const leftByUs = attempts.some(
+        (attempt) =>
+          attempt.githubRunnerId === found.id ||
+          (ANSWER_MAY_BE_LOST.includes(attempt.failureCode ?? '') && looksFreshlyCreatedFor(found, planOf(attempt))),
+      );
+      if (!leftByUs) return false;
+      await this.github.deleteRunner(found.id);
+      this.logger.warn(`Removed runner ${name} (GitHub id ${found.id}) left on GitHub by an earlier failed attempt`);
+      return true;
+    } catch (error) {
+      this.logger.warn(`Could not check GitHub for a runner ${name} left by an earlier attempt: ${(error as Error).message}`);
+      return false;
     }
   }
 
@@ -264,7 +329,8 @@ export class RunnersService {
     } catch (deleteError) {
       this.logger.warn(`Could not remove runner ${runner.name} (GitHub id ${githubRunnerId}): ${(deleteError as Error).message}`);
     }
-    await this.fail(actor, runner, error, { github_runner_id: githubRunnerId, removed_from_github: removed });
+    // The GitHub id stays on the failed row, so a retry can recognise the runner if it was not removed.
+    await this.fail(actor, runner, error, { github_runner_id: githubRunnerId, removed_from_github: removed }, githubRunnerId);
   }
 
   /**
@@ -282,12 +348,23 @@ export class RunnersService {
   }
 
   /** Marks the attempt failed with its audit event, unless a newer request already changed it. */
-  private async fail(actor: Actor, runner: RunnerEntity, error: unknown, details: Record<string, unknown>): Promise<void> {
+  private async fail(
+    actor: Actor,
+    runner: RunnerEntity,
+    error: unknown,
+    details: Record<string, unknown>,
+    githubRunnerId: number | null = null,
+  ): Promise<void> {
     const code = error instanceof DomainError ? error.code : ERROR_CODES.INTERNAL;
     // Our own messages are safe to keep and show; an unexpected error's text is not.
     const reason = error instanceof DomainError ? error.message : 'Internal error while provisioning';
     await this.runners.transaction(async (manager) => {
-      await this.runners.updateWhilePending(manager, runner.id, null, { status: 'failed', failureCode: code, failureReason: reason });
+      await this.runners.updateWhilePending(manager, runner.id, null, {
+        status: 'failed',
+        failureCode: code,
+        failureReason: reason,
+        githubRunnerId,
+      });
       await this.audit.record(manager, actor, {
         action: AUDIT_ACTIONS.PROVISION_JIT,
         outcome: 'failed',
@@ -315,15 +392,14 @@ export class RunnersService {
   }
 
   /**
-   * Removes the owner's pending runner from GitHub, then marks it deleted, so its name can be reused.
-   * Refused while its own request is still under way, or once it has connected to GitHub.
+   * Removes the owner's pending runner from GitHub so a new one can take its name (reserve then
+   * marks it deleted). Refused while its own request is still under way, or once it has connected.
    */
-  private async replace(actor: Actor, holder: RunnerEntity): Promise<void> {
-    const githubRunnerId = holder.githubRunnerId;
-    if (githubRunnerId === null) {
+  private async removeForReplacement(holder: RunnerEntity): Promise<void> {
+    if (holder.githubRunnerId === null) {
       throw new NameTaken(holder.name, 'still being provisioned by an earlier request', 'retry in a moment');
     }
-    const onGithub = await this.github.getRunner(githubRunnerId);
+    const onGithub = await this.github.getRunner(holder.githubRunnerId);
     if (onGithub && hasConnected(onGithub)) {
       throw new NameTaken(
         holder.name,
@@ -331,23 +407,38 @@ export class RunnersService {
         'choose another runner_name (a connected runner is never replaced)',
       );
     }
-    if (onGithub) await this.github.deleteRunner(githubRunnerId);
-    const replaced = await this.runners.transaction(async (manager) => {
-      const deleted = await this.runners.updateWhilePending(manager, holder.id, githubRunnerId, {
-        status: 'deleted',
-        deletedAt: new Date(),
+    if (onGithub) await this.github.deleteRunner(onGithub.id);
+  }
+
+  private isAbandoned(runner: RunnerEntity): boolean {
+    return (
+      runner.status === 'pending' &&
+      runner.githubRunnerId === null &&
+      Date.now() - runner.createdAt.getTime() > ABANDONED_AFTER_MS
+    );
+  }
+
+  /**
+   * Frees the name an abandoned attempt still holds: removes what GitHub may have created for it
+   * (only if it looks exactly like that attempt's runner), then marks it failed with its closing event.
+   */
+  private async abandon(actor: Actor, runner: RunnerEntity): Promise<void> {
+    const orphan = await this.removeOrphan(runner.name, planOf(runner));
+    await this.runners.transaction(async (manager) => {
+      const failed = await this.runners.updateWhilePending(manager, runner.id, null, {
+        status: 'failed',
+        failureCode: REQUEST_ABANDONED,
+        failureReason: 'The request that created this runner never finished',
       });
-      if (!deleted) return false;
+      if (!failed) return;
       await this.audit.record(manager, actor, {
-        action: AUDIT_ACTIONS.REPLACE,
-        outcome: 'succeeded',
-        runnerId: holder.id,
-        runnerName: holder.name,
-        details: { github_runner_id: githubRunnerId, reason: 'the owner asked for the same name again while it was pending' },
+        action: AUDIT_ACTIONS.PROVISION_JIT,
+        outcome: 'failed',
+        runnerId: runner.id,
+        runnerName: runner.name,
+        details: { error_code: REQUEST_ABANDONED, orphan, noticed_by: actor.name },
       });
-      return true;
     });
-    if (!replaced) throw new NameTaken(holder.name, 'being changed by another request', 'retry in a moment');
   }
 
   /** The closing audit event of an attempt that ended before it reached GitHub or the database. */
