@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseDatabaseUrl, type Env } from './config.loader.js';
+import { ConfigError, loadConfig, parseDatabaseUrl, readEnvironment, type Env } from './config.loader.js';
 
 function keyFile(content?: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'rts-config-'));
@@ -180,5 +180,25 @@ describe('parseDatabaseUrl', () => {
 
   it('rejects an unknown scheme', () => {
     expect(parseDatabaseUrl('mysql://h/db')).toMatch(/unknown scheme "mysql"/);
+  });
+});
+
+describe('readEnvironment', () => {
+  it('reads .env from the working directory, and the environment wins over it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rts-dotenv-'));
+    writeFileSync(join(dir, '.env'), 'RTS_TEST_FROM_FILE=file\nRTS_TEST_BOTH=file\n');
+    process.env.RTS_TEST_BOTH = 'environment';
+    try {
+      const env = readEnvironment(dir);
+      expect(env.RTS_TEST_FROM_FILE).toBe('file');
+      expect(env.RTS_TEST_BOTH).toBe('environment');
+    } finally {
+      delete process.env.RTS_TEST_BOTH;
+    }
+  });
+
+  it('works without a .env file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rts-dotenv-'));
+    expect(readEnvironment(dir).RTS_TEST_FROM_FILE).toBeUndefined();
   });
 });
