@@ -4,6 +4,8 @@ import { NestFactory } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import request from 'supertest';
 import { loggerParams } from './common/logging.js';
+import type { AppConfig } from './config/app-config.js';
+import { ConfigModule } from './config/config.module.js';
 import { configureApp } from './configure-app.js';
 
 @Controller('things')
@@ -16,8 +18,13 @@ class ThingsController {
 
 const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
 
+const settings = { port: 0, logLevel: 'fatal', prettyLogs: false, demo: false, trustProxy: false } as const;
+
 @Module({
-  imports: [LoggerModule.forRoot(loggerParams({ port: 0, logLevel: 'fatal', prettyLogs: false, demo: false }, quiet))],
+  imports: [
+    ConfigModule.forRoot({ app: settings } as AppConfig),
+    LoggerModule.forRoot(loggerParams(settings, quiet)),
+  ],
   controllers: [ThingsController],
 })
 class ThingsModule {}

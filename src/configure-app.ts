@@ -2,6 +2,7 @@ import { type INestApplication, RequestMethod, ValidationPipe, type ValidationEr
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { DomainError, ERROR_CODES } from './common/domain-error.js';
 
 export const API_PREFIX = 'api/v1';
@@ -30,7 +31,10 @@ function validationError(errors: ValidationError[]): DomainError {
 export function configureApp(app: INestApplication): INestApplication {
   app.useLogger(app.get(Logger));
   // Express's ETag is a hash of the body, a JIT config's included; these answers are not for caching.
+  const config = app.get<AppConfig>(APP_CONFIG);
   const express = app.getHttpAdapter().getInstance();
+  // The audit trail's source IP: the client's address as the trusted proxies report it.
+  express.set('trust proxy', config.app.trustProxy);
   express.set('etag', false);
   // Nothing to gain from announcing the framework.
   express.disable('x-powered-by');

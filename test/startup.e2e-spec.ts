@@ -20,7 +20,7 @@ describe('start-up', () => {
   it('refuses to start on a database that lacks migrations, saying to run init-db', async () => {
     database = await testDatabaseConfig();
     const config = {
-      app: { port: 0, logLevel: 'error', prettyLogs: false, demo: false },
+      app: { port: 0, logLevel: 'error', prettyLogs: false, demo: false, trustProxy: false },
       database: database.config,
       auth: { enabled: false, issuer: '', audience: '', jwksUrl: '', userClaim: 'email', clockToleranceSeconds: 0 },
       github: {
@@ -77,5 +77,29 @@ describe('API description', () => {
   it('serves Swagger UI', async () => {
     const response = await request(t.server).get('/docs').redirects(1).expect(200);
     expect(response.text).toContain('swagger-ui');
+  });
+});
+
+describe('behind a proxy (TRUST_PROXY)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ auth: 'off', app: { trustProxy: 1 } });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("audits the client's address the proxy reports, not the proxy's", async () => {
+    await request(t.server)
+      .post('/api/v1/runners/jit')
+      .set('X-Forwarded-For', '203.0.113.7')
+      .send({ runner_name: 'behind-proxy', labels: ['x'] })
+      .expect(201);
+    const rows: { source_ip: string }[] = await t.dataSource.query(
+      `SELECT DISTINCT source_ip FROM audit_events WHERE runner_name = 'behind-proxy'`,
+    );
+    expect(rows).toEqual([{ source_ip: '203.0.113.7' }]);
   });
 });

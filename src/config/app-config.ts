@@ -12,6 +12,11 @@ export interface AppSettings {
   prettyLogs: boolean;
   /** `npm run demo`: embedded database, built-in GitHub simulator, OIDC off. */
   demo: boolean;
+  /**
+   * Which proxies' X-Forwarded-For to believe for the caller's address (Express "trust proxy"):
+   * false (none, the default), true (all), a hop count, or addresses/CIDRs/loopback|linklocal|uniquelocal.
+   */
+  trustProxy: boolean | number | string[];
 }
 
 export interface AuthConfig {

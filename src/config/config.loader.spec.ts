@@ -44,7 +44,7 @@ function problemsOf(env: Env, options = {}): string[] {
 describe('loadConfig', () => {
   it('reads a complete production environment with the documented defaults', () => {
     const config = loadConfig(productionEnv({ LOG_LEVEL: 'INFO' }));
-    expect(config.app).toEqual({ port: 8000, logLevel: 'info', prettyLogs: false, demo: false });
+    expect(config.app).toEqual({ port: 8000, logLevel: 'info', prettyLogs: false, demo: false, trustProxy: false });
     expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/rts' });
     expect(config.auth).toMatchObject({ enabled: true, userClaim: 'email', audience: 'runner-token-service' });
     expect(config.github).toMatchObject({
@@ -157,6 +157,23 @@ describe('loadConfig', () => {
     expect(config.auth.enabled).toBe(false);
     expect(config.github.simulated).toBe(true);
     expect(config.app.prettyLogs).toBe(true);
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  it.each([
+    ['false', false],
+    ['true', true],
+    ['1', 1],
+    ['loopback, 10.0.0.0/8', ['loopback', '10.0.0.0/8']],
+  ])('reads %s', (raw, expected) => {
+    expect(loadConfig(productionEnv({ TRUST_PROXY: raw })).app.trustProxy).toEqual(expected);
+  });
+
+  it('rejects anything else, naming the forms it takes', () => {
+    expect(problemsOf(productionEnv({ TRUST_PROXY: 'my proxy' }))).toEqual([
+      expect.stringMatching(/^TRUST_PROXY must be false, true, a number of proxy hops/),
+    ]);
   });
 });
 

@@ -69,7 +69,24 @@ function readApp(reader: EnvReader, demo: boolean): AppSettings {
     logLevel: logLevel as AppSettings['logLevel'],
     prettyLogs: logFormat === 'pretty',
     demo,
+    trustProxy: readTrustProxy(reader),
   };
+}
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function readTrustProxy(reader: EnvReader): AppSettings['trustProxy'] {
+  const raw = reader.string('TRUST_PROXY');
+  if (raw === undefined || raw.toLowerCase() === 'false') return false;
+  if (raw.toLowerCase() === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  if (entries.every((entry) => PROXY_NAMES.includes(entry) || /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry))) return entries;
+  reader.problem(
+    'TRUST_PROXY',
+    `must be false, true, a number of proxy hops, or comma-separated addresses, CIDRs or ${PROXY_NAMES.join('/')} (got "${raw}")`,
+  );
+  return false;
 }
 
 function readDatabase(reader: EnvReader, demo: boolean): DatabaseConfig {

@@ -9,7 +9,7 @@ import { NestFactory } from '@nestjs/core';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
-import type { AppConfig, GithubConfig } from '../../src/config/app-config.js';
+import type { AppConfig, AppSettings, GithubConfig } from '../../src/config/app-config.js';
 import { configureApp } from '../../src/configure-app.js';
 import { GithubSimulator } from '../../src/github/simulator/github-simulator.js';
 import { testDatabaseConfig } from './database.js';
@@ -19,6 +19,7 @@ export interface TestAppOptions {
   /** OIDC on (default) with a local issuer, or off (ENABLE_OIDC_AUTH=false). */
   auth?: 'oidc' | 'off';
   github?: Partial<Pick<GithubConfig, 'requestTimeoutMs' | 'systemLabels' | 'runnerGroupId'>>;
+  app?: Partial<Pick<AppSettings, 'trustProxy'>>;
 }
 
 export interface TestApp {
@@ -50,7 +51,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     testDatabaseConfig(),
   ]);
   const config: AppConfig = {
-    app: { port: 0, logLevel: 'trace', prettyLogs: false, demo: false },
+    app: { port: 0, logLevel: 'trace', prettyLogs: false, demo: false, trustProxy: false, ...options.app },
     database: database.config,
     auth: options.auth === 'off' ? { ...oidc.authConfig(), enabled: false } : oidc.authConfig(),
     github: {
