@@ -1,11 +1,13 @@
 import 'reflect-metadata';
-import { Logger as NestLogger } from '@nestjs/common';
+import type { AddressInfo } from 'node:net';
+import { type INestApplication, Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigError, loadConfig, readEnvironment } from './config/config.loader.js';
 import { API_PREFIX, DOCS_PATH, configureApp } from './configure-app.js';
+import { describeDatabase } from './database/data-source-options.js';
 import { SchemaNotReadyError } from './database/schema.js';
 import { GithubSimulator } from './github/simulator/github-simulator.js';
 
@@ -17,39 +19,52 @@ async function startSimulatedGithub(config: AppConfig): Promise<{ config: AppCon
 
 async function bootstrap(): Promise<void> {
   const demo = process.argv.includes('--demo');
-  let config = loadConfig(readEnvironment(), { demo });
+  // The demo is self-contained: a real deployment's .env in the same folder must not steer it.
+  let config = loadConfig(readEnvironment(process.cwd(), { dotenv: !demo }), { demo });
   let simulator: GithubSimulator | undefined;
   if (config.github.simulated) ({ config, simulator } = await startSimulatedGithub(config));
 
   // The embedded database is migrated at start; PostgreSQL must have been prepared with init-db.
   const schema = config.database.kind === 'pglite' ? 'migrate' : 'verify';
-  const app = await NestFactory.create(AppModule.forRoot(config, { schema }), { bufferLogs: true });
+  const app = await NestFactory.create(AppModule.forRoot(config, { schema }), { bufferLogs: true, abortOnError: false });
   configureApp(app);
   if (simulator) {
     const running = simulator;
     app.get(Logger).warn(`GitHub is SIMULATED: the built-in simulator at ${running.url} (org ${running.org})`);
     process.once('beforeExit', () => void running.stop());
   }
-  await app.listen(config.app.port);
-  const url = `http://localhost:${config.app.port}`;
+  await listen(app, config);
+  const address = app.getHttpServer().address() as AddressInfo;
+  const url = `http://${config.app.host === '0.0.0.0' ? 'localhost' : config.app.host}:${address.port}`;
   app
     .get(Logger)
     .log(
       `Runner Token Service listening on ${url}: API ${url}/${API_PREFIX}, docs ${url}/${DOCS_PATH}, health ${url}/health`,
     );
-  app.get(Logger).log(`Database: ${describeDatabase(config)}; GitHub: ${config.github.apiUrl} (org ${config.github.org})`);
+  app.get(Logger).log(`Database: ${describeDatabase(config.database)}; GitHub: ${config.github.apiUrl} (org ${config.github.org})`);
 }
 
-function describeDatabase(config: AppConfig): string {
-  if (config.database.kind === 'postgres') return `PostgreSQL at ${new URL(config.database.url).host}`;
-  return config.database.dataDir ? `embedded PGlite in ${config.database.dataDir}` : 'embedded PGlite in memory';
+async function listen(app: INestApplication, config: AppConfig): Promise<void> {
+  try {
+    await app.listen(config.app.port, config.app.host);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new StartError(`Port ${config.app.port} on ${config.app.host} is in use: stop what holds it, or set PORT`);
+    }
+    throw error;
+  }
 }
+
+/** A start-up failure whose message already says what to change. */
+class StartError extends Error {}
 
 bootstrap().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\nSee .env.example for every variable and its default.\n`);
-  } else if (error instanceof SchemaNotReadyError) {
+  } else if (error instanceof SchemaNotReadyError || error instanceof StartError) {
     process.stderr.write(`${error.message}\n`);
+  } else if (['ECONNREFUSED', 'ENOTFOUND', '28P01', '3D000'].includes((error as { code?: string })?.code ?? '')) {
+    process.stderr.write(`Cannot use the database (DATABASE_URL): ${(error as Error).message}\n`);
   } else {
     new NestLogger('Bootstrap').error(`Start failed: ${(error as Error)?.message ?? String(error)}`);
   }

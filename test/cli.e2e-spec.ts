@@ -52,7 +52,14 @@ describe('CLI (e2e)', () => {
 
     const second = await cli(config, 'init-db', '--json');
     expect(second.code).toBe(EXIT_OK);
-    expect(JSON.parse(second.stdout)).toEqual({ applied: [], total_migrations: 2 });
+    expect(JSON.parse(second.stdout)).toEqual({ database: expect.any(String), applied: [], total_migrations: 2 });
+    expect(first.stdout).toMatch(/Schema of (PostgreSQL database rts_test_\w+ at|embedded PGlite in \/)/);
+  });
+
+  it('exits 2 without a command, listing the commands on stderr', async () => {
+    const bare = await cli(config);
+    expect(bare.code).toBe(EXIT_USAGE);
+    expect(bare.stderr).toContain('init-db');
   });
 
   it('exits 2 on an unknown command or option, with a message on stderr', async () => {

@@ -545,3 +545,25 @@ describe('GitHub simulator (contract with GitHub OpenAPI description)', () => {
     expect(answer.body).toMatchObject({ message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
   });
 });
+
+describe('GitHub simulator control endpoints', () => {
+  let sim: GithubSimulator;
+
+  beforeAll(async () => {
+    sim = await GithubSimulator.start();
+  });
+
+  afterAll(async () => {
+    await sim.stop();
+  });
+
+  it('lists them at /_simulator/, the address the standalone simulator prints', async () => {
+    const response = await fetch(`${sim.url}/_simulator/`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { control_endpoints: string[] };
+    const listed = body.control_endpoints.join('\n');
+    for (const path of ['/_simulator/runners/{id}/status', '/_simulator/runners/{id}/complete-job', '/_simulator/faults', '/_simulator/reset']) {
+      expect(listed).toContain(path);
+    }
+  });
+});

@@ -20,7 +20,7 @@ describe('start-up', () => {
   it('refuses to start on a database that lacks migrations, saying to run init-db', async () => {
     database = await testDatabaseConfig();
     const config = {
-      app: { port: 0, logLevel: 'error', prettyLogs: false, demo: false, trustProxy: false },
+      app: { port: 0, host: '127.0.0.1', logLevel: 'error', prettyLogs: false, demo: false, trustProxy: false },
       database: database.config,
       auth: { enabled: false, issuer: '', audience: '', jwksUrl: '', userClaim: 'email', clockToleranceSeconds: 0 },
       github: {
@@ -72,6 +72,17 @@ describe('API description', () => {
     expect(document.paths['/api/v1/runners'].get.operationId).toBe('listRunners');
     expect(document.paths['/api/v1/runners/{idOrName}'].get.responses).toHaveProperty('404');
     expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+  });
+
+  it('gives a request id to a request whose body is not valid JSON', async () => {
+    const response = await request(t.server)
+      .post('/api/v1/runners/jit')
+      .set('Content-Type', 'application/json')
+      .set('x-request-id', 'bad-json-1')
+      .send('{')
+      .expect(400);
+    expect(response.body.request_id).toBe('bad-json-1');
+    expect(response.headers['x-request-id']).toBe('bad-json-1');
   });
 
   it('serves Swagger UI', async () => {

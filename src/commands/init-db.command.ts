@@ -2,6 +2,8 @@ import { Inject } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import type { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { describeDatabase } from '../database/data-source-options.js';
 import { applyMigrations } from '../database/schema.js';
 import { CliOutput } from './output.js';
 
@@ -16,6 +18,7 @@ interface InitDbOptions {
 export class InitDbCommand extends CommandRunner {
   constructor(
     @Inject(getDataSourceToken()) private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly output: CliOutput,
   ) {
     super();
@@ -24,16 +27,17 @@ export class InitDbCommand extends CommandRunner {
   async run(_args: string[], options: InitDbOptions): Promise<void> {
     const applied = await applyMigrations(this.dataSource);
     const total = this.dataSource.migrations.length;
+    const database = describeDatabase(this.config.database);
     if (options.json) {
-      this.output.json({ applied, total_migrations: total });
+      this.output.json({ database, applied, total_migrations: total });
       return;
     }
     if (applied.length === 0) {
-      this.output.line(`Database schema is up to date (${total} migrations applied earlier).`);
+      this.output.line(`Schema of ${database} is up to date (${total} migrations applied earlier).`);
       return;
     }
     for (const name of applied) this.output.line(`Applied ${name}`);
-    this.output.line(`Database schema is up to date: applied ${applied.length} of ${total} migrations.`);
+    this.output.line(`Schema of ${database} is up to date: applied ${applied.length} of ${total} migrations.`);
   }
 
   @Option({ flags: '--json', description: 'Print the result as JSON' })

@@ -28,6 +28,15 @@ function exitThroughError(error: CommanderLikeError): never {
   throw new CommanderExit(done ? EXIT_OK : EXIT_USAGE);
 }
 
+/** nest-commander keeps its commander program private; the CLI needs it for help and exit handling. */
+function programOf(runner: CommandRunnerService): Command {
+  return (runner as unknown as { commander: Command }).commander;
+}
+
+function commandHelp(runner: CommandRunnerService): string {
+  return programOf(runner).helpInformation();
+}
+
 function describe(error: Error): string {
   if (error instanceof DomainError) return `${error.code}: ${error.message}`;
   return error.message;
@@ -64,10 +73,15 @@ export async function runCli(argv: string[], config: AppConfig): Promise<number>
   const runner = app.get(CommandRunnerService);
   // nest-commander sets the exit override on the program only; a subcommand's unknown option would
   // otherwise exit the process with code 1 instead of reporting bad usage.
-  for (const command of (runner as unknown as { commander: Command }).commander.commands) {
+  for (const command of programOf(runner).commands) {
     command.exitOverride(exitThroughError);
   }
   try {
+    if (argv.length <= 2) {
+      // No command: show what there is, and say it was bad usage.
+      process.stderr.write(commandHelp(runner));
+      return EXIT_USAGE;
+    }
     await runner.run(argv);
   } finally {
     await app.close();

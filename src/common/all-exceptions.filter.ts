@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpSta
 import type { Request, Response } from 'express';
 import { DomainError, ERROR_CODES } from './domain-error.js';
 import { HTTP_STATUS_BY_CODE, type ErrorBody } from './http-errors.js';
+import { requestIdOf } from './logging.js';
 
 /** Codes for errors Nest or Express raise before our code runs (unknown route, bad JSON, …). */
 const CODE_BY_HTTP_STATUS: Record<number, string> = {
@@ -27,7 +28,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<Request & { id?: string }>();
     const response = http.getResponse<Response>();
-    const requestId = request.id !== undefined ? String(request.id) : null;
+    // Express's body parser fails before pino-http has given the request its id: give it one here.
+    const requestId =
+      request.id !== undefined ? String(request.id) : response.headersSent ? null : requestIdOf(request, response);
     const { status, body } = this.describe(exception, requestId);
     if (status >= 500 && !(exception instanceof DomainError)) {
       this.logger.error(

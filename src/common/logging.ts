@@ -66,6 +66,19 @@ export function requestIdOf(request: IncomingMessage, response: ServerResponse):
   return id;
 }
 
+/**
+ * The path a caller asked for, without the query. Express rewrites `url` under a mounted prefix;
+ * `originalUrl` keeps /api/v1.
+ */
+function pathOf(request: IncomingMessage & { originalUrl?: string }): string {
+  return (request.originalUrl ?? request.url ?? '').split('?')[0];
+}
+
+const requestLine = (req: IncomingMessage, res: ServerResponse) => `${req.method} ${pathOf(req)} ${res.statusCode}`;
+
+/** Health probes arrive every few seconds; a line for each would drown the log. */
+const HEALTH_PATH = '/health';
+
 /** nestjs-pino settings: JSON lines (pretty in development), a request id on every line, redaction. */
 export function loggerParams(settings: AppSettings, destination?: DestinationStream): Params {
   const options = {
@@ -74,19 +87,18 @@ export function loggerParams(settings: AppSettings, destination?: DestinationStr
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     // Request lines carry method, path and id; never bodies or query strings with secrets.
     serializers: {
-      req: (req: { id: unknown; method: string; url: string }) => ({
+      req: (req: { id: unknown; method: string; raw: IncomingMessage }) => ({
         id: req.id,
         method: req.method,
-        path: req.url.split('?')[0],
+        path: pathOf(req.raw),
       }),
       res: (res: { statusCode: number }) => ({ status: res.statusCode }),
       err: serializeError,
     },
     customProps: (req: IncomingMessage & { id?: unknown }) => ({ request_id: req.id }),
-    customSuccessMessage: (req: IncomingMessage, res: ServerResponse) =>
-      `${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode}`,
-    customErrorMessage: (req: IncomingMessage, res: ServerResponse) =>
-      `${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode}`,
+    customSuccessMessage: requestLine,
+    customErrorMessage: requestLine,
+    autoLogging: { ignore: (req: IncomingMessage) => pathOf(req) === HEALTH_PATH },
     ...(settings.prettyLogs &&
       !destination && {
         transport: { target: 'pino-pretty', options: { singleLine: true, ignore: 'pid,hostname,req,res' } },

@@ -7,6 +7,8 @@ export type DatabaseConfig =
 
 export interface AppSettings {
   port: number;
+  /** Address to listen on: all interfaces by default, loopback only in the demo. */
+  host: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   /** Pretty, human-readable log lines instead of JSON (development and the demo). */
   prettyLogs: boolean;

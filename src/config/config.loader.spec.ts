@@ -44,7 +44,7 @@ function problemsOf(env: Env, options = {}): string[] {
 describe('loadConfig', () => {
   it('reads a complete production environment with the documented defaults', () => {
     const config = loadConfig(productionEnv({ LOG_LEVEL: 'INFO' }));
-    expect(config.app).toEqual({ port: 8000, logLevel: 'info', prettyLogs: false, demo: false, trustProxy: false });
+    expect(config.app).toEqual({ port: 8000, host: '0.0.0.0', logLevel: 'info', prettyLogs: false, demo: false, trustProxy: false });
     expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/rts' });
     expect(config.auth).toMatchObject({ enabled: true, userClaim: 'email', audience: 'runner-token-service' });
     expect(config.github).toMatchObject({
@@ -157,6 +157,7 @@ describe('loadConfig', () => {
     expect(config.auth.enabled).toBe(false);
     expect(config.github.simulated).toBe(true);
     expect(config.app.prettyLogs).toBe(true);
+    expect(config.app.host).toBe('127.0.0.1');
   });
 });
 
@@ -212,6 +213,12 @@ describe('readEnvironment', () => {
     } finally {
       delete process.env.RTS_TEST_BOTH;
     }
+  });
+
+  it('leaves .env out when asked (the demo must not pick up a real deployment\'s settings)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rts-dotenv-'));
+    writeFileSync(join(dir, '.env'), 'RTS_TEST_FROM_FILE=file\n');
+    expect(readEnvironment(dir, { dotenv: false }).RTS_TEST_FROM_FILE).toBeUndefined();
   });
 
   it('works without a .env file', () => {

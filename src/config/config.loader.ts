@@ -28,7 +28,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
  * process.env over the variables of `.env` in the working directory (the environment wins).
  * The only place that touches process.env.
  */
-export function readEnvironment(cwd = process.cwd()): Env {
+export function readEnvironment(cwd = process.cwd(), options: { dotenv?: boolean } = {}): Env {
+  if (options.dotenv === false) return { ...process.env };
   const file = resolve(cwd, '.env');
   const fromFile = existsSync(file) ? parseDotenv(readFileSync(file)) : {};
   return { ...fromFile, ...process.env };
@@ -66,6 +67,8 @@ function readApp(reader: EnvReader, demo: boolean): AppSettings {
   if (logFormat !== 'json' && logFormat !== 'pretty') reader.problem('LOG_FORMAT', 'must be json or pretty');
   return {
     port: reader.integer('PORT', DEFAULT_PORT, { min: 0, max: 65535 }),
+    // The demo runs without authentication: keep it off the network unless asked.
+    host: reader.string('HOST') ?? (demo ? '127.0.0.1' : '0.0.0.0'),
     logLevel: logLevel as AppSettings['logLevel'],
     prettyLogs: logFormat === 'pretty',
     demo,

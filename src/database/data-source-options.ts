@@ -7,6 +7,15 @@ import { pgliteDriver } from './pglite-pool.js';
 
 export const ENTITIES = [RunnerEntity, AuditEventEntity];
 
+/** Where the data lives, for people (never the password). */
+export function describeDatabase(database: DatabaseConfig): string {
+  if (database.kind === 'postgres') {
+    const url = new URL(database.url);
+    return `PostgreSQL database ${url.pathname.slice(1) || '(default)'} at ${url.host}`;
+  }
+  return database.dataDir ? `embedded PGlite in ${database.dataDir}` : 'embedded PGlite in memory';
+}
+
 /** The one builder of TypeORM options, for the app, the CLI and the TypeORM CLI's data-source.ts. */
 export function buildDataSourceOptions(database: DatabaseConfig): DataSourceOptions {
   const common = {

@@ -35,6 +35,15 @@ describe('toGithubError', () => {
     expect(error.details).toMatchObject({ github_message: 'Resource not accessible by integration' });
   });
 
+  it('names the installation id when GitHub does not know the installation', () => {
+    const unknownInstallation = Object.assign(githubAnswer(404), {
+      request: { url: 'https://api.github.com/app/installations/9999/access_tokens' },
+    });
+    const error = map(unknownInstallation);
+    expect(error.code).toBe(ERROR_CODES.GITHUB_PERMISSION_DENIED);
+    expect(error.message).toMatch(/installation 9999.*GITHUB_APP_INSTALLATION_ID/);
+  });
+
   it('reads a 404 as the App not seeing the org', () => {
     expect(map(githubAnswer(404)).code).toBe(ERROR_CODES.GITHUB_PERMISSION_DENIED);
   });

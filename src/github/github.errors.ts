@@ -28,7 +28,10 @@ interface OctokitLikeError {
   message?: string;
   cause?: unknown;
   response?: { headers?: Record<string, string | undefined>; data?: unknown };
+  request?: { url?: string };
 }
+
+const INSTALLATION_TOKEN_URL = /\/app\/installations\/(\d+)\/access_tokens$/;
 
 const DEFAULT_RATE_LIMIT_WAIT_SECONDS = 60;
 
@@ -93,6 +96,15 @@ export function toGithubError(error: unknown, operation: string, org: string, no
     return new GithubError(
       ERROR_CODES.GITHUB_PERMISSION_DENIED,
       'GitHub rejected the App credentials: check GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID and GITHUB_APP_PRIVATE_KEY_PATH',
+      { status, githubMessage },
+    );
+  }
+  const installation = INSTALLATION_TOKEN_URL.exec(failure.request?.url ?? '')?.[1];
+  if (installation !== undefined && status === 404) {
+    return new GithubError(
+      ERROR_CODES.GITHUB_PERMISSION_DENIED,
+      `GitHub knows no installation ${installation} of this App: check GITHUB_APP_INSTALLATION_ID ` +
+        '(the App\'s installation on the org, from the org\'s Settings > GitHub Apps)',
       { status, githubMessage },
     );
   }

@@ -51,7 +51,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     testDatabaseConfig(),
   ]);
   const config: AppConfig = {
-    app: { port: 0, logLevel: 'trace', prettyLogs: false, demo: false, trustProxy: false, ...options.app },
+    app: { port: 0, host: '127.0.0.1', logLevel: 'trace', prettyLogs: false, demo: false, trustProxy: false, ...options.app },
     database: database.config,
     auth: options.auth === 'off' ? { ...oidc.authConfig(), enabled: false } : oidc.authConfig(),
     github: {

@@ -148,6 +148,19 @@ const JWT_IAT_INVALID =
 const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
+/** What `GET /_simulator/` lists, so a person can find the controls. */
+const CONTROL_ENDPOINTS = [
+  'GET    /_simulator/runners                      the runners GitHub holds',
+  'POST   /_simulator/runners                      {"count", "name_prefix"?, "status"?, "busy"?, "ephemeral"?, "labels"?}: add runners',
+  'POST   /_simulator/runners/{id}/status          {"status"?: "online"|"offline", "busy"?}: change a runner',
+  'POST   /_simulator/runners/{id}/complete-job    an ephemeral runner finished its job (it disappears)',
+  'POST   /_simulator/faults                       {"method"?, "path"? | "pathRegex"?, "status"?, "body"?, "delayMs"?, "rateLimit"?, "retryAfterSeconds"?, "times"?, "afterHandling"?}',
+  'DELETE /_simulator/faults                       clear faults',
+  'GET    /_simulator/requests                     the requests the simulator answered',
+  'POST   /_simulator/tokens/revoke                revoke every installation token',
+  'POST   /_simulator/reset                        forget runners, faults and requests',
+];
+
 export class GithubSimulator {
   readonly url: string;
   readonly appId: string;
@@ -673,6 +686,9 @@ export class GithubSimulator {
     const input = isRecord(body) ? body : {};
     const controlError = (status: number, message: string): SimResponse => ({ status, body: { message } });
 
+    if ((path === '/_simulator' || path === '/_simulator/') && method === 'GET') {
+      return { status: 200, body: { control_endpoints: CONTROL_ENDPOINTS } };
+    }
     if (path === '/_simulator/reset' && method === 'POST') {
       this.reset();
       return { status: 204 };
