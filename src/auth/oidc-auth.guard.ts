@@ -78,6 +78,8 @@ export class OidcAuthGuard extends AuthGuard('jwt') {
   private reject(context: ExecutionContext, failure: AuthFailure): never {
     const http = context.switchToHttp();
     const requestId = requestOrigin(http.getRequest<AuthenticatedRequest>()).requestId;
+    // Why a caller was turned away, for whoever debugs their setup (LOG_LEVEL=debug); never the token.
+    this.logger.debug(`Rejected request ${requestId ?? '-'}: ${failure.code}: ${failure.message}`);
     if (failure.code === 'AUTH_UNAVAILABLE') {
       throw new AuthUnavailableException(failure, requestId);
     }
