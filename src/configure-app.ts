@@ -1,5 +1,5 @@
 import { type INestApplication, RequestMethod, ValidationPipe, type ValidationError } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
@@ -8,7 +8,7 @@ import { DomainError, ERROR_CODES } from './common/domain-error.js';
 export const API_PREFIX = 'api/v1';
 export const DOCS_PATH = 'docs';
 
-/** One violation per field, in the order the fields were checked. */
+/** The violations, in the order the fields were checked (one per field: stopAtFirstError). */
 function describeViolations(errors: ValidationError[], parent = ''): { field: string; message: string }[] {
   return errors.flatMap((error) => {
     const field = parent ? `${parent}.${error.property}` : error.property;
@@ -25,6 +25,26 @@ function validationError(errors: ValidationError[]): DomainError {
   );
   const messages = [...new Set(violations.map((violation) => violation.message))];
   return new DomainError(ERROR_CODES.VALIDATION_FAILED, messages.join('; '), { violations });
+}
+
+/**
+ * A response documented without a description (Nest leaves '' for `@ApiCreatedResponse({ type })`)
+ * takes its schema's: OpenAPI requires one, and clients generated from it show it.
+ */
+function describeResponsesBySchema(document: OpenAPIObject): void {
+  const schemas = document.components?.schemas ?? {};
+  for (const path of Object.values(document.paths)) {
+    for (const operation of Object.values(path)) {
+      const responses = (operation as { responses?: Record<string, Record<string, unknown>> }).responses;
+      for (const response of Object.values(responses ?? {})) {
+        if (response.description) continue;
+        const content = response.content as Record<string, { schema?: { $ref?: string } }> | undefined;
+        const ref = content?.['application/json']?.schema?.$ref;
+        const schema = ref ? (schemas[ref.split('/').pop() as string] as { description?: string }) : undefined;
+        if (schema?.description) response.description = schema.description;
+      }
+    }
+  }
 }
 
 /** Everything main.ts and the tests set on the app, in one place, so tests run what production runs. */
@@ -46,7 +66,8 @@ export function configureApp(app: INestApplication): INestApplication {
       whitelist: true,
       forbidNonWhitelisted: true,
       transform: true,
-      stopAtFirstError: false,
+      // One message per field: the first rule it breaks.
+      stopAtFirstError: true,
       exceptionFactory: validationError,
     }),
   );
@@ -65,6 +86,7 @@ export function configureApp(app: INestApplication): INestApplication {
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An OIDC token (JWT)' })
       .build(),
   );
+  describeResponsesBySchema(document);
   SwaggerModule.setup(DOCS_PATH, app, document, { jsonDocumentUrl: `${DOCS_PATH}/openapi.json` });
   return app;
 }

@@ -198,17 +198,48 @@ describe('JIT runners (e2e)', () => {
         'runner_name_prefix',
         /at most 57 characters/,
       ],
-      ['no labels', { runner_name: 'x' }, 'labels', /labels must be an array/],
-      ['an empty label list', { ...valid, labels: [] }, 'labels', /1 to 100 labels/],
-      ['101 labels', { ...valid, labels: Array.from({ length: 101 }, (_, i) => `l${i}`) }, 'labels', /1 to 100 labels/],
-      ['a label over 256 characters', { ...valid, labels: ['a'.repeat(257)] }, 'labels', /at most 256 characters/],
-      ['a label with a comma', { ...valid, labels: ['a,b'] }, 'labels', /letters, digits and \. _ - : \//],
-      ['a blank label', { ...valid, labels: ['  '] }, 'labels', /empty label/],
-      ['a label that is not a string', { ...valid, labels: [7] }, 'labels', /1 to 100 labels/],
+      ['no labels', { runner_name: 'x' }, 'labels', /^labels must be an array of 1 to 100 labels$/],
+      ['labels that are not a list', { ...valid, labels: 'gpu' }, 'labels', /^labels must be an array of 1 to 100 labels$/],
+      ['an empty label list', { ...valid, labels: [] }, 'labels', /^labels must hold at least 1 label$/],
+      [
+        '101 labels',
+        { ...valid, labels: Array.from({ length: 101 }, (_, i) => `l${i}`) },
+        'labels',
+        /^labels must hold at most 100 labels$/,
+      ],
+      [
+        'a label over 256 characters',
+        { ...valid, labels: ['ok', 'a'.repeat(257)] },
+        'labels',
+        /^labels\[1\] \("a{40}…"\) must be at most 256 characters/,
+      ],
+      [
+        'a label with a comma',
+        { ...valid, labels: ['a,b'] },
+        'labels',
+        /^labels\[0\] \("a,b"\) must be at most 256 characters of letters, digits and \. _ - : \/$/,
+      ],
+      [
+        'a label with a space, after labels that normalise to the same one',
+        { ...valid, labels: ['GPU ', ' gpu', 'x y'] },
+        'labels',
+        /^labels\[2\] \("x y"\) must be at most 256 characters of letters, digits and \. _ - : \/$/,
+      ],
+      ['a blank label', { ...valid, labels: ['ok', '  '] }, 'labels', /^labels\[1\] is empty$/],
+      ['a label that is not a string', { ...valid, labels: ['ok', 7] }, 'labels', /^labels\[1\] must be a string$/],
       ['an unknown field', { ...valid, ephemeral: false }, 'ephemeral', /ephemeral is not a known field/],
       ['a work folder escaping upwards', { ...valid, work_folder: '../etc' }, 'work_folder', /without "\.\." segments/],
-      ['a fractional runner group', { ...valid, runner_group_id: 1.5 }, 'runner_group_id', /whole number/],
-    ])('rejects %s with a 400 naming the field', async (_case, body, field, message) => {
+      ['a work folder with a ".." inside', { ...valid, work_folder: 'a/../../etc' }, 'work_folder', /without "\.\." segments/],
+      ['an absolute work folder', { ...valid, work_folder: '/etc' }, 'work_folder', /a relative path .*not starting with "\/"/],
+      ['a fractional runner group', { ...valid, runner_group_id: 1.5 }, 'runner_group_id', /^runner_group_id must be a whole number$/],
+      [
+        'a runner group sent as a string',
+        { ...valid, runner_group_id: '1' },
+        'runner_group_id',
+        /^runner_group_id must be a whole number \(a JSON number, not a string\)$/,
+      ],
+      ['a runner group of 0', { ...valid, runner_group_id: 0 }, 'runner_group_id', /^runner_group_id must be at least 1$/],
+    ])('rejects %s with a 400 naming the field once', async (_case, body, field, message) => {
       const before = generateCalls().length;
       const response = await provision(alice, body).expect(400);
       expect(response.body.error.code).toBe('VALIDATION_FAILED');
@@ -216,12 +247,44 @@ describe('JIT runners (e2e)', () => {
       expect(response.body.error.details.violations).toEqual(
         expect.arrayContaining([expect.objectContaining({ field, message: expect.stringMatching(message) })]),
       );
+      const forField = response.body.error.details.violations.filter((v: { field: string }) => v.field === field);
+      expect(forField).toHaveLength(1);
       expect(generateCalls().length).toBe(before);
+    });
+
+    it('answers an empty body with one message per missing field', async () => {
+      const response = await provision(alice, {}).expect(400);
+      expect(response.body.error).toEqual({
+        code: 'VALIDATION_FAILED',
+        message: 'send exactly one of runner_name or runner_name_prefix; labels must be an array of 1 to 100 labels',
+        details: {
+          violations: [
+            { field: 'runner_name', message: 'send exactly one of runner_name or runner_name_prefix' },
+            { field: 'labels', message: 'labels must be an array of 1 to 100 labels' },
+          ],
+        },
+      });
+    });
+
+    it('says only that a runner group sent as a string must be a JSON number', async () => {
+      const response = await provision(alice, { ...valid, runner_group_id: '1' }).expect(400);
+      expect(response.body.error.message).toBe('runner_group_id must be a whole number (a JSON number, not a string)');
+    });
+
+    it('accepts a relative work folder below the runner folder', async () => {
+      const before = generateCalls().length;
+      await provision(alice, { runner_name: 'nested-work', labels: ['x'], work_folder: 'jobs/_work..old' }).expect(201);
+      expect(generateCalls().slice(before)[0].body).toMatchObject({ work_folder: 'jobs/_work..old' });
     });
 
     it('rejects a runner group other than the configured one, and audits the denial', async () => {
       const response = await provision(alice, { runner_name: 'wrong-group', labels: ['x'], runner_group_id: 7 }).expect(400);
-      expect(response.body.error.message).toMatch(/runner_group_id must be 1/);
+      const message = 'runner_group_id must be 1: this service registers runners in runner group 1 only';
+      expect(response.body.error).toEqual({
+        code: 'VALIDATION_FAILED',
+        message,
+        details: { violations: [{ field: 'runner_group_id', message }] },
+      });
       const [denial] = await auditRows('wrong-group');
       expect(denial).toMatchObject({ action: 'provision_jit', outcome: 'denied', actor: 'alice@example.com' });
       expect(denial.details.error_code).toBe('VALIDATION_FAILED');
@@ -231,6 +294,9 @@ describe('JIT runners (e2e)', () => {
       const labels = Array.from({ length: 98 }, (_, i) => `l${i}`);
       const response = await provision(alice, { ...valid, labels }).expect(400);
       expect(response.body.error.message).toMatch(/at most 97 labels besides the 3 system labels/);
+      expect(response.body.error.details).toEqual({
+        violations: [{ field: 'labels', message: response.body.error.message }],
+      });
     });
 
     it('answers malformed JSON with a 400 in the error shape', async () => {
@@ -241,6 +307,25 @@ describe('JIT runners (e2e)', () => {
         .send('{"runner_name": ')
         .expect(400);
       expect(response.body.error).toEqual({ code: 'VALIDATION_FAILED', message: 'The request body is not valid JSON' });
+    });
+  });
+
+  describe('API description', () => {
+    it('documents the label and work folder rules and what the 201 answer is', async () => {
+      const document = (await request(t.server).get('/docs/openapi.json').expect(200)).body;
+      const fields = document.components.schemas.CreateJitRunnerDto.properties;
+      expect(fields.labels).toMatchObject({
+        type: 'array',
+        minItems: 1,
+        maxItems: 100,
+        items: { type: 'string', pattern: '^[A-Za-z0-9._:/-]+$', maxLength: 256 },
+      });
+      const workFolder = new RegExp(fields.work_folder.pattern);
+      expect(['_work', 'jobs/_work'].filter((folder) => workFolder.test(folder))).toEqual(['_work', 'jobs/_work']);
+      expect(['/etc', '../etc', 'a/../b', '..'].filter((folder) => workFolder.test(folder))).toEqual([]);
+      expect(fields.runner_group_id).toMatchObject({ type: 'integer', minimum: 1 });
+      const created = document.paths[JIT_PATH].post.responses['201'];
+      expect(created.description).toMatch(/start it with run_command/);
     });
   });
 

@@ -127,22 +127,24 @@ export class RunnersService {
   }
 
   private planJit(request: CreateJitRunnerDto): JitPlan {
+    // The shape of every other validation error: one violation per field.
+    const invalidField = (field: string, message: string) =>
+      new DomainError(ERROR_CODES.VALIDATION_FAILED, message, { violations: [{ field, message }] });
     const groupId = this.config.github.runnerGroupId;
     if (request.runner_group_id !== undefined && request.runner_group_id !== groupId) {
-      throw new DomainError(
-        ERROR_CODES.VALIDATION_FAILED,
+      throw invalidField(
+        'runner_group_id',
         `runner_group_id must be ${groupId}: this service registers runners in runner group ${groupId} only`,
-        { field: 'runner_group_id' },
       );
     }
-    // GitHub registers exactly the labels sent to a JIT runner: the system labels go first.
+    // GitHub registers exactly the labels sent to a JIT runner: the system labels go first, and a
+    // label sent twice (or one that is also a system label) once.
     const systemLabels = this.config.github.systemLabels;
     const labels = [...new Set([...systemLabels, ...request.labels])];
     if (labels.length > MAX_LABELS) {
-      throw new DomainError(
-        ERROR_CODES.VALIDATION_FAILED,
+      throw invalidField(
+        'labels',
         `labels must hold at most ${MAX_LABELS - systemLabels.length} labels besides the ${systemLabels.length} system labels (GitHub allows ${MAX_LABELS} in all)`,
-        { field: 'labels' },
       );
     }
     return { labels, runnerGroupId: groupId, workFolder: request.work_folder ?? DEFAULT_WORK_FOLDER };

@@ -1,22 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
+import { IsOptional, IsString, Matches, MaxLength, registerDecorator, type ValidationArguments } from 'class-validator';
 import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsArray,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  MaxLength,
-  Min,
-  MinLength,
-  registerDecorator,
-  type ValidationArguments,
-} from 'class-validator';
-import {
+  LABEL_INPUT_PATTERN,
   LABEL_MAX_LENGTH,
-  LABEL_PATTERN,
   LABEL_RULE,
   MAX_LABELS,
   RUNNER_NAME_MAX_LENGTH,
@@ -27,6 +14,7 @@ import {
   WORK_FOLDER_MAX_LENGTH,
   WORK_FOLDER_PATTERN,
   WORK_FOLDER_RULE,
+  describeLabelsProblem,
   normaliseLabels,
 } from '../runner-rules.js';
 
@@ -68,6 +56,43 @@ function ExactlyOneNameField(): PropertyDecorator {
   };
 }
 
+/** The label list, with one message that names the first bad label and its position. */
+function LabelList(): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) => {
+    registerDecorator({
+      name: 'labelList',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: { message: (args: ValidationArguments) => describeLabelsProblem(args.value) ?? '' },
+      validator: { validate: (value: unknown) => describeLabelsProblem(value) === null },
+    });
+  };
+}
+
+/**
+ * A whole number of at least `minimum`, with one message. A number sent as a string ("1") is the
+ * usual mistake, so its message says so.
+ */
+function WholeNumber(minimum: number): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) => {
+    const field = String(propertyName);
+    registerDecorator({
+      name: 'wholeNumber',
+      target: target.constructor,
+      propertyName: field,
+      options: {
+        message: ({ value }: ValidationArguments) =>
+          typeof value === 'string'
+            ? `${field} must be a whole number (a JSON number, not a string)`
+            : Number.isInteger(value)
+              ? `${field} must be at least ${minimum}`
+              : `${field} must be a whole number`,
+      },
+      validator: { validate: (value: unknown) => Number.isInteger(value) && (value as number) >= minimum },
+    });
+  };
+}
+
 export class CreateJitRunnerDto {
   @ApiPropertyOptional({
     description: `The runner's name, unique in the org: ${RUNNER_NAME_RULE}. Send this or runner_name_prefix.`,
@@ -93,28 +118,23 @@ export class CreateJitRunnerDto {
       `Labels for the runner, after the system labels the service adds first. Trimmed, lower-cased and ` +
       `de-duplicated: ${LABEL_RULE}.`,
     example: ['podman', 'linux'],
-    type: [String],
+    type: 'array',
+    items: { type: 'string', pattern: LABEL_INPUT_PATTERN.source, maxLength: LABEL_MAX_LENGTH },
     minItems: 1,
     maxItems: MAX_LABELS,
   })
   @Transform(({ value }) => normaliseLabels(value))
-  @IsArray({ message: `labels must be an array: ${LABEL_RULE}` })
-  @ArrayMinSize(1, { message: `labels must hold ${LABEL_RULE}` })
-  @ArrayMaxSize(MAX_LABELS, { message: `labels must hold ${LABEL_RULE}` })
-  @IsString({ each: true, message: `labels must hold ${LABEL_RULE}` })
-  @MinLength(1, { each: true, message: `labels must hold ${LABEL_RULE}; an empty label is not allowed` })
-  @MaxLength(LABEL_MAX_LENGTH, { each: true, message: `labels must hold ${LABEL_RULE}` })
-  @Matches(LABEL_PATTERN, { each: true, message: `labels must hold ${LABEL_RULE}` })
+  @LabelList()
   labels: string[];
 
   @ApiPropertyOptional({
     description: "The runner group; only the service's configured group is accepted (default 1).",
     example: 1,
+    type: 'integer',
     minimum: 1,
   })
   @IsOptional()
-  @IsInt({ message: 'runner_group_id must be a whole number' })
-  @Min(1, { message: 'runner_group_id must be at least 1' })
+  @WholeNumber(1)
   runner_group_id?: number;
 
   @ApiPropertyOptional({
@@ -122,6 +142,7 @@ export class CreateJitRunnerDto {
     example: '_work',
     default: '_work',
     maxLength: WORK_FOLDER_MAX_LENGTH,
+    pattern: WORK_FOLDER_PATTERN.source,
   })
   @IsOptional()
   @IsString({ message: 'work_folder must be a string' })

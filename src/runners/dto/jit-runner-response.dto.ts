@@ -1,6 +1,11 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import type { RunnerEntity } from '../runner.entity.js';
 
+@ApiSchema({
+  description:
+    'The runner is registered on GitHub and pending: start it with run_command (or pass encoded_jit_config to ' +
+    '`./run.sh --jitconfig`) before expires_at. The config is shown only in this answer.',
+})
 export class JitRunnerResponseDto {
   @ApiProperty({ description: "The service's id for the runner (use it in /runners/{id} calls)", format: 'uuid' })
   runner_id: string;
