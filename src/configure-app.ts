@@ -1,7 +1,18 @@
-import { type INestApplication, RequestMethod, ValidationPipe, type ValidationError } from '@nestjs/common';
+import {
+  HttpStatus,
+  type INestApplication,
+  Logger as NestLogger,
+  RequestMethod,
+  ValidationPipe,
+  type ValidationError,
+} from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import type { ErrorBody } from './common/http-errors.js';
+import { requestIdOf } from './common/logging.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { DomainError, ERROR_CODES } from './common/domain-error.js';
 
@@ -25,6 +36,45 @@ function validationError(errors: ValidationError[]): DomainError {
   );
   const messages = [...new Set(violations.map((violation) => violation.message))];
   return new DomainError(ERROR_CODES.VALIDATION_FAILED, messages.join('; '), { violations });
+}
+
+/** application/json, or a JSON-based type such as application/merge-patch+json; parameters ignored. */
+const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json$/i;
+const BODY_METHODS: readonly string[] = ['POST', 'PUT', 'PATCH'];
+const NOT_JSON_MESSAGE = 'Send the body as JSON with Content-Type: application/json';
+
+/** A body is coming: chunked, or a Content-Length above 0 (a POST with no body is fine). */
+function hasBody(request: Request): boolean {
+  return request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+}
+
+/**
+ * Answers 415 to a body that is not JSON. Without it, Express parses a form-encoded body (curl's default)
+ * into nonsense fields and ignores a text/plain one, and the caller gets a 400 about fields they did send.
+ * It runs before the body parsers and pino-http, so it names the request id itself and logs its own line.
+ */
+function requireJsonBodies(): (request: Request, response: Response, next: NextFunction) => void {
+  const logger = new NestLogger('Http');
+  return (request, response, next) => {
+    const mediaType = (request.headers['content-type'] ?? '').split(';')[0].trim();
+    if (!BODY_METHODS.includes(request.method) || !hasBody(request) || JSON_MEDIA_TYPE.test(mediaType)) {
+      next();
+      return;
+    }
+    const id = (request as Request & { id?: unknown }).id;
+    const requestId = id !== undefined ? String(id) : requestIdOf(request, response);
+    const path = request.originalUrl.split('?')[0];
+    logger.log(
+      { request_id: requestId, content_type: mediaType || null },
+      `${request.method} ${path} ${HttpStatus.UNSUPPORTED_MEDIA_TYPE}`,
+    );
+    const body: ErrorBody = {
+      error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: NOT_JSON_MESSAGE },
+      request_id: requestId,
+    };
+    // The body is never read: end the connection after the answer rather than read and discard the rest.
+    response.status(HttpStatus.UNSUPPORTED_MEDIA_TYPE).setHeader('Connection', 'close').json(body);
+  };
 }
 
 /**
@@ -58,6 +108,10 @@ export function configureApp(app: INestApplication): INestApplication {
   express.set('etag', false);
   // Nothing to gain from announcing the framework.
   express.disable('x-powered-by');
+  // Before the body parsers, so a body that is not JSON is refused unread.
+  app.use(`/${API_PREFIX}`, requireJsonBodies());
+  // The JSON parser also takes application/*+json, which the 415 check lets through.
+  (app as NestExpressApplication).useBodyParser('json', { type: ['application/json', 'application/*+json'] });
   app.setGlobalPrefix(API_PREFIX, {
     exclude: [{ path: 'health', method: RequestMethod.GET }],
   });
@@ -80,7 +134,8 @@ export function configureApp(app: INestApplication): INestApplication {
       .setTitle('Runner Token Service')
       .setDescription(
         'Hands out GitHub Actions self-hosted runner credentials (JIT configs) to callers that prove who ' +
-          'they are with an OIDC bearer token. Errors share one shape: `{ "error": { "code", "message", "details"? }, "request_id" }`.',
+          'they are with an OIDC bearer token. Errors share one shape: `{ "error": { "code", "message", "details"? }, "request_id" }`. ' +
+          'Request bodies are JSON (`Content-Type: application/json`); any other body is answered 415 UNSUPPORTED_MEDIA_TYPE.',
       )
       .setVersion('1')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An OIDC token (JWT)' })

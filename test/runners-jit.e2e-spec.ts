@@ -310,6 +310,75 @@ describe('JIT runners (e2e)', () => {
     });
   });
 
+  describe('request bodies', () => {
+    const NOT_JSON = { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the body as JSON with Content-Type: application/json' };
+    const body = '{"runner_name":"not-json-runner","labels":["x"]}';
+
+    it.each([
+      ['form-encoded (curl -d without -H)', 'application/x-www-form-urlencoded'],
+      ['text/plain', 'text/plain'],
+      ['multipart', 'multipart/form-data; boundary=x'],
+    ])('answers a %s body with 415, names the request id, and provisions nothing', async (_case, contentType) => {
+      const before = generateCalls().length;
+      const response = await request(t.server)
+        .post(JIT_PATH)
+        .auth(alice, { type: 'bearer' })
+        .set('Content-Type', contentType)
+        .set('x-request-id', 'not-json-1')
+        .send(body)
+        .expect(415);
+      expect(response.body).toEqual({ error: NOT_JSON, request_id: 'not-json-1' });
+      expect(response.headers['x-request-id']).toBe('not-json-1');
+      expect(generateCalls().length).toBe(before);
+      expect(await runnerRows('not-json-runner')).toEqual([]);
+    });
+
+    it('gives a 415 a request id of its own and logs it', async () => {
+      const response = await request(t.server)
+        .post(JIT_PATH)
+        .auth(alice, { type: 'bearer' })
+        .set('Content-Type', 'text/plain')
+        .send(body)
+        .expect(415);
+      expect(response.body.request_id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(response.headers['x-request-id']).toBe(response.body.request_id);
+      const line = t.logs.find((entry) => entry.includes(response.body.request_id));
+      expect(JSON.parse(line ?? '{}')).toMatchObject({ msg: `POST ${JIT_PATH} 415`, content_type: 'text/plain' });
+    });
+
+    it('answers a body without a Content-Type with 415', async () => {
+      const response = await request(t.server)
+        .post(JIT_PATH)
+        .auth(alice, { type: 'bearer' })
+        .set('Content-Type', '')
+        .send(Buffer.from(body))
+        .expect(415);
+      expect(response.body.error).toEqual(NOT_JSON);
+    });
+
+    it.each([
+      ['application/json; charset=utf-8', 'json-utf8'],
+      ['application/merge-patch+json', 'json-suffix'],
+    ])('accepts a JSON body sent as %s', async (contentType, name) => {
+      const response = await request(t.server)
+        .post(JIT_PATH)
+        .auth(alice, { type: 'bearer' })
+        .set('Content-Type', contentType)
+        .send(JSON.stringify({ runner_name: name, labels: ['x'] }))
+        .expect(201);
+      expect(response.body.runner_name).toBe(name);
+    });
+
+    it('answers a POST with no body at all with the missing fields, not 415', async () => {
+      const response = await request(t.server).post(JIT_PATH).auth(alice, { type: 'bearer' }).expect(400);
+      expect(response.body.error.code).toBe('VALIDATION_FAILED');
+      expect(response.body.error.details.violations.map((v: { field: string }) => v.field)).toEqual([
+        'runner_name',
+        'labels',
+      ]);
+    });
+  });
+
   describe('API description', () => {
     it('documents the label and work folder rules and what the 201 answer is', async () => {
       const document = (await request(t.server).get('/docs/openapi.json').expect(200)).body;
@@ -326,6 +395,7 @@ describe('JIT runners (e2e)', () => {
       expect(fields.runner_group_id).toMatchObject({ type: 'integer', minimum: 1 });
       const created = document.paths[JIT_PATH].post.responses['201'];
       expect(created.description).toMatch(/start it with run_command/);
+      expect(document.info.description).toMatch(/415 UNSUPPORTED_MEDIA_TYPE/);
     });
   });
 
