@@ -100,11 +100,11 @@ function describeResponsesBySchema(document: OpenAPIObject): void {
 /** Everything main.ts and the tests set on the app, in one place, so tests run what production runs. */
 export function configureApp(app: INestApplication): INestApplication {
   app.useLogger(app.get(Logger));
-  // Express's ETag is a hash of the body, a JIT config's included; these answers are not for caching.
   const config = app.get<AppConfig>(APP_CONFIG);
   const express = app.getHttpAdapter().getInstance();
   // The audit trail's source IP: the client's address as the trusted proxies report it.
   express.set('trust proxy', config.app.trustProxy);
+  // Express's ETag is a hash of the body, a JIT config's included; these answers are not for caching.
   express.set('etag', false);
   // Nothing to gain from announcing the framework.
   express.disable('x-powered-by');

@@ -410,6 +410,7 @@ export class RunnersService {
       );
     }
     if (onGithub) await this.github.deleteRunner(onGithub.id);
+    this.logger.log(`Replacing pending runner ${holder.name} (GitHub id ${holder.githubRunnerId}) at its owner's request`);
   }
 
   private isAbandoned(runner: RunnerEntity): boolean {
