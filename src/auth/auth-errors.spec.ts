@@ -1,14 +1,7 @@
-import type { AuthConfig } from '../config/app-config.js';
+import { EXAMPLE_AUTH_CONFIG } from '../../test/support/oidc.js';
 import { describeAuthFailure, TokenRejectedError, wwwAuthenticateHeader } from './auth-errors.js';
 
-const auth: AuthConfig = {
-  enabled: true,
-  issuer: 'https://issuer.example',
-  audience: 'runner-token-service',
-  jwksUrl: 'https://issuer.example/jwks',
-  userClaim: 'email',
-  clockToleranceSeconds: 30,
-};
+const auth = EXAMPLE_AUTH_CONFIG;
 
 /** Errors shaped like the ones jsonwebtoken and jwks-rsa produce (matched by name and message). */
 function namedError(name: string, message: string, extra: Record<string, unknown> = {}): Error {

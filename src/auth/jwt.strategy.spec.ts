@@ -1,15 +1,9 @@
 import type { AppConfig, AuthConfig } from '../config/app-config.js';
 import { TokenRejectedError } from './auth-errors.js';
 import { JwtStrategy } from './jwt.strategy.js';
+import { EXAMPLE_AUTH_CONFIG } from '../../test/support/oidc.js';
 
-const auth: AuthConfig = {
-  enabled: true,
-  issuer: 'https://issuer.example',
-  audience: 'runner-token-service',
-  jwksUrl: 'https://issuer.example/jwks',
-  userClaim: 'email',
-  clockToleranceSeconds: 30,
-};
+const auth = EXAMPLE_AUTH_CONFIG;
 const strategyFor = (overrides: Partial<AuthConfig> = {}) =>
   new JwtStrategy({ auth: { ...auth, ...overrides } } as AppConfig);
 const exp = Math.floor(Date.now() / 1000) + 300;

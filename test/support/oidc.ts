@@ -14,6 +14,16 @@ import * as jose from 'jose';
 import type { AuthConfig } from '../../src/config/app-config.js';
 
 export const TEST_AUDIENCE = 'runner-token-service';
+
+/** A complete, valid auth configuration for unit tests that never fetch keys. */
+export const EXAMPLE_AUTH_CONFIG: AuthConfig = {
+  enabled: true,
+  issuer: 'https://issuer.example',
+  audience: TEST_AUDIENCE,
+  jwksUrl: 'https://issuer.example/jwks',
+  userClaim: 'email',
+  clockToleranceSeconds: 30,
+};
 const JWKS_PATH = '/.well-known/jwks.json';
 const SIGNING_ALG = 'RS256';
 
