@@ -486,7 +486,7 @@ describe('JIT runners (e2e)', () => {
     });
 
     it('answers 409 to a retry while the first request for that name is still waiting for GitHub', async () => {
-      t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, delayMs: 700, times: 1 });
+      t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, delayMs: 1_500, times: 1 });
       const first = provision(alice, { runner_name: 'in-flight', labels: ['x'] }).then((response) => response);
       let reserved: RunnerRow[] = [];
       for (let i = 0; i < 100 && reserved.length === 0; i++) {
