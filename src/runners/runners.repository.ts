@@ -90,21 +90,20 @@ export class RunnersRepository {
 
   /**
    * Applies `change` only while the runner is still pending (and, when given, still has that GitHub
-   * id), so a request that lost a race cannot overwrite the winner's change. Returns the updated
-   * runner, or null when it was no longer in that state.
+   * id), so a request that lost a race cannot overwrite the winner's change. Returns false when it
+   * was no longer in that state.
    */
   async updateWhilePending(
     manager: EntityManager,
     id: string,
     githubRunnerId: number | null,
     change: RunnerChange,
-  ): Promise<RunnerEntity | null> {
+  ): Promise<boolean> {
     const result = await manager.update(
       RunnerEntity,
       { id, status: 'pending', githubRunnerId: githubRunnerId === null ? IsNull() : githubRunnerId },
       change,
     );
-    if (!result.affected) return null;
-    return manager.findOneByOrFail(RunnerEntity, { id });
+    return Boolean(result.affected);
   }
 }

@@ -289,11 +289,8 @@ export class RunnersService {
     let provisioned: RunnerEntity | null;
     try {
       provisioned = await this.runners.transaction(async (manager) => {
-        const updated = await this.runners.updateWhilePending(manager, runner.id, null, {
-          githubRunnerId: jit.runner.id,
-          expiresAt,
-        });
-        if (!updated) return null;
+        const change = { githubRunnerId: jit.runner.id, expiresAt };
+        if (!(await this.runners.updateWhilePending(manager, runner.id, null, change))) return null;
         await this.audit.record(manager, actor, {
           action: AUDIT_ACTIONS.PROVISION_JIT,
           outcome: 'succeeded',
@@ -306,7 +303,8 @@ export class RunnersService {
             jit_config_fingerprint: fingerprint(jit.encodedJitConfig),
           },
         });
-        return updated;
+        // The response needs only what this request set; no need to read the row back.
+        return { ...runner, ...change };
       });
     } catch (error) {
       await this.discardCreated(actor, runner, jit.runner.id, error);
