@@ -96,6 +96,11 @@ describe('JIT runners (e2e)', () => {
       });
       expect(new Date(response.body.expires_at).getTime()).toBeGreaterThan(Date.now());
       expect(response.headers['cache-control']).toBe('no-store');
+      // What ./run.sh --jitconfig reads: base64 of a map from the runner's files to their contents.
+      const files = JSON.parse(Buffer.from(response.body.encoded_jit_config, 'base64').toString('utf8'));
+      expect(Object.keys(files).sort()).toEqual(['.credentials', '.credentials_rsaparams', '.runner']);
+      const runnerFile = JSON.parse(Buffer.from(files['.runner'], 'base64').toString('utf8'));
+      expect(JSON.stringify(runnerFile)).toContain('secure-worker-001');
 
       const calls = generateCalls().slice(before);
       expect(calls).toHaveLength(1);
