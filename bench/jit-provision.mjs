@@ -200,6 +200,9 @@ function appConfig(simulator, database) {
       requestTimeoutMs: 10_000,
       simulated: true,
     },
+    runners: { registrationTokensEnabled: true, pendingGraceMinutes: 60, staleRunnerHours: 24 },
+    // No background sync: the benchmark counts every GitHub request it causes.
+    scheduler: { enabled: false, syncIntervalSeconds: 120, cleanupIntervalMinutes: 60 },
   };
 }
 

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
 import { AppModule } from '../src/app.module.js';
 import type { AppConfig } from '../src/config/app-config.js';
+import { DEFAULT_RUNNER_SETTINGS, DEFAULT_SCHEDULER_SETTINGS } from '../src/config/config.loader.js';
 import { testDatabaseConfig, type TestDatabase } from './support/database.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
@@ -34,6 +35,8 @@ describe('start-up', () => {
         requestTimeoutMs: 1000,
         simulated: false,
       },
+      runners: DEFAULT_RUNNER_SETTINGS,
+      scheduler: { ...DEFAULT_SCHEDULER_SETTINGS, enabled: false },
     } satisfies AppConfig;
     const app = await NestFactory.create(AppModule.forRoot(config, { schema: 'verify', logDestination: silent }), {
       logger: false,

@@ -49,11 +49,30 @@ export interface GithubConfig {
   simulated: boolean;
 }
 
+/** What the service offers and how long runners may wait, for the API, the CLI and the scheduler. */
+export interface RunnerSettings {
+  /** POST /runners/provision (legacy registration tokens); JIT is always on. */
+  registrationTokensEnabled: boolean;
+  /** A pending runner this young is not marked deleted for being absent from GitHub. */
+  pendingGraceMinutes: number;
+  /** cleanup-stale-runners' default: pending or offline for longer than this. */
+  staleRunnerHours: number;
+}
+
+/** The background reconciliation (never started by the CLI). */
+export interface SchedulerSettings {
+  enabled: boolean;
+  syncIntervalSeconds: number;
+  cleanupIntervalMinutes: number;
+}
+
 export interface AppConfig {
   app: AppSettings;
   database: DatabaseConfig;
   auth: AuthConfig;
   github: GithubConfig;
+  runners: RunnerSettings;
+  scheduler: SchedulerSettings;
 }
 
 /** Nest injection token for the AppConfig object. */

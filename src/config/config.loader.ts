@@ -1,7 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import type { AppConfig, AppSettings, AuthConfig, DatabaseConfig, GithubConfig } from './app-config.js';
+import type {
+  AppConfig,
+  AppSettings,
+  AuthConfig,
+  DatabaseConfig,
+  GithubConfig,
+  RunnerSettings,
+  SchedulerSettings,
+} from './app-config.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -22,6 +30,23 @@ export const MAX_GITHUB_TIMEOUT_MS = 10_000;
 export const MAX_CLOCK_TOLERANCE_SECONDS = 60;
 /** GitHub registers at most 100 labels on a runner; the system labels leave room for one of the caller's. */
 export const MAX_SYSTEM_LABELS = 99;
+export const DEFAULT_PENDING_GRACE_MINUTES = 60;
+export const DEFAULT_STALE_RUNNER_HOURS = 24;
+export const DEFAULT_SYNC_INTERVAL_SECONDS = 120;
+export const DEFAULT_CLEANUP_INTERVAL_MINUTES = 60;
+/** A sync lists every runner of the org; more often than this spends GitHub's budget for nothing. */
+export const MIN_SYNC_INTERVAL_SECONDS = 10;
+/** The settings with nothing set, for code that builds an AppConfig itself (tests, benchmarks). */
+export const DEFAULT_RUNNER_SETTINGS: RunnerSettings = {
+  registrationTokensEnabled: true,
+  pendingGraceMinutes: DEFAULT_PENDING_GRACE_MINUTES,
+  staleRunnerHours: DEFAULT_STALE_RUNNER_HOURS,
+};
+export const DEFAULT_SCHEDULER_SETTINGS: SchedulerSettings = {
+  enabled: true,
+  syncIntervalSeconds: DEFAULT_SYNC_INTERVAL_SECONDS,
+  cleanupIntervalMinutes: DEFAULT_CLEANUP_INTERVAL_MINUTES,
+};
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
 /**
@@ -39,10 +64,11 @@ export interface LoadOptions {
   /** `npm run demo`: embedded database, built-in GitHub simulator, OIDC off unless set. */
   demo?: boolean;
   /**
-   * What the process needs: everything (the service), or only the database (`init-db`, which must
-   * work before GitHub and OIDC are set up). Out-of-scope sections come back disabled and empty.
+   * What the process needs: everything (the service); the database and GitHub without OIDC (CLI
+   * commands that call GitHub); or only the database (`init-db`, `list-runners`, `export-audit-log`,
+   * which must work before GitHub and OIDC are set up). Out-of-scope sections come back disabled and empty.
    */
-  scope?: 'all' | 'database';
+  scope?: 'all' | 'github' | 'database';
 }
 
 /** Validates the environment once into a typed AppConfig; throws ConfigError naming every problem. */
@@ -51,11 +77,31 @@ export function loadConfig(env: Env, options: LoadOptions = {}): AppConfig {
   const demo = options.demo ?? false;
   const app = readApp(reader, demo);
   const database = readDatabase(reader, demo);
-  const databaseOnly = options.scope === 'database';
-  const auth = databaseOnly ? disabledAuth() : readAuth(reader, demo);
-  const github = databaseOnly ? readGithub(reader, true) : readGithub(reader, demo);
+  const scope = options.scope ?? 'all';
+  const auth = scope === 'all' ? readAuth(reader, demo) : disabledAuth();
+  const github = readGithub(reader, demo || scope === 'database');
+  const runners = readRunners(reader);
+  const scheduler = readScheduler(reader);
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
-  return { app, database, auth, github };
+  return { app, database, auth, github, runners, scheduler };
+}
+
+function readRunners(reader: EnvReader): RunnerSettings {
+  return {
+    registrationTokensEnabled: reader.boolean('ENABLE_REGISTRATION_TOKENS', true),
+    pendingGraceMinutes: reader.integer('PENDING_GRACE_MINUTES', DEFAULT_PENDING_GRACE_MINUTES, { min: 1 }),
+    staleRunnerHours: reader.integer('STALE_RUNNER_HOURS', DEFAULT_STALE_RUNNER_HOURS, { min: 1 }),
+  };
+}
+
+function readScheduler(reader: EnvReader): SchedulerSettings {
+  return {
+    enabled: reader.boolean('SCHEDULER_ENABLED', true),
+    syncIntervalSeconds: reader.integer('SYNC_INTERVAL_SECONDS', DEFAULT_SYNC_INTERVAL_SECONDS, {
+      min: MIN_SYNC_INTERVAL_SECONDS,
+    }),
+    cleanupIntervalMinutes: reader.integer('CLEANUP_INTERVAL_MINUTES', DEFAULT_CLEANUP_INTERVAL_MINUTES, { min: 1 }),
+  };
 }
 
 function readApp(reader: EnvReader, demo: boolean): AppSettings {

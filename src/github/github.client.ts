@@ -8,6 +8,22 @@ import type { GithubRunner, JitConfig, JitConfigRequest, RegistrationToken } fro
 
 const API_VERSION = '2022-11-28';
 const USER_AGENT = 'runner-token-service';
+/** GitHub's largest page of runners. */
+export const RUNNERS_PER_PAGE = 100;
+/**
+ * Pages fetched at once after the first: a 10,000-runner org is 100 pages, and one at a time that
+ * is 100 round trips. GitHub's secondary limit allows 100 concurrent requests; a few is polite.
+ */
+const LIST_CONCURRENCY = 4;
+/** A listing that changed under us (runners came or went between pages) is tried once more. */
+const LIST_ATTEMPTS = 2;
+
+/** Every runner of the org, as one consistent listing. */
+export interface RunnerListing {
+  runners: GithubRunner[];
+  /** How many list requests it took (all attempts). */
+  requests: number;
+}
 
 /**
  * The one adapter to GitHub: App authentication (the installation token is cached by auth-app for
@@ -20,21 +36,36 @@ const USER_AGENT = 'runner-token-service';
 @Injectable()
 export class GithubClient {
   private readonly logger = new Logger(GithubClient.name);
-  private readonly octokit: Octokit;
+  private client: Octokit | undefined;
   private readonly settings: GithubConfig;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.settings = config.github;
-    const timeoutMs = config.github.requestTimeoutMs;
+  }
+
+  /**
+   * Built on first use, so that CLI commands which never call GitHub (init-db, list-runners,
+   * export-audit-log) run without GitHub settings.
+   */
+  private get octokit(): Octokit {
+    this.client ??= this.createOctokit();
+    return this.client;
+  }
+
+  private createOctokit(): Octokit {
+    if (!this.settings.apiUrl || !this.settings.appId) {
+      throw new Error('GitHub is not configured: set GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID, GITHUB_APP_PRIVATE_KEY_PATH and GITHUB_ORG');
+    }
+    const timeoutMs = this.settings.requestTimeoutMs;
     const logger = this.logger;
-    this.octokit = new Octokit({
-      baseUrl: config.github.apiUrl,
+    return new Octokit({
+      baseUrl: this.settings.apiUrl,
       userAgent: USER_AGENT,
       authStrategy: createAppAuth,
       auth: {
-        appId: config.github.appId,
-        privateKey: config.github.privateKey,
-        installationId: config.github.installationId,
+        appId: this.settings.appId,
+        privateKey: this.settings.privateKey,
+        installationId: this.settings.installationId,
       },
       headers: { 'x-github-api-version': API_VERSION },
       request: {
@@ -81,10 +112,68 @@ export class GithubClient {
   /** The org's runner with exactly this name, or null. */
   async findRunnerByName(name: string): Promise<GithubRunner | null> {
     const response = await this.call('list-runners', () =>
-      this.octokit.request('GET /orgs/{org}/actions/runners', { org: this.settings.org, name, per_page: 100 }),
+      this.octokit.request('GET /orgs/{org}/actions/runners', { org: this.settings.org, name, per_page: RUNNERS_PER_PAGE }),
     );
     const data = response.data as { runners: GithubRunner[] };
     return data.runners.find((runner) => runner.name === name) ?? null;
+  }
+
+  /**
+   * Every runner of the org: all pages, 100 a page. The listing must be consistent: every page
+   * reports the same total and the runners add up to it. When runners came or went between pages
+   * (a page boundary shifted, so one may have been skipped), the whole listing is taken again once;
+   * if it is still inconsistent, or any page fails, this throws and the caller changes nothing.
+   */
+  async listAllRunners(): Promise<RunnerListing> {
+    let requests = 0;
+    for (let attempt = 1; ; attempt++) {
+      const listing = await this.listRunnersOnce();
+      requests += listing.requests;
+      if (listing.consistent) return { runners: listing.runners, requests };
+      if (attempt >= LIST_ATTEMPTS) {
+        throw new GithubError(
+          ERROR_CODES.GITHUB_UNAVAILABLE,
+          `GitHub's runner list changed while it was being read (${attempt} attempts); nothing was changed, the next sync tries again`,
+          {},
+        );
+      }
+      this.logger.log("GitHub's runner list changed while it was being read; reading it again");
+    }
+  }
+
+  private async listRunnersOnce(): Promise<{ runners: GithubRunner[]; requests: number; consistent: boolean }> {
+    const first = await this.listRunnersPage(1);
+    const totals = new Set([first.total_count]);
+    const lastPage = Math.max(1, Math.ceil(first.total_count / RUNNERS_PER_PAGE));
+    const pages: GithubRunner[][] = [first.runners];
+    let nextPage = 2;
+    const worker = async () => {
+      while (nextPage <= lastPage) {
+        const page = nextPage++;
+        const data = await this.listRunnersPage(page);
+        totals.add(data.total_count);
+        pages[page - 1] = data.runners;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, lastPage - 1) }, worker));
+    const byId = new Map<number, GithubRunner>();
+    for (const page of pages) for (const runner of page) byId.set(runner.id, runner);
+    return {
+      runners: [...byId.values()],
+      requests: lastPage,
+      consistent: totals.size === 1 && byId.size === first.total_count,
+    };
+  }
+
+  private async listRunnersPage(page: number): Promise<{ total_count: number; runners: GithubRunner[] }> {
+    const response = await this.call('list-runners', () =>
+      this.octokit.request('GET /orgs/{org}/actions/runners', {
+        org: this.settings.org,
+        per_page: RUNNERS_PER_PAGE,
+        page,
+      }),
+    );
+    return response.data as { total_count: number; runners: GithubRunner[] };
   }
 
   /** The runner, or null when GitHub no longer has it. */

@@ -1,10 +1,11 @@
-import { Body, Controller, Get, Header, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import {
   ApiBadGatewayResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiConflictResponse,
   ApiCreatedResponse,
+  ApiForbiddenResponse,
   ApiGatewayTimeoutResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -19,6 +20,10 @@ import { CurrentActor } from '../auth/current-actor.decorator.js';
 import { ApiErrorResponseDto } from '../common/api-error-response.dto.js';
 import { CreateJitRunnerDto } from './dto/create-jit-runner.dto.js';
 import { JitRunnerResponseDto } from './dto/jit-runner-response.dto.js';
+import { ListRunnersQueryDto } from './dto/list-runners-query.dto.js';
+import { ProvisionRunnerDto } from './dto/provision-runner.dto.js';
+import { ProvisionRunnerResponseDto } from './dto/provision-runner-response.dto.js';
+import { RegistrationTokensService } from './registration-tokens.service.js';
 import { RunnerListResponseDto, RunnerResponseDto } from './dto/runner-response.dto.js';
 import { RunnersService } from './runners.service.js';
 
@@ -27,7 +32,10 @@ import { RunnersService } from './runners.service.js';
 @ApiUnauthorizedResponse({ description: 'Missing, expired or invalid OIDC token', type: ApiErrorResponseDto })
 @Controller('runners')
 export class RunnersController {
-  constructor(private readonly runners: RunnersService) {}
+  constructor(
+    private readonly runners: RunnersService,
+    private readonly registrationTokens: RegistrationTokensService,
+  ) {}
 
   @Post('jit')
   @HttpCode(HttpStatus.CREATED)
@@ -57,11 +65,48 @@ export class RunnersController {
     return this.runners.provisionJit(actor, request);
   }
 
+  @Post('provision')
+  @HttpCode(HttpStatus.CREATED)
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({
+    operationId: 'provisionRunner',
+    summary: 'Issue a registration token for one runner (legacy; prefer /runners/jit)',
+    description:
+      'Returns a registration token and the `./config.sh` command that registers the runner with it. ' +
+      'The token is valid for an hour and GitHub lets it register any number of runners, with any labels: ' +
+      'JIT (/runners/jit) is the safer choice. The runner is pending until it is seen on GitHub by name. ' +
+      'Off when ENABLE_REGISTRATION_TOKENS=false.',
+  })
+  @ApiCreatedResponse({ type: ProvisionRunnerResponseDto })
+  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED: a field breaks a rule (the message names it)', type: ApiErrorResponseDto })
+  @ApiForbiddenResponse({
+    description: 'REGISTRATION_TOKENS_DISABLED: this service hands out JIT configs only (POST /runners/jit)',
+    type: ApiErrorResponseDto,
+  })
+  @ApiConflictResponse({ description: 'RUNNER_NAME_TAKEN: another runner holds the name', type: ApiErrorResponseDto })
+  @ApiBadGatewayResponse({
+    description: 'GITHUB_UNAVAILABLE, GITHUB_PERMISSION_DENIED or GITHUB_REJECTED: GitHub failed or refused',
+    type: ApiErrorResponseDto,
+  })
+  @ApiServiceUnavailableResponse({
+    description: "GITHUB_RATE_LIMITED: GitHub's rate limit is exhausted (see Retry-After)",
+    type: ApiErrorResponseDto,
+  })
+  @ApiGatewayTimeoutResponse({ description: 'GITHUB_TIMEOUT: GitHub did not answer in time', type: ApiErrorResponseDto })
+  provisionRunner(@CurrentActor() actor: Actor, @Body() request: ProvisionRunnerDto): Promise<ProvisionRunnerResponseDto> {
+    return this.registrationTokens.provisionRunner(actor, request);
+  }
+
   @Get()
-  @ApiOperation({ operationId: 'listRunners', summary: 'List your runners (deleted and failed ones left out)' })
+  @ApiOperation({
+    operationId: 'listRunners',
+    summary: 'List your runners, newest first, a page at a time',
+    description: 'Deleted and failed runners are left out unless asked for with ?status=. Follow next_cursor for more.',
+  })
   @ApiOkResponse({ type: RunnerListResponseDto })
-  listRunners(@CurrentActor() actor: Actor): Promise<RunnerListResponseDto> {
-    return this.runners.listRunners(actor);
+  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED: a bad status, limit or cursor', type: ApiErrorResponseDto })
+  listRunners(@CurrentActor() actor: Actor, @Query() query: ListRunnersQueryDto): Promise<RunnerListResponseDto> {
+    return this.runners.listRunners(actor, query);
   }
 
   @Get(':idOrName')
@@ -71,5 +116,56 @@ export class RunnersController {
   @ApiNotFoundResponse({ description: 'RUNNER_NOT_FOUND: no runner of yours has that id or name', type: ApiErrorResponseDto })
   getRunner(@CurrentActor() actor: Actor, @Param('idOrName') idOrName: string): Promise<RunnerResponseDto> {
     return this.runners.getRunner(actor, idOrName);
+  }
+
+  @Post(':idOrName/refresh')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    operationId: 'refreshRunner',
+    summary: "Read one of your runners' status from GitHub now",
+    description:
+      'online on GitHub becomes active, offline becomes offline (a runner that never connected stays pending); ' +
+      'a runner GitHub no longer has becomes deleted, except a pending one inside the grace period.',
+  })
+  @ApiParam({ name: 'idOrName', description: "The runner's id (uuid) or name" })
+  @ApiOkResponse({ type: RunnerResponseDto })
+  @ApiNotFoundResponse({ description: 'RUNNER_NOT_FOUND: no runner of yours has that id or name', type: ApiErrorResponseDto })
+  @ApiBadGatewayResponse({
+    description: 'GITHUB_UNAVAILABLE, GITHUB_PERMISSION_DENIED or GITHUB_REJECTED: GitHub failed or refused',
+    type: ApiErrorResponseDto,
+  })
+  @ApiServiceUnavailableResponse({
+    description: "GITHUB_RATE_LIMITED: GitHub's rate limit is exhausted (see Retry-After)",
+    type: ApiErrorResponseDto,
+  })
+  @ApiGatewayTimeoutResponse({ description: 'GITHUB_TIMEOUT: GitHub did not answer in time', type: ApiErrorResponseDto })
+  refreshRunner(@CurrentActor() actor: Actor, @Param('idOrName') idOrName: string): Promise<RunnerResponseDto> {
+    return this.runners.refreshRunner(actor, idOrName);
+  }
+
+  @Delete(':idOrName')
+  @ApiOperation({
+    operationId: 'deleteRunner',
+    summary: 'Remove one of your runners from GitHub and mark it deleted',
+    description: 'A runner GitHub no longer has counts as removed. A runner running a job is left as it is (409 RUNNER_BUSY).',
+  })
+  @ApiParam({ name: 'idOrName', description: "The runner's id (uuid) or name" })
+  @ApiOkResponse({ type: RunnerResponseDto, description: 'The runner, now deleted' })
+  @ApiNotFoundResponse({ description: 'RUNNER_NOT_FOUND: no runner of yours has that id or name', type: ApiErrorResponseDto })
+  @ApiConflictResponse({
+    description: 'RUNNER_BUSY: the runner is running a job on GitHub; nothing was changed, try again when it is done',
+    type: ApiErrorResponseDto,
+  })
+  @ApiBadGatewayResponse({
+    description: 'GITHUB_UNAVAILABLE, GITHUB_PERMISSION_DENIED or GITHUB_REJECTED: GitHub failed or refused',
+    type: ApiErrorResponseDto,
+  })
+  @ApiServiceUnavailableResponse({
+    description: "GITHUB_RATE_LIMITED: GitHub's rate limit is exhausted (see Retry-After)",
+    type: ApiErrorResponseDto,
+  })
+  @ApiGatewayTimeoutResponse({ description: 'GITHUB_TIMEOUT: GitHub did not answer in time', type: ApiErrorResponseDto })
+  deleteRunner(@CurrentActor() actor: Actor, @Param('idOrName') idOrName: string): Promise<RunnerResponseDto> {
+    return this.runners.deleteRunner(actor, idOrName);
   }
 }

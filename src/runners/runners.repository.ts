@@ -1,11 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, In, IsNull, Not, QueryFailedError } from 'typeorm';
+import { DataSource, type EntityManager, In, IsNull, Not, QueryFailedError, type SelectQueryBuilder } from 'typeorm';
 import type { Actor } from '../auth/actor.js';
-import { RunnerEntity, TERMINAL_STATUSES, UQ_RUNNERS_NAME_ACTIVE } from './runner.entity.js';
+import { RunnerEntity, type RunnerStatus, TERMINAL_STATUSES, UQ_RUNNERS_NAME_ACTIVE } from './runner.entity.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const DEFAULT_LIST_LIMIT = 100;
+
+/** Which runners a list shows: live ones (not deleted or failed) unless a status is asked for. */
+export interface RunnerListFilter {
+  status?: RunnerStatus;
+  limit: number;
+  /** Continue after this runner (the last one of the previous page). */
+  afterId?: string;
+}
+
+/** The ops view (list-runners): every owner's runners, or those of one user (name or subject). */
+export interface RunnerDirectoryFilter {
+  status?: RunnerStatus;
+  user?: string;
+}
 
 export type NewRunner = Pick<
   RunnerEntity,
@@ -75,13 +88,42 @@ export class RunnersRepository {
     });
   }
 
-  /** The actor's live runners, newest first. */
-  listOwned(actor: Actor, limit = DEFAULT_LIST_LIMIT): Promise<RunnerEntity[]> {
-    return this.dataSource.manager.find(RunnerEntity, {
-      where: { ...ownedBy(actor), status: live() },
-      order: { createdAt: 'DESC', id: 'DESC' },
-      take: limit,
-    });
+  /**
+   * One page of the actor's runners, newest first. The order (created_at, then id) is stable, and a
+   * page continues strictly after the runner it is given, so runners created meanwhile never shift
+   * a page: they appear on the first page of the next listing.
+   */
+  listOwnedPage(actor: Actor, filter: RunnerListFilter): Promise<RunnerEntity[]> {
+    const query = this.dataSource.manager
+      .createQueryBuilder(RunnerEntity, 'runner')
+      .where('runner.owner_issuer = :issuer AND runner.owner_subject = :subject', {
+        issuer: actor.issuer,
+        subject: actor.subject,
+      });
+    this.filterByStatus(query, filter.status);
+    if (filter.afterId !== undefined) {
+      // Compared in the database at full precision (a JavaScript Date would round to milliseconds).
+      query.andWhere(
+        '(runner.created_at, runner.id) < (SELECT after.created_at, after.id FROM runners after WHERE after.id = :afterId)',
+        { afterId: filter.afterId },
+      );
+    }
+    return query.orderBy('runner.created_at', 'DESC').addOrderBy('runner.id', 'DESC').limit(filter.limit).getMany();
+  }
+
+  /** Every owner's runners (or one user's, by name or subject), newest first: the ops view. */
+  listAll(filter: RunnerDirectoryFilter): Promise<RunnerEntity[]> {
+    const query = this.dataSource.manager.createQueryBuilder(RunnerEntity, 'runner');
+    this.filterByStatus(query, filter.status);
+    if (filter.user !== undefined) {
+      query.andWhere('(runner.owner_name = :user OR runner.owner_subject = :user)', { user: filter.user });
+    }
+    return query.orderBy('runner.created_at', 'DESC').addOrderBy('runner.id', 'DESC').getMany();
+  }
+
+  private filterByStatus(query: SelectQueryBuilder<RunnerEntity>, status: RunnerStatus | undefined): void {
+    if (status !== undefined) query.andWhere('runner.status = :status', { status });
+    else query.andWhere('runner.status NOT IN (:...terminal)', { terminal: [...TERMINAL_STATUSES] });
   }
 
   async insert(manager: EntityManager, runner: NewRunner): Promise<RunnerEntity> {

@@ -12,7 +12,9 @@ import { toJitRunnerResponse, type JitRunnerResponseDto } from './dto/jit-runner
 import { toRunnerResponse, type RunnerListResponseDto, type RunnerResponseDto } from './dto/runner-response.dto.js';
 import type { RunnerEntity } from './runner.entity.js';
 import { DEFAULT_WORK_FOLDER, MAX_LABELS, NAME_SUFFIX_HEX_LENGTH } from './runner-rules.js';
-import { isNameTaken, RunnersRepository } from './runners.repository.js';
+import { isNameTaken, type RunnerDirectoryFilter, RunnersRepository } from './runners.repository.js';
+import { DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, type ListRunnersQueryDto } from './dto/list-runners-query.dto.js';
+import { API_PREFIX } from '../common/api.js';
 
 /** How long a caller has to start a JIT runner before the service may treat it as unused. */
 export const JIT_CONFIG_VALIDITY_MS = 60 * 60 * 1000;
@@ -468,9 +470,29 @@ export class RunnersService {
     return error;
   }
 
-  async listRunners(actor: Actor): Promise<RunnerListResponseDto> {
-    const runners = await this.runners.listOwned(actor);
-    return { runners: runners.map(toRunnerResponse) };
+  /** One page of the actor's runners, newest first, with the cursor of the next page. */
+  async listRunners(actor: Actor, query: ListRunnersQueryDto): Promise<RunnerListResponseDto> {
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    // One more than asked tells whether there is a next page.
+    const page = await this.runners.listOwnedPage(actor, { status: query.status, limit: limit + 1, afterId });
+    const runners = page.slice(0, limit);
+    const nextCursor = page.length > limit ? encodeCursor(runners[runners.length - 1].id) : null;
+    let next: string | null = null;
+    if (nextCursor !== null) {
+      const params = new URLSearchParams();
+      if (query.status !== undefined) params.set('status', query.status);
+      if (query.limit !== undefined) params.set('limit', String(limit));
+      params.set('cursor', nextCursor);
+      next = `/${API_PREFIX}/runners?${params.toString()}`;
+    }
+    return { runners: runners.map(toRunnerResponse), next_cursor: nextCursor, next };
+  }
+
+  /** Every owner's runners, or one user's: the ops view behind `list-runners`. */
+  async listAllRunners(_actor: Actor, filter: RunnerDirectoryFilter): Promise<RunnerResponseDto[]> {
+    const runners = await this.runners.listAll(filter);
+    return runners.map(toRunnerResponse);
   }
 
   async getRunner(actor: Actor, idOrName: string): Promise<RunnerResponseDto> {
@@ -479,5 +501,13 @@ export class RunnersService {
       throw new DomainError(ERROR_CODES.RUNNER_NOT_FOUND, `You have no runner with the id or name "${idOrName}"`);
     }
     return toRunnerResponse(runner);
+  }
+
+  async refreshRunner(_actor: Actor, _idOrName: string): Promise<RunnerResponseDto> {
+    throw new Error('not built yet');
+  }
+
+  async deleteRunner(_actor: Actor, _idOrName: string): Promise<RunnerResponseDto> {
+    throw new Error('not built yet');
   }
 }

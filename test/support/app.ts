@@ -9,7 +9,8 @@ import { NestFactory } from '@nestjs/core';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
-import type { AppConfig, AppSettings, GithubConfig } from '../../src/config/app-config.js';
+import type { AppConfig, AppSettings, GithubConfig, RunnerSettings, SchedulerSettings } from '../../src/config/app-config.js';
+import { DEFAULT_RUNNER_SETTINGS, DEFAULT_SCHEDULER_SETTINGS } from '../../src/config/config.loader.js';
 import { configureApp } from '../../src/configure-app.js';
 import { GithubSimulator } from '../../src/github/simulator/github-simulator.js';
 import { testDatabaseConfig } from './database.js';
@@ -20,6 +21,13 @@ export interface TestAppOptions {
   auth?: 'oidc' | 'off';
   github?: Partial<Pick<GithubConfig, 'requestTimeoutMs' | 'systemLabels' | 'runnerGroupId'>>;
   app?: Partial<Pick<AppSettings, 'trustProxy'>>;
+  runners?: Partial<RunnerSettings>;
+  /** Off unless a test turns it on: background ticks would make other tests' GitHub traffic unpredictable. */
+  scheduler?: Partial<SchedulerSettings>;
+  /** Use this database instead of a fresh one (two instances on one database); the caller drops it. */
+  database?: AppConfig['database'];
+  /** Use this simulator instead of a fresh one; the caller stops it. */
+  simulator?: GithubSimulator;
 }
 
 export interface TestApp {
@@ -45,14 +53,15 @@ class LineCollector extends Writable {
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const shared = { config: options.database, drop: async () => {} };
   const [simulator, oidc, database] = await Promise.all([
-    GithubSimulator.start(),
+    options.simulator ?? GithubSimulator.start(),
     TestOidcProvider.start(),
-    testDatabaseConfig(),
+    options.database ? shared : testDatabaseConfig(),
   ]);
   const config: AppConfig = {
     app: { port: 0, host: '127.0.0.1', logLevel: 'trace', prettyLogs: false, demo: false, trustProxy: false, ...options.app },
-    database: database.config,
+    database: database.config as AppConfig['database'],
     auth: options.auth === 'off' ? { ...oidc.authConfig(), enabled: false } : oidc.authConfig(),
     github: {
       ...simulator.connectionSettings(),
@@ -62,6 +71,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       simulated: true,
       ...options.github,
     },
+    runners: { ...DEFAULT_RUNNER_SETTINGS, ...options.runners },
+    scheduler: { ...DEFAULT_SCHEDULER_SETTINGS, enabled: false, ...options.scheduler },
   };
   const logs = new LineCollector();
   const app = await NestFactory.create(AppModule.forRoot(config, { schema: 'migrate', logDestination: logs }), {
@@ -81,7 +92,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     logs: logs.lines,
     async close() {
       await app.close();
-      await Promise.all([simulator.stop(), oidc.stop()]);
+      await Promise.all([options.simulator ? undefined : simulator.stop(), oidc.stop()]);
       await database.drop();
     },
   };

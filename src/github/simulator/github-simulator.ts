@@ -56,6 +56,8 @@ export interface SimulatorFault {
   method?: string;
   /** Matched against the request path without its query string; a string must match exactly. */
   path?: string | RegExp;
+  /** Query parameters the request must carry with exactly these values (e.g. `{ page: '2' }`). */
+  query?: Record<string, string>;
   status?: number;
   body?: unknown;
   delayMs?: number;
@@ -74,6 +76,14 @@ export interface SimulatorRequest {
   query: Record<string, string>;
   status: number;
   body?: unknown;
+}
+
+/** What `./config.sh --url … --token … --name … --labels … [--ephemeral]` sends GitHub. */
+export interface RegisterRunnerOptions {
+  token: string;
+  name: string;
+  labels?: string[];
+  ephemeral?: boolean;
 }
 
 export interface AddRunnersOptions {
@@ -152,9 +162,10 @@ const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const CONTROL_ENDPOINTS = [
   'GET    /_simulator/runners                      the runners GitHub holds',
   'POST   /_simulator/runners                      {"count", "name_prefix"?, "status"?, "busy"?, "ephemeral"?, "labels"?}: add runners',
+  'POST   /_simulator/runners/register             {"token", "name", "labels"?, "ephemeral"?}: what ./config.sh does with a registration token',
   'POST   /_simulator/runners/{id}/status          {"status"?: "online"|"offline", "busy"?}: change a runner',
   'POST   /_simulator/runners/{id}/complete-job    an ephemeral runner finished its job (it disappears)',
-  'POST   /_simulator/faults                       {"method"?, "path"? | "pathRegex"?, "status"?, "body"?, "delayMs"?, "rateLimit"?, "retryAfterSeconds"?, "times"?, "afterHandling"?}',
+  'POST   /_simulator/faults                       {"method"?, "path"? | "pathRegex"?, "query"?, "status"?, "body"?, "delayMs"?, "rateLimit"?, "retryAfterSeconds"?, "times"?, "afterHandling"?}',
   'DELETE /_simulator/faults                       clear faults',
   'GET    /_simulator/requests                     the requests the simulator answered',
   'POST   /_simulator/tokens/revoke                revoke every installation token',
@@ -185,6 +196,8 @@ export class GithubSimulator {
   // Map iteration order is id order (ids only grow); cache the array for pagination over many runners.
   private runnerListCache: SimulatedRunner[] | null = null;
   private nextRunnerId = 1;
+  /** Registration tokens issued, with when each expires (ms); config.sh needs a live one. */
+  private readonly registrationTokens = new Map<string, number>();
   private nextLabelId = 1;
   private rateLimitUsed = 0;
   private rateLimitWindowStart = nowSeconds();
@@ -321,6 +334,30 @@ export class GithubSimulator {
     return created;
   }
 
+  /**
+   * What `./config.sh` does: registers a runner with a registration token this simulator issued and
+   * that has not expired. The runner is configured but not started: offline, idle, its OS known.
+   * Like config.sh, it adds the default labels (self-hosted, OS, architecture) before the custom ones.
+   */
+  registerRunner(options: RegisterRunnerOptions): SimulatedRunner {
+    const expiresAt = this.registrationTokens.get(options.token);
+    if (expiresAt === undefined || expiresAt < Date.now()) throw new Error('Invalid or expired registration token');
+    if (this.runnerIdsByName.has(options.name)) throw new Error(`A runner with the name ${options.name} already exists`);
+    const runner: SimulatedRunner = {
+      id: this.nextRunnerId++,
+      name: options.name,
+      os: 'linux',
+      status: 'offline',
+      busy: false,
+      ephemeral: options.ephemeral ?? false,
+      runner_group_id: DEFAULT_RUNNER_GROUP_ID,
+      labels: this.toLabels(['self-hosted', 'Linux', 'X64', ...(options.labels ?? [])]),
+      version: RUNNER_VERSION,
+    };
+    this.insertRunner(runner);
+    return structuredClone(runner);
+  }
+
   injectFault(fault: SimulatorFault): void {
     this.faults.push({ fault, remaining: fault.times ?? Number.POSITIVE_INFINITY });
   }
@@ -386,7 +423,7 @@ export class GithubSimulator {
       return;
     }
 
-    const fault = this.takeFault(method, path);
+    const fault = this.takeFault(method, path, query);
     let response: SimResponse | undefined;
     if (fault && !fault.afterHandling) {
       if (fault.delayMs && !(await this.delay(fault.delayMs))) return;
@@ -541,10 +578,12 @@ export class GithubSimulator {
 
   private createRegistrationToken(): SimResponse {
     const expiresAt = new Date(Date.now() + REGISTRATION_TOKEN_LIFETIME_SECONDS * 1000);
+    const token = randomString(BASE32, 29);
+    this.registrationTokens.set(token, expiresAt.getTime());
     return {
       status: 201,
       body: {
-        token: randomString(BASE32, 29),
+        token,
         expires_at: formatWithOffset(expiresAt, REGISTRATION_TOKEN_UTC_OFFSET_MINUTES),
       },
     };
@@ -713,6 +752,26 @@ export class GithubSimulator {
     if (path === '/_simulator/runners' && method === 'GET') {
       return { status: 200, body: { runners: this.sortedRunners() } };
     }
+    if (path === '/_simulator/runners/register' && method === 'POST') {
+      if (typeof input.token !== 'string' || typeof input.name !== 'string') {
+        return controlError(400, 'token and name must be strings');
+      }
+      const labels = input.labels;
+      if (labels !== undefined && !(Array.isArray(labels) && labels.every((l) => typeof l === 'string'))) {
+        return controlError(400, 'labels must be an array of strings');
+      }
+      try {
+        const runner = this.registerRunner({
+          token: input.token,
+          name: input.name,
+          labels: labels as string[] | undefined,
+          ephemeral: input.ephemeral === true,
+        });
+        return { status: 201, body: runner };
+      } catch (error) {
+        return controlError(422, (error as Error).message);
+      }
+    }
     if (path === '/_simulator/runners' && method === 'POST') {
       const count = input.count;
       if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) {
@@ -756,11 +815,12 @@ export class GithubSimulator {
     return controlError(404, 'Not Found');
   }
 
-  private takeFault(method: string, path: string): SimulatorFault | undefined {
+  private takeFault(method: string, path: string, query: Record<string, string>): SimulatorFault | undefined {
     const index = this.faults.findIndex(
       ({ fault }) =>
         (fault.method === undefined || fault.method.toUpperCase() === method) &&
-        (fault.path === undefined || pathMatches(fault.path, path)),
+        (fault.path === undefined || pathMatches(fault.path, path)) &&
+        Object.entries(fault.query ?? {}).every(([key, value]) => query[key] === value),
     );
     if (index === -1) return undefined;
     const active = this.faults[index];
@@ -988,6 +1048,13 @@ function parseFault(input: Record<string, unknown>): SimulatorFault | string {
     if (value === undefined) continue;
     if (typeof value !== 'boolean') return `${key} must be a boolean`;
     fault[key] = value;
+  }
+  if (input.query !== undefined) {
+    const query = input.query;
+    if (!isRecord(query) || !Object.values(query).every((value) => typeof value === 'string')) {
+      return 'query must be an object of strings';
+    }
+    fault.query = query as Record<string, string>;
   }
   if (input.body !== undefined) fault.body = input.body;
   return fault;

@@ -54,8 +54,18 @@ export class RunnerResponseDto {
 }
 
 export class RunnerListResponseDto {
-  @ApiProperty({ type: [RunnerResponseDto] })
+  @ApiProperty({ type: [RunnerResponseDto], description: 'Newest first' })
   runners: RunnerResponseDto[];
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Pass as ?cursor= (with the same status and limit) for the next page; null on the last page',
+  })
+  next_cursor: string | null;
+
+  @ApiProperty({ type: String, nullable: true, description: 'The next page as a path with its query; null on the last page' })
+  next: string | null;
 }
 
 export function toRunnerResponse(runner: RunnerEntity): RunnerResponseDto {

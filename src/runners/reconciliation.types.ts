@@ -1,0 +1,65 @@
+/**
+ * What a sync or a cleanup did, for the CLI (a table and a summary line, or `--json` as is), the
+ * scheduler's log line and the audit trail. Field names are snake_case because they are printed.
+ */
+import type { RunnerStatus } from './runner.entity.js';
+
+/** One runner a sync or cleanup changed, or would change. */
+export interface RunnerChangeReport {
+  runner_id: string;
+  runner_name: string;
+  owner: string;
+  github_runner_id: number | null;
+  from: RunnerStatus;
+  to: RunnerStatus;
+  /** Why, for people: "gone from GitHub", "online on GitHub", "pending for 30 h"… */
+  reason: string;
+}
+
+export interface SyncReport {
+  /** Runners the org has on GitHub (all pages). */
+  github_runners: number;
+  /** List requests it took (100 runners a page). */
+  list_requests: number;
+  /** This service's live runners (not deleted or failed) that were compared. */
+  checked: number;
+  /** Runners whose status or busy flag changed (deletions not included). */
+  updated: number;
+  /** Runners marked deleted because GitHub no longer has them. */
+  deleted: number;
+  /** Pending runners not on GitHub yet but inside the grace period, left as they are. */
+  waiting: number;
+  /** Runners another request changed while the sync ran; the next sync looks again. */
+  skipped: number;
+  changes: RunnerChangeReport[];
+  duration_ms: number;
+}
+
+export interface CleanupOptions {
+  /** Runners pending or offline for longer than this many hours. */
+  hours: number;
+  /** List what would be removed, change nothing. */
+  dryRun: boolean;
+  /** A line of progress now and then, for long runs (the CLI prints it on stderr). */
+  onProgress?: (message: string) => void;
+}
+
+export interface CleanupReport {
+  dry_run: boolean;
+  hours: number;
+  /** Runners last seen (or created, if never seen) before this were stale. */
+  cutoff: string;
+  /** Stale runners found. */
+  stale: number;
+  /** Removed from GitHub (or already gone) and marked deleted; in a dry run, what would be. */
+  deleted: RunnerChangeReport[];
+  /** Running a job on GitHub: left alone, tried again next time. */
+  skipped_busy: RunnerChangeReport[];
+  /** GitHub or the database failed for these; left as they were. */
+  failed: (RunnerChangeReport & { error: string })[];
+  duration_ms: number;
+}
+
+export interface SyncOptions {
+  onProgress?: (message: string) => void;
+}
