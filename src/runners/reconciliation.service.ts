@@ -1,15 +1,65 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Actor } from '../auth/actor.js';
 import { AuditService } from '../audit/audit.service.js';
+import { DomainError, ERROR_CODES } from '../common/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { GithubClient } from '../github/github.client.js';
-import type { CleanupOptions, CleanupReport, SyncOptions, SyncReport } from './reconciliation.types.js';
-import { RunnersRepository } from './runners.repository.js';
+import type { GithubRunner } from '../github/github.types.js';
+import {
+  changesRow,
+  findOnGithub,
+  insideGracePeriod,
+  isRunnerBusyError,
+  observedState,
+  type ObservedState,
+} from './github-runners.js';
+import type {
+  CleanupOptions,
+  CleanupReport,
+  RunnerChangeReport,
+  SyncOptions,
+  SyncReport,
+} from './reconciliation.types.js';
+import type { RunnerEntity, RunnerStatus } from './runner.entity.js';
+import { type RunnerObservation, RunnersRepository } from './runners.repository.js';
+import { AUDIT_ACTIONS } from './runners.service.js';
+
+/** Rows changed per statement (and per transaction) in a sync. */
+const SYNC_BATCH_SIZE = 500;
+/**
+ * last_seen_at of an online runner is refreshed when it is older than this, not on every sync:
+ * cleanup counts in hours, and 10,000 online runners would otherwise mean 10,000 writes a sync.
+ */
+const LAST_SEEN_RESOLUTION_MS = 5 * 60_000;
+/** A cleanup reports progress this often (runners). */
+const CLEANUP_PROGRESS_EVERY = 50;
+const HOUR_MS = 3_600_000;
+
+function describeAge(since: Date, now: Date): string {
+  const hours = (now.getTime() - since.getTime()) / HOUR_MS;
+  return hours >= 48 ? `${Math.floor(hours / 24)} days` : `${Math.floor(hours)} h`;
+}
+
+function changeReport(runner: RunnerEntity, to: RunnerStatus, reason: string): RunnerChangeReport {
+  return {
+    runner_id: runner.id,
+    runner_name: runner.name,
+    owner: runner.ownerName,
+    github_runner_id: runner.githubRunnerId,
+    from: runner.status,
+    to,
+    reason,
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof DomainError ? `${error.code}: ${error.message}` : 'internal error (see the service log)';
+}
 
 /**
  * Keeps the runners table in step with GitHub: `syncWithGithub` (scheduled, and `sync-github`) and
  * `cleanupStaleRunners` (scheduled, and `cleanup-stale-runners`). Only runners this service created
- * are ever touched.
+ * (rows in its table) are ever touched; other runners of the org are only read.
  */
 @Injectable()
 export class ReconciliationService {
@@ -22,11 +72,254 @@ export class ReconciliationService {
     private readonly github: GithubClient,
   ) {}
 
-  async syncWithGithub(_actor: Actor, _options: SyncOptions = {}): Promise<SyncReport> {
-    throw new Error('not built yet');
+  /**
+   * Lists every runner of the org (all pages) and brings each live row in line: status, busy, GitHub
+   * id and last seen. A row whose runner is missing from the complete list becomes deleted (an
+   * ephemeral runner that finished its job), unless it is pending and inside the grace period. A
+   * list that fails or changes while it is read changes nothing: unknown is not absent.
+   */
+  async syncWithGithub(actor: Actor, options: SyncOptions = {}): Promise<SyncReport> {
+    const started = Date.now();
+    let listing;
+    try {
+      listing = await this.github.listAllRunners();
+    } catch (error) {
+      await this.recordSummary(actor, AUDIT_ACTIONS.SYNC, 'failed', { error_code: (error as DomainError).code ?? ERROR_CODES.INTERNAL });
+      throw error;
+    }
+    options.onProgress?.(`Listed ${listing.runners.length} runners on GitHub in ${listing.requests} requests`);
+
+    const now = new Date();
+    const live = await this.runners.listLive();
+    const byId = new Map(listing.runners.map((runner) => [runner.id, runner]));
+    const byName = new Map(listing.runners.map((runner) => [runner.name, runner]));
+    const planned: { runner: RunnerEntity; observation: RunnerObservation; report?: RunnerChangeReport }[] = [];
+    let waiting = 0;
+    for (const runner of live) {
+      const onGithub = this.matchOnGithub(runner, byId, byName);
+      if (onGithub) {
+        const observed = observedState(runner, onGithub, now);
+        if (!this.worthWriting(runner, observed)) continue;
+        const report =
+          observed.status === runner.status ? undefined : changeReport(runner, observed.status, `${onGithub.status} on GitHub`);
+        planned.push({ runner, observation: this.observation(runner, observed), report });
+      } else if (insideGracePeriod(runner, this.config.runners.pendingGraceMinutes, now)) {
+        waiting++;
+      } else {
+        planned.push({
+          runner,
+          observation: this.observation(runner, { status: 'deleted', busy: false, githubRunnerId: runner.githubRunnerId }),
+          report: changeReport(runner, 'deleted', 'gone from GitHub'),
+        });
+      }
+    }
+
+    let updated = 0;
+    let deleted = 0;
+    const changes: RunnerChangeReport[] = [];
+    for (let start = 0; start < planned.length; start += SYNC_BATCH_SIZE) {
+      const batch = planned.slice(start, start + SYNC_BATCH_SIZE);
+      const applied = await this.runners.transaction(async (manager) => {
+        const changed = await this.runners.applyObservations(
+          manager,
+          batch.map((item) => item.observation),
+        );
+        for (const item of batch) {
+          if (!changed.has(item.runner.id) || item.observation.status !== 'deleted') continue;
+          // Marking a runner deleted is a decision: it frees the name. It commits with its event.
+          await this.audit.record(manager, actor, {
+            action: AUDIT_ACTIONS.SYNC,
+            outcome: 'succeeded',
+            runnerId: item.runner.id,
+            runnerName: item.runner.name,
+            details: { from: item.runner.status, to: 'deleted', reason: 'gone from GitHub', github_runner_id: item.runner.githubRunnerId },
+          });
+        }
+        return changed;
+      });
+      for (const item of batch) {
+        if (!applied.has(item.runner.id)) continue;
+        if (item.observation.status === 'deleted') deleted++;
+        else updated++;
+        if (item.report) changes.push(item.report);
+      }
+    }
+
+    const report: SyncReport = {
+      github_runners: listing.runners.length,
+      list_requests: listing.requests,
+      checked: live.length,
+      updated,
+      deleted,
+      waiting,
+      skipped: planned.length - updated - deleted,
+      changes,
+      duration_ms: Date.now() - started,
+    };
+    if (updated + deleted > 0) {
+      const { changes: _changes, ...counts } = report;
+      await this.recordSummary(actor, AUDIT_ACTIONS.SYNC, 'succeeded', counts);
+    }
+    this.logger.log(
+      `Synced with GitHub: ${report.github_runners} runners listed in ${report.list_requests} requests; ` +
+        `${report.checked} checked, ${updated} updated, ${deleted} deleted, ${waiting} waiting, ${report.skipped} skipped`,
+    );
+    return report;
   }
 
-  async cleanupStaleRunners(_actor: Actor, _options: CleanupOptions): Promise<CleanupReport> {
-    throw new Error('not built yet');
+  /**
+   * Removes this service's runners that stayed pending or offline longer than `hours`: from GitHub
+   * first, then marked deleted with their audit event. A runner GitHub shows online is not stale
+   * (its row is brought up to date instead); a busy one is skipped and reported; a failure on one
+   * runner is reported and the others go on. A dry run only lists what would be removed.
+   */
+  async cleanupStaleRunners(actor: Actor, options: CleanupOptions): Promise<CleanupReport> {
+    const started = Date.now();
+    const now = new Date();
+    const cutoff = new Date(now.getTime() - options.hours * HOUR_MS);
+    const stale = await this.runners.listStale(cutoff);
+    const report: CleanupReport = {
+      dry_run: options.dryRun,
+      hours: options.hours,
+      cutoff: cutoff.toISOString(),
+      stale: stale.length,
+      deleted: [],
+      skipped_busy: [],
+      failed: [],
+      duration_ms: 0,
+    };
+    const reasonFor = (runner: RunnerEntity) =>
+      `${runner.status} for ${describeAge(runner.lastSeenAt ?? runner.createdAt, now)}`;
+    if (options.dryRun) {
+      report.deleted = stale.map((runner) => changeReport(runner, 'deleted', reasonFor(runner)));
+      report.duration_ms = Date.now() - started;
+      return report;
+    }
+
+    for (const [index, runner] of stale.entries()) {
+      const item = changeReport(runner, 'deleted', reasonFor(runner));
+      try {
+        const outcome = await this.removeStale(actor, runner, item.reason);
+        if (outcome === 'deleted') report.deleted.push(item);
+        else if (outcome === 'busy') report.skipped_busy.push(item);
+      } catch (error) {
+        if (isRunnerBusyError(error)) {
+          report.skipped_busy.push(item);
+        } else {
+          this.logger.warn(`Cleanup could not remove runner ${runner.name}: ${(error as Error).message}`);
+          report.failed.push({ ...item, error: messageOf(error) });
+        }
+      }
+      if ((index + 1) % CLEANUP_PROGRESS_EVERY === 0) {
+        options.onProgress?.(`Cleaned up ${index + 1} of ${stale.length} stale runners`);
+      }
+    }
+    report.duration_ms = Date.now() - started;
+    if (report.deleted.length + report.failed.length > 0) {
+      await this.recordSummary(actor, AUDIT_ACTIONS.CLEANUP, report.failed.length > 0 ? 'failed' : 'succeeded', {
+        hours: options.hours,
+        stale: report.stale,
+        deleted: report.deleted.length,
+        skipped_busy: report.skipped_busy.length,
+        failed: report.failed.length,
+      });
+    }
+    this.logger.log(
+      `Cleanup of runners stale for over ${options.hours} h: ${report.deleted.length} deleted, ` +
+        `${report.skipped_busy.length} busy, ${report.failed.length} failed`,
+    );
+    return report;
+  }
+
+  /** One stale runner: 'deleted', 'busy' (left alone), 'not-stale' (online after all) or 'changed' (by someone else). */
+  private async removeStale(
+    actor: Actor,
+    runner: RunnerEntity,
+    reason: string,
+  ): Promise<'deleted' | 'busy' | 'not-stale' | 'changed'> {
+    const onGithub = await findOnGithub(this.github, runner);
+    if (onGithub?.status === 'online') {
+      // Our record is behind GitHub (no sync since it came back): not stale, so record what it is.
+      const observed = observedState(runner, onGithub, new Date());
+      await this.runners.transaction((manager) =>
+        this.runners.updateIfUnchanged(manager, runner, {
+          status: observed.status,
+          busy: observed.busy,
+          githubRunnerId: observed.githubRunnerId,
+          lastSeenAt: observed.lastSeenAt,
+        }),
+      );
+      return 'not-stale';
+    }
+    if (onGithub?.busy) return 'busy';
+    let github: string;
+    if (onGithub) github = await this.github.deleteRunner(onGithub.id);
+    else github = runner.githubRunnerId === null ? 'never-registered' : 'already-gone';
+
+    const done = await this.runners.transaction(async (manager) => {
+      const changed = await this.runners.updateIfUnchanged(manager, runner, {
+        status: 'deleted',
+        busy: false,
+        deletedAt: new Date(),
+        ...(onGithub && { githubRunnerId: onGithub.id }),
+      });
+      if (!changed) return false;
+      await this.audit.record(manager, actor, {
+        action: AUDIT_ACTIONS.CLEANUP,
+        outcome: 'succeeded',
+        runnerId: runner.id,
+        runnerName: runner.name,
+        details: { from: runner.status, to: 'deleted', reason, github, github_runner_id: onGithub?.id ?? runner.githubRunnerId },
+      });
+      return true;
+    });
+    return done ? 'deleted' : 'changed';
+  }
+
+  /**
+   * A row's runner in the listing: by GitHub id once known; a registration-token runner by name
+   * until then (config.sh registered it with our token under that name). A JIT row without an id
+   * is a request still under way, or one that died: it is never matched by name here.
+   */
+  private matchOnGithub(
+    runner: RunnerEntity,
+    byId: Map<number, GithubRunner>,
+    byName: Map<string, GithubRunner>,
+  ): GithubRunner | undefined {
+    if (runner.githubRunnerId !== null) return byId.get(runner.githubRunnerId);
+    return runner.kind === 'registration_token' ? byName.get(runner.name) : undefined;
+  }
+
+  /** Writes when something recorded changed, or an online runner's last_seen_at is getting old. */
+  private worthWriting(runner: RunnerEntity, observed: ObservedState): boolean {
+    const { lastSeenAt, ...rest } = observed;
+    if (changesRow(runner, rest)) return true;
+    if (lastSeenAt === undefined) return false;
+    return runner.lastSeenAt === null || lastSeenAt.getTime() - runner.lastSeenAt.getTime() >= LAST_SEEN_RESOLUTION_MS;
+  }
+
+  private observation(runner: RunnerEntity, observed: ObservedState): RunnerObservation {
+    return {
+      id: runner.id,
+      status: observed.status,
+      busy: observed.busy,
+      githubRunnerId: observed.githubRunnerId,
+      lastSeenAt: observed.lastSeenAt ?? null,
+      expectedStatus: runner.status,
+      expectedGithubRunnerId: runner.githubRunnerId,
+    };
+  }
+
+  private async recordSummary(
+    actor: Actor,
+    action: string,
+    outcome: 'succeeded' | 'failed',
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    try {
+      await this.runners.transaction((manager) => this.audit.record(manager, actor, { action, outcome, details }));
+    } catch (error) {
+      this.logger.error(`Could not record the ${action} summary in the audit trail: ${(error as Error).message}`);
+    }
   }
 }

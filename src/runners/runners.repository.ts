@@ -32,6 +32,17 @@ export type RunnerChange = Partial<
   >
 >;
 
+/** What a sync saw for one row, and the state the row had when it was read. */
+export interface RunnerObservation {
+  id: string;
+  status: RunnerStatus;
+  busy: boolean;
+  githubRunnerId: number | null;
+  lastSeenAt: Date | null;
+  expectedStatus: RunnerStatus;
+  expectedGithubRunnerId: number | null;
+}
+
 /** True when an insert or update collided with another live runner's name. */
 export function isNameTaken(error: unknown): boolean {
   if (!(error instanceof QueryFailedError)) return false;
@@ -147,5 +158,76 @@ export class RunnersRepository {
       change,
     );
     return Boolean(result.affected);
+  }
+
+  /**
+   * Applies `change` only while the row still has the status and GitHub id it was read with, so a
+   * change decided on a stale read (another request, sync or cleanup got there first) is dropped.
+   */
+  async updateIfUnchanged(manager: EntityManager, runner: RunnerEntity, change: RunnerChange): Promise<boolean> {
+    const result = await manager.update(
+      RunnerEntity,
+      {
+        id: runner.id,
+        status: runner.status,
+        githubRunnerId: runner.githubRunnerId === null ? IsNull() : runner.githubRunnerId,
+      },
+      change,
+    );
+    return Boolean(result.affected);
+  }
+
+  /** Every live runner (not deleted or failed): what a sync compares with GitHub. */
+  listLive(): Promise<RunnerEntity[]> {
+    return this.dataSource.manager.find(RunnerEntity, { where: { status: live() }, order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  /**
+   * Runners pending or offline since before `cutoff`: last seen online before it, or, never seen,
+   * created before it. Oldest first.
+   */
+  listStale(cutoff: Date): Promise<RunnerEntity[]> {
+    return this.dataSource.manager
+      .createQueryBuilder(RunnerEntity, 'runner')
+      .where('runner.status IN (:...statuses)', { statuses: ['pending', 'offline'] })
+      .andWhere('COALESCE(runner.last_seen_at, runner.created_at) < :cutoff', { cutoff })
+      .orderBy('runner.created_at', 'ASC')
+      .addOrderBy('runner.id', 'ASC')
+      .getMany();
+  }
+
+  /**
+   * Applies many observations in one statement, each only while its row still has the status and
+   * GitHub id it was read with. Returns the ids of the rows it changed.
+   */
+  async applyObservations(manager: EntityManager, observations: RunnerObservation[]): Promise<Set<string>> {
+    if (observations.length === 0) return new Set();
+    const column = <K extends keyof RunnerObservation>(key: K) => observations.map((observation) => observation[key]);
+    // TypeORM answers an UPDATE with [rows, affected count].
+    const [rows]: [{ id: string }[], number] = await manager.query(
+      `UPDATE runners AS runner
+          SET status = change.status,
+              busy = change.busy,
+              github_runner_id = change.github_runner_id,
+              last_seen_at = COALESCE(change.last_seen_at, runner.last_seen_at),
+              deleted_at = CASE WHEN change.status = 'deleted' THEN now() ELSE runner.deleted_at END,
+              updated_at = now()
+         FROM unnest($1::uuid[], $2::varchar[], $3::bool[], $4::bigint[], $5::timestamptz[], $6::varchar[], $7::bigint[])
+              AS change(id, status, busy, github_runner_id, last_seen_at, expected_status, expected_github_runner_id)
+        WHERE runner.id = change.id
+          AND runner.status = change.expected_status
+          AND runner.github_runner_id IS NOT DISTINCT FROM change.expected_github_runner_id
+        RETURNING runner.id`,
+      [
+        column('id'),
+        column('status'),
+        column('busy'),
+        column('githubRunnerId'),
+        column('lastSeenAt'),
+        column('expectedStatus'),
+        column('expectedGithubRunnerId'),
+      ],
+    );
+    return new Set(rows.map((row) => row.id));
   }
 }

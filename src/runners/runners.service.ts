@@ -6,13 +6,25 @@ import { DomainError, ERROR_CODES } from '../common/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { GithubClient } from '../github/github.client.js';
 import { GithubError } from '../github/github.errors.js';
-import type { GithubRunner, JitConfig } from '../github/github.types.js';
+import type { JitConfig } from '../github/github.types.js';
 import type { CreateJitRunnerDto } from './dto/create-jit-runner.dto.js';
 import { toJitRunnerResponse, type JitRunnerResponseDto } from './dto/jit-runner-response.dto.js';
 import { toRunnerResponse, type RunnerListResponseDto, type RunnerResponseDto } from './dto/runner-response.dto.js';
-import type { RunnerEntity } from './runner.entity.js';
+import { type RunnerEntity, TERMINAL_STATUSES } from './runner.entity.js';
 import { DEFAULT_WORK_FOLDER, MAX_LABELS, NAME_SUFFIX_HEX_LENGTH } from './runner-rules.js';
-import { isNameTaken, type RunnerDirectoryFilter, RunnersRepository } from './runners.repository.js';
+import {
+  findOnGithub,
+  type GithubRemoval,
+  hasConnected,
+  insideGracePeriod,
+  isRunnerBusyError,
+  type JitPlan,
+  looksFreshlyCreatedFor,
+  observedState,
+  planOf,
+  removeFromGithub,
+} from './github-runners.js';
+import { isNameTaken, type RunnerChange, type RunnerDirectoryFilter, RunnersRepository } from './runners.repository.js';
 import { DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, type ListRunnersQueryDto } from './dto/list-runners-query.dto.js';
 import { API_PREFIX } from '../common/api.js';
 
@@ -23,7 +35,12 @@ export const MAX_NAME_ATTEMPTS = 5;
 
 export const AUDIT_ACTIONS = {
   PROVISION_JIT: 'provision_jit',
+  PROVISION: 'provision',
   REPLACE: 'replace',
+  REFRESH: 'refresh',
+  DELETE: 'delete',
+  SYNC: 'sync',
+  CLEANUP: 'cleanup',
 } as const;
 
 /**
@@ -39,44 +56,11 @@ const ANSWER_MAY_BE_LOST: readonly string[] = [ERROR_CODES.GITHUB_UNAVAILABLE, E
 /** Errors that are a decision about the request (denied), not a failure to carry it out. */
 const DENIAL_CODES: readonly string[] = [ERROR_CODES.VALIDATION_FAILED, ERROR_CODES.RUNNER_NAME_TAKEN, ERROR_CODES.RUNNER_BUSY];
 
-interface JitPlan {
-  labels: string[];
-  runnerGroupId: number;
-  workFolder: string;
-}
-
 /** The name is held; a prefix request then quietly tries another suffix. */
-class NameTaken extends DomainError {
+export class NameTaken extends DomainError {
   constructor(name: string, reason: string, advice = 'choose another runner_name') {
     super(ERROR_CODES.RUNNER_NAME_TAKEN, `The runner name "${name}" is ${reason}; ${advice}`, { runner_name: name });
   }
-}
-
-/**
- * A JIT runner GitHub created for a call whose answer we lost looks exactly like this: never
- * connected (os unknown, offline, idle) and registered with the labels and group we sent. Anything
- * else with that name is somebody else's runner and is never touched.
- */
-function looksFreshlyCreatedFor(runner: GithubRunner, plan: JitPlan): boolean {
-  const labels = new Set(runner.labels.map((label) => label.name.toLowerCase()));
-  return (
-    runner.os === 'unknown' &&
-    runner.status === 'offline' &&
-    !runner.busy &&
-    (runner.runner_group_id === undefined || runner.runner_group_id === plan.runnerGroupId) &&
-    labels.size === plan.labels.length &&
-    plan.labels.every((label) => labels.has(label))
-  );
-}
-
-/** What a runner row was registered with, to recognise its GitHub runner later. */
-function planOf(runner: RunnerEntity): JitPlan {
-  return { labels: runner.labels, runnerGroupId: runner.runnerGroupId, workFolder: DEFAULT_WORK_FOLDER };
-}
-
-/** A runner that has run at all (GitHub learned its OS, or it is online or busy) is not replaced. */
-function hasConnected(runner: GithubRunner): boolean {
-  return runner.os !== 'unknown' || runner.status === 'online' || runner.busy;
 }
 
 /** The rules of runners: names, labels, ownership, and keeping the database in step with GitHub. */
@@ -496,18 +480,132 @@ export class RunnersService {
   }
 
   async getRunner(actor: Actor, idOrName: string): Promise<RunnerResponseDto> {
+    return toRunnerResponse(await this.findOwnedOrThrow(actor, idOrName));
+  }
+
+  /**
+   * Reads the runner from GitHub now (by id, or by name while a registration-token runner's id is
+   * unknown) and records what it says: online is active, offline is offline (a runner that never
+   * connected stays pending); gone from GitHub is deleted, except a pending runner inside the grace
+   * period. The change and its audit event commit together.
+   */
+  async refreshRunner(actor: Actor, idOrName: string): Promise<RunnerResponseDto> {
+    const runner = await this.findOwnedOrThrow(actor, idOrName);
+    // A deleted or failed runner is history; a JIT request still under way has nothing to read yet.
+    if (TERMINAL_STATUSES.includes(runner.status) || (runner.kind === 'jit' && runner.githubRunnerId === null)) {
+      return toRunnerResponse(runner);
+    }
+    let onGithub;
+    try {
+      onGithub = await findOnGithub(this.github, runner);
+    } catch (error) {
+      await this.recordOutcome(actor, AUDIT_ACTIONS.REFRESH, runner, 'failed', { error_code: (error as DomainError).code });
+      throw error;
+    }
+    const now = new Date();
+    let change: RunnerChange;
+    if (onGithub) {
+      const observed = observedState(runner, onGithub, now);
+      change = { status: observed.status, busy: observed.busy, githubRunnerId: observed.githubRunnerId };
+      if (observed.lastSeenAt) change.lastSeenAt = observed.lastSeenAt;
+    } else if (insideGracePeriod(runner, this.config.runners.pendingGraceMinutes, now)) {
+      change = {};
+    } else {
+      change = { status: 'deleted', busy: false, deletedAt: now };
+    }
+    const to = change.status ?? runner.status;
+    const changed = await this.runners.transaction(async (manager) => {
+      if (Object.keys(change).length > 0 && !(await this.runners.updateIfUnchanged(manager, runner, change))) return false;
+      await this.audit.record(manager, actor, {
+        action: AUDIT_ACTIONS.REFRESH,
+        outcome: 'succeeded',
+        runnerId: runner.id,
+        runnerName: runner.name,
+        details: {
+          from: runner.status,
+          to,
+          on_github: onGithub ? { id: onGithub.id, status: onGithub.status, busy: onGithub.busy } : null,
+        },
+      });
+      return true;
+    });
+    if (!changed) {
+      // Another request or the sync changed it meanwhile: show what it is now.
+      return toRunnerResponse(await this.findOwnedOrThrow(actor, runner.id));
+    }
+    return toRunnerResponse({ ...runner, ...change, updatedAt: now });
+  }
+
+  /**
+   * Removes the runner from GitHub (already gone there counts as done), then marks it deleted with
+   * its audit event. A runner running a job stays as it is: RUNNER_BUSY. Deleting a deleted runner
+   * answers it as it is.
+   */
+  async deleteRunner(actor: Actor, idOrName: string): Promise<RunnerResponseDto> {
+    const runner = await this.findOwnedOrThrow(actor, idOrName);
+    if (TERMINAL_STATUSES.includes(runner.status)) return toRunnerResponse(runner);
+    if (runner.kind === 'jit' && runner.githubRunnerId === null && !this.isAbandoned(runner)) {
+      await this.recordOutcome(actor, AUDIT_ACTIONS.DELETE, runner, 'denied', { error_code: ERROR_CODES.RUNNER_BUSY });
+      throw new DomainError(
+        ERROR_CODES.RUNNER_BUSY,
+        `Runner "${runner.name}" is still being provisioned by its request; try again in a moment`,
+        { runner_id: runner.id },
+      );
+    }
+    let github: GithubRemoval;
+    try {
+      github = await removeFromGithub(this.github, runner);
+    } catch (error) {
+      if (isRunnerBusyError(error)) {
+        await this.recordOutcome(actor, AUDIT_ACTIONS.DELETE, runner, 'denied', { error_code: ERROR_CODES.RUNNER_BUSY });
+        throw new DomainError(
+          ERROR_CODES.RUNNER_BUSY,
+          `Runner "${runner.name}" is running a job on GitHub and was left as it is; delete it when the job is done`,
+          { runner_id: runner.id, github_runner_id: runner.githubRunnerId },
+        );
+      }
+      await this.recordOutcome(actor, AUDIT_ACTIONS.DELETE, runner, 'failed', { error_code: (error as DomainError).code });
+      throw error;
+    }
+    const now = new Date();
+    const change: RunnerChange = { status: 'deleted', busy: false, deletedAt: now };
+    const changed = await this.runners.transaction(async (manager) => {
+      if (!(await this.runners.updateIfUnchanged(manager, runner, change))) return false;
+      await this.audit.record(manager, actor, {
+        action: AUDIT_ACTIONS.DELETE,
+        outcome: 'succeeded',
+        runnerId: runner.id,
+        runnerName: runner.name,
+        details: { from: runner.status, github, github_runner_id: runner.githubRunnerId },
+      });
+      return true;
+    });
+    if (!changed) {
+      // Removed from GitHub, but the row changed meanwhile (a sync, another delete): show it as it is.
+      return toRunnerResponse(await this.findOwnedOrThrow(actor, runner.id));
+    }
+    this.logger.log(`Deleted runner ${runner.name} (GitHub: ${github}) for ${actor.name}`);
+    return toRunnerResponse({ ...runner, ...change, updatedAt: now });
+  }
+
+  private async findOwnedOrThrow(actor: Actor, idOrName: string): Promise<RunnerEntity> {
     const runner = await this.runners.findOwned(actor, idOrName);
     if (!runner) {
       throw new DomainError(ERROR_CODES.RUNNER_NOT_FOUND, `You have no runner with the id or name "${idOrName}"`);
     }
-    return toRunnerResponse(runner);
+    return runner;
   }
 
-  async refreshRunner(_actor: Actor, _idOrName: string): Promise<RunnerResponseDto> {
-    throw new Error('not built yet');
-  }
-
-  async deleteRunner(_actor: Actor, _idOrName: string): Promise<RunnerResponseDto> {
-    throw new Error('not built yet');
+  /** An audit event of its own, for a request that changed nothing (denied, or failed at GitHub). */
+  private async recordOutcome(
+    actor: Actor,
+    action: string,
+    runner: RunnerEntity,
+    outcome: 'denied' | 'failed',
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    await this.runners.transaction((manager) =>
+      this.audit.record(manager, actor, { action, outcome, runnerId: runner.id, runnerName: runner.name, details }),
+    );
   }
 }

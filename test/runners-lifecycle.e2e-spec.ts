@@ -1,0 +1,215 @@
+import request from 'supertest';
+import { startTestApp, type TestApp } from './support/app.js';
+
+const RUNNERS = '/api/v1/runners';
+
+interface RunnerBody {
+  runner_id: string;
+  runner_name: string;
+  status: string;
+  busy: boolean;
+  github_runner_id: number | null;
+  last_seen_at: string | null;
+}
+
+describe('Runner lifecycle: list, refresh, delete (e2e)', () => {
+  let t: TestApp;
+  let alice: string;
+  let bob: string;
+
+  beforeAll(async () => {
+    t = await startTestApp({ runners: { pendingGraceMinutes: 60 } });
+    alice = await t.oidc.token({ sub: 'alice-sub', email: 'alice@example.com' });
+    bob = await t.oidc.token({ sub: 'bob-sub', email: 'bob@example.com' });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  afterEach(() => {
+    t.simulator.clearFaults();
+  });
+
+  async function provision(token: string, name: string): Promise<RunnerBody> {
+    const response = await request(t.server).post(`${RUNNERS}/jit`).auth(token, { type: 'bearer' }).send({ runner_name: name, labels: ['lifecycle'] });
+    expect(response.status).toBe(201);
+    const runner = await request(t.server).get(`${RUNNERS}/${response.body.runner_id}`).auth(token, { type: 'bearer' });
+    return runner.body as RunnerBody;
+  }
+
+  const refresh = (token: string, idOrName: string) =>
+    request(t.server).post(`${RUNNERS}/${idOrName}/refresh`).auth(token, { type: 'bearer' });
+  const remove = (token: string, idOrName: string) =>
+    request(t.server).delete(`${RUNNERS}/${idOrName}`).auth(token, { type: 'bearer' });
+  const auditOf = (runnerId: string, action: string): Promise<{ outcome: string; details: Record<string, unknown> }[]> =>
+    t.dataSource.query(`SELECT outcome, details FROM audit_events WHERE runner_id = $1 AND action = $2 ORDER BY occurred_at`, [
+      runnerId,
+      action,
+    ]);
+  /** Makes a runner look older than it is, as if created `hours` ago. */
+  const age = (runnerId: string, hours: number) =>
+    t.dataSource.query(`UPDATE runners SET created_at = now() - make_interval(hours => $2) WHERE id = $1`, [runnerId, hours]);
+
+  describe('GET /runners', () => {
+    let carol: string;
+    const names: string[] = [];
+
+    beforeAll(async () => {
+      carol = await t.oidc.token({ sub: 'carol-sub', email: 'carol@example.com' });
+      for (let i = 0; i < 5; i++) names.push((await provision(carol, `carol-list-${i}`)).runner_name);
+    });
+
+    it('pages through the caller’s runners newest first with next_cursor, each runner exactly once', async () => {
+      const seen: string[] = [];
+      let path = `${RUNNERS}?limit=2`;
+      const pages: number[] = [];
+      for (;;) {
+        const page = await request(t.server).get(path).auth(carol, { type: 'bearer' });
+        expect(page.status).toBe(200);
+        pages.push(page.body.runners.length);
+        seen.push(...page.body.runners.map((runner: RunnerBody) => runner.runner_name));
+        if (page.body.next_cursor === null) {
+          expect(page.body.next).toBeNull();
+          break;
+        }
+        expect(page.body.next).toBe(`/api/v1/runners?limit=2&cursor=${page.body.next_cursor}`);
+        path = page.body.next;
+      }
+      expect(pages).toEqual([2, 2, 1]);
+      expect(seen).toEqual([...names].reverse());
+    });
+
+    it('filters by status and shows deleted runners only when asked for', async () => {
+      const deleted = await remove(carol, names[0]);
+      expect(deleted.status).toBe(200);
+
+      const all = await request(t.server).get(RUNNERS).auth(carol, { type: 'bearer' });
+      expect(all.body.runners.map((runner: RunnerBody) => runner.runner_name)).not.toContain(names[0]);
+      const pending = await request(t.server).get(`${RUNNERS}?status=pending`).auth(carol, { type: 'bearer' });
+      expect(pending.body.runners).toHaveLength(4);
+      const gone = await request(t.server).get(`${RUNNERS}?status=deleted`).auth(carol, { type: 'bearer' });
+      expect(gone.body.runners.map((runner: RunnerBody) => runner.runner_name)).toEqual([names[0]]);
+    });
+
+    it('answers 400 naming the parameter for a bad status, limit or cursor', async () => {
+      for (const [query, field] of [
+        ['status=running', 'status'],
+        ['limit=0', 'limit'],
+        ['limit=abc', 'limit'],
+        ['cursor=not*a*cursor', 'cursor'],
+        ['cursor=bm90LWEtdXVpZA', 'cursor'],
+      ]) {
+        const response = await request(t.server).get(`${RUNNERS}?${query}`).auth(carol, { type: 'bearer' });
+        expect(response.status).toBe(400);
+        expect(response.body.error.code).toBe('VALIDATION_FAILED');
+        expect(response.body.error.message).toMatch(new RegExp(`^${field} `));
+      }
+    });
+  });
+
+  describe('POST /runners/{id}/refresh', () => {
+    it('marks the runner active once the simulator brings it online, then offline', async () => {
+      const runner = await provision(alice, 'refresh-online');
+      expect(runner.status).toBe('pending');
+      // Still offline and never connected on GitHub: it stays pending.
+      expect((await refresh(alice, runner.runner_id)).body.status).toBe('pending');
+
+      t.simulator.setRunnerStatus(runner.github_runner_id as number, { status: 'online', busy: true });
+      const online = await refresh(alice, runner.runner_id);
+      expect(online.status).toBe(200);
+      expect(online.body).toMatchObject({ status: 'active', busy: true });
+      expect(online.body.last_seen_at).not.toBeNull();
+
+      t.simulator.setRunnerStatus(runner.github_runner_id as number, { status: 'offline', busy: false });
+      const offline = await refresh(alice, runner.runner_name);
+      expect(offline.body).toMatchObject({ status: 'offline', busy: false });
+      const stored = await request(t.server).get(`${RUNNERS}/${runner.runner_id}`).auth(alice, { type: 'bearer' });
+      expect(stored.body.status).toBe('offline');
+
+      const events = await auditOf(runner.runner_id, 'refresh');
+      expect(events.map((event) => [event.details.from, event.details.to])).toEqual([
+        ['pending', 'pending'],
+        ['pending', 'active'],
+        ['active', 'offline'],
+      ]);
+    });
+
+    it('marks a runner GitHub no longer has deleted (an ephemeral runner whose job finished)', async () => {
+      const runner = await provision(alice, 'refresh-finished');
+      t.simulator.setRunnerStatus(runner.github_runner_id as number, { status: 'online', busy: true });
+      expect((await refresh(alice, runner.runner_id)).body.status).toBe('active');
+      t.simulator.completeJob(runner.github_runner_id as number);
+
+      const refreshed = await refresh(alice, runner.runner_id);
+      expect(refreshed.body.status).toBe('deleted');
+      // The name is free again.
+      expect((await provision(alice, 'refresh-finished')).status).toBe('pending');
+    });
+
+    it('leaves a pending runner missing from GitHub alone inside the grace period, not after it', async () => {
+      const runner = await provision(alice, 'refresh-grace');
+      // Gone from GitHub (a JIT runner is ephemeral: GitHub removes it after its job) while it is young.
+      t.simulator.completeJob(runner.github_runner_id as number);
+      expect(t.simulator.findRunnerByName('refresh-grace')).toBeUndefined();
+
+      expect((await refresh(alice, runner.runner_id)).body.status).toBe('pending');
+      await age(runner.runner_id, 2);
+      expect((await refresh(alice, runner.runner_id)).body.status).toBe('deleted');
+    });
+
+    it('answers 404 for another owner’s runner and 502 when GitHub fails, changing nothing', async () => {
+      const runner = await provision(alice, 'refresh-errors');
+      expect((await refresh(bob, runner.runner_id)).status).toBe(404);
+      t.simulator.injectFault({ method: 'GET', path: `/orgs/${t.simulator.org}/actions/runners/${runner.github_runner_id}`, status: 500 });
+      const failed = await refresh(alice, runner.runner_id);
+      expect(failed.status).toBe(502);
+      expect(failed.body.error.code).toBe('GITHUB_UNAVAILABLE');
+      expect((await auditOf(runner.runner_id, 'refresh')).map((event) => event.outcome)).toEqual(['failed']);
+    });
+  });
+
+  describe('DELETE /runners/{id}', () => {
+    it('removes the runner from GitHub, marks it deleted and audits it in the same step', async () => {
+      const runner = await provision(alice, 'delete-me');
+      const deleted = await remove(alice, runner.runner_id);
+      expect(deleted.status).toBe(200);
+      expect(deleted.body).toMatchObject({ runner_id: runner.runner_id, status: 'deleted' });
+      expect(t.simulator.findRunnerByName('delete-me')).toBeUndefined();
+      const events = await auditOf(runner.runner_id, 'delete');
+      expect(events).toEqual([{ outcome: 'succeeded', details: expect.objectContaining({ github: 'deleted', from: 'pending' }) }]);
+      // Again: it is already deleted, and says so.
+      const again = await remove(alice, runner.runner_id);
+      expect(again.status).toBe(200);
+      expect(again.body.status).toBe('deleted');
+    });
+
+    it('counts a runner already gone from GitHub as removed', async () => {
+      const runner = await provision(alice, 'delete-gone');
+      t.simulator.setRunnerStatus(runner.github_runner_id as number, { status: 'online' });
+      t.simulator.completeJob(runner.github_runner_id as number);
+      const deleted = await remove(alice, runner.runner_name);
+      expect(deleted.status).toBe(200);
+      expect(deleted.body.status).toBe('deleted');
+      expect((await auditOf(runner.runner_id, 'delete'))[0].details.github).toBe('already-gone');
+    });
+
+    it('answers 409 RUNNER_BUSY for a runner running a job, and changes nothing', async () => {
+      const runner = await provision(alice, 'delete-busy');
+      t.simulator.setRunnerStatus(runner.github_runner_id as number, { status: 'online', busy: true });
+      const refused = await remove(alice, runner.runner_id);
+      expect(refused.status).toBe(409);
+      expect(refused.body.error.code).toBe('RUNNER_BUSY');
+      expect(t.simulator.findRunnerByName('delete-busy')).toBeDefined();
+      const stored = await request(t.server).get(`${RUNNERS}/${runner.runner_id}`).auth(alice, { type: 'bearer' });
+      expect(stored.body.status).toBe('pending');
+      expect((await auditOf(runner.runner_id, 'delete')).map((event) => event.outcome)).toEqual(['denied']);
+    });
+
+    it('answers 404 for another owner’s runner and leaves it on GitHub', async () => {
+      const runner = await provision(alice, 'delete-not-yours');
+      expect((await remove(bob, runner.runner_id)).status).toBe(404);
+      expect(t.simulator.findRunnerByName('delete-not-yours')).toBeDefined();
+    });
+  });
+});
