@@ -57,7 +57,7 @@ function ExactlyOneNameField(): PropertyDecorator {
 }
 
 /** The label list, with one message that names the first bad label and its position. */
-function LabelList(): PropertyDecorator {
+export function LabelList(): PropertyDecorator {
   return (target: object, propertyName: string | symbol) => {
     registerDecorator({
       name: 'labelList',
