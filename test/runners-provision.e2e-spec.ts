@@ -236,6 +236,18 @@ describe('Registration tokens (e2e)', () => {
       expect(denial?.details.error_code).toBe('RUNNER_NAME_TAKEN');
     });
 
+    it("keeps an hour-old registration-token runner's name from another owner's JIT request", async () => {
+      // A registration-token runner has no GitHub id until it is seen on GitHub: that is not an abandoned request.
+      const alices = await provision(alice, { runner_name: 'slow-to-configure', labels: ['x'] }).expect(201);
+      await t.dataSource.query(`UPDATE runners SET created_at = now() - interval '1 hour' WHERE id = $1`, [alices.body.runner_id]);
+      const jit = await request(t.server)
+        .post('/api/v1/runners/jit')
+        .auth(bob, { type: 'bearer' })
+        .send({ runner_name: 'slow-to-configure', labels: ['x'] });
+      expect(jit.status).toBe(409);
+      expect(await runnerRow(alices.body.runner_id)).toMatchObject({ status: 'pending' });
+    });
+
     it('answers 409 once the runner is registered on GitHub, and keeps the registered one', async () => {
       const first = await provision(alice, { runner_name: 'registered-worker', labels: ['x'] }).expect(201);
       t.simulator.registerRunner({ token: first.body.registration_token, name: 'registered-worker', labels: ['x'] });

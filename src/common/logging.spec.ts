@@ -80,6 +80,11 @@ describe.each(LOGGERS)('the app logger through %s', (_name, build) => {
     expect(output).not.toContain('JIT_CONFIG_SECRET');
   });
 
+  it('redacts a config.sh command, which embeds the registration token', () => {
+    logger.info({ response: { configuration_command: './config.sh --url u --token REG_TOKEN_SECRET --name n' } }, 'provisioned');
+    expect(output).not.toContain('REG_TOKEN_SECRET');
+  });
+
   it('still logs a plain message', () => {
     logger.info('Runner Token Service listening');
     expect(JSON.parse(output)).toMatchObject({ level: 30, msg: 'Runner Token Service listening' });

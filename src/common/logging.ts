@@ -23,6 +23,10 @@ export const REDACTED_PATHS = [
   '*.run_command',
   '*.*.run_command',
   'run_command',
+  // The config.sh command embeds the registration token.
+  '*.configuration_command',
+  '*.*.configuration_command',
+  'configuration_command',
   '*.registration_token',
   '*.*.registration_token',
   '*.token',

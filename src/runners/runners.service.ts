@@ -397,8 +397,10 @@ export class RunnersService {
     this.logger.log(`Replacing pending runner ${holder.name} (GitHub id ${holder.githubRunnerId}) at its owner's request`);
   }
 
+  /** Only a JIT row waits for GitHub's id; a registration-token row has none until it is seen on GitHub. */
   private isAbandoned(runner: RunnerEntity): boolean {
     return (
+      runner.kind === 'jit' &&
       runner.status === 'pending' &&
       runner.githubRunnerId === null &&
       Date.now() - runner.createdAt.getTime() > ABANDONED_AFTER_MS

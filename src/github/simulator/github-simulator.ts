@@ -88,6 +88,8 @@ export interface RegisterRunnerOptions {
 
 export interface AddRunnersOptions {
   namePrefix?: string;
+  /** 'unknown' for a runner that never connected (a JIT runner not started yet); default linux. */
+  os?: string;
   status?: RunnerStatus;
   busy?: boolean;
   ephemeral?: boolean;
@@ -320,7 +322,7 @@ export class GithubSimulator {
       const runner: SimulatedRunner = {
         id,
         name,
-        os: 'linux',
+        os: options.os ?? 'linux',
         status,
         busy: options.busy ?? false,
         ephemeral: options.ephemeral ?? false,
