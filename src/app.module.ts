@@ -11,6 +11,7 @@ import type { SchemaMode } from './database/schema.js';
 import { GithubModule } from './github/github.module.js';
 import { HealthModule } from './health/health.module.js';
 import { RunnersModule } from './runners/runners.module.js';
+import { SchedulerModule } from './scheduler/scheduler.module.js';
 
 export interface AppModuleOptions {
   /** migrate: apply migrations at start (embedded database, tests); verify: require them applied. */
@@ -33,6 +34,7 @@ export class AppModule {
         AuditModule,
         GithubModule,
         RunnersModule,
+        SchedulerModule,
         HealthModule,
       ],
     };

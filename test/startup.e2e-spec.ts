@@ -42,7 +42,7 @@ describe('start-up', () => {
       logger: false,
       abortOnError: false,
     });
-    await expect(app.init()).rejects.toThrow(/lacks 2 migration\(s\): run `node dist\/cli\.js init-db`/);
+    await expect(app.init()).rejects.toThrow(/lacks 3 migration\(s\): run `node dist\/cli\.js init-db`/);
   });
 });
 

@@ -2,10 +2,11 @@ import type { DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config/app-config.js';
 import { AuditEventEntity } from '../audit/audit-event.entity.js';
 import { RunnerEntity } from '../runners/runner.entity.js';
+import { SchedulerLeaseEntity } from '../scheduler/scheduler-lease.entity.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { pgliteDriver } from './pglite-pool.js';
 
-export const ENTITIES = [RunnerEntity, AuditEventEntity];
+export const ENTITIES = [RunnerEntity, AuditEventEntity, SchedulerLeaseEntity];
 
 /** Where the data lives, for people (never the password). */
 export function describeDatabase(database: DatabaseConfig): string {

@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { Actor } from '../auth/actor.js';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { ReconciliationService } from '../runners/reconciliation.service.js';
+import { JobLeaseRepository } from './job-lease.repository.js';
+
+export const SYNC_JOB = 'sync-github';
+export const CLEANUP_JOB = 'cleanup-stale-runners';
+
+/**
+ * Another instance may start the job this long after the last start at the earliest, as a share of
+ * the interval: the instances' timers are not aligned, and a tick that comes a little early must
+ * still count as the same tick.
+ */
+const MIN_GAP_SHARE = 0.9;
+/** A run holds its lease at least this long, and renews it every third of that while it runs. */
+const MIN_LEASE_MS = 5 * 60_000;
+
+/** What one tick came to, on this instance. */
+export type TickOutcome = 'ran' | 'failed' | 'overrun' | 'not-due';
+
+interface Job {
+  name: string;
+  intervalMs: number;
+  run: () => Promise<string>;
+}
+
+/**
+ * The background reconciliation: sync with GitHub every SYNC_INTERVAL_SECONDS and clean up stale
+ * runners every CLEANUP_INTERVAL_MINUTES, the same service methods as `sync-github` and
+ * `cleanup-stale-runners`. Each tick runs on one instance only (a lease in the database), and a run
+ * that outlasts its interval is not started again until it ends. Only the HTTP service loads this.
+ */
+@Injectable()
+export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(ReconciliationScheduler.name);
+  private readonly actor = Actor.system('scheduler');
+  /** This instance, as the lease table names it. */
+  readonly holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly running = new Map<string, Promise<TickOutcome>>();
+  private readonly jobs: Record<string, Job>;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly reconciliation: ReconciliationService,
+    private readonly leases: JobLeaseRepository,
+    private readonly registry: SchedulerRegistry,
+  ) {
+    this.jobs = {
+      [SYNC_JOB]: {
+        name: SYNC_JOB,
+        intervalMs: config.scheduler.syncIntervalSeconds * 1000,
+        run: async () => {
+          const report = await this.reconciliation.syncWithGithub(this.actor);
+          return `${report.updated} updated, ${report.deleted} deleted`;
+        },
+      },
+      [CLEANUP_JOB]: {
+        name: CLEANUP_JOB,
+        intervalMs: config.scheduler.cleanupIntervalMinutes * 60_000,
+        run: async () => {
+          const report = await this.reconciliation.cleanupStaleRunners(this.actor, {
+            hours: this.config.runners.staleRunnerHours,
+            dryRun: false,
+          });
+          return `${report.deleted.length} deleted, ${report.skipped_busy.length} busy, ${report.failed.length} failed`;
+        },
+      },
+    };
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.config.scheduler.enabled) {
+      this.logger.log('Scheduler is off (SCHEDULER_ENABLED=false): run sync-github and cleanup-stale-runners from the CLI');
+      return;
+    }
+    for (const job of Object.values(this.jobs)) {
+      this.registry.addInterval(job.name, setInterval(() => void this.tick(job.name), job.intervalMs));
+    }
+    this.logger.log(
+      `Scheduler on: ${SYNC_JOB} every ${this.config.scheduler.syncIntervalSeconds} s, ` +
+        `${CLEANUP_JOB} every ${this.config.scheduler.cleanupIntervalMinutes} min (instance ${this.holder})`,
+    );
+  }
+
+  /** Stops the timers and waits for a run under way, so it never meets a closed database. */
+  async beforeApplicationShutdown(): Promise<void> {
+    for (const name of Object.keys(this.jobs)) {
+      if (this.registry.doesExist('interval', name)) this.registry.deleteInterval(name);
+    }
+    await Promise.allSettled(this.running.values());
+  }
+
+  /**
+   * One tick of a job: skipped while this instance still runs the previous one, and skipped when
+   * another instance took this tick; otherwise runs it under the lease. Never throws.
+   */
+  tick(name: string): Promise<TickOutcome> {
+    const job = this.jobs[name];
+    if (!job) throw new Error(`No scheduled job named ${name}`);
+    if (this.running.has(name)) {
+      this.logger.warn(`${name}: the previous run is still going; this tick is skipped`);
+      return Promise.resolve('overrun');
+    }
+    const run = this.runUnderLease(job).finally(() => this.running.delete(name));
+    this.running.set(name, run);
+    return run;
+  }
+
+  private async runUnderLease(job: Job): Promise<TickOutcome> {
+    const leaseMs = Math.max(job.intervalMs, MIN_LEASE_MS);
+    let acquired: boolean;
+    try {
+      acquired = await this.leases.tryAcquire(job.name, this.holder, {
+        leaseMs,
+        minGapMs: job.intervalMs * MIN_GAP_SHARE,
+      });
+    } catch (error) {
+      this.logger.error(`${job.name}: could not take the lease: ${(error as Error).message}`);
+      return 'failed';
+    }
+    if (!acquired) return 'not-due';
+
+    const heartbeat = setInterval(() => {
+      this.leases.renew(job.name, this.holder, leaseMs).then(
+        (held) => {
+          if (!held) this.logger.warn(`${job.name}: lost the lease while running; another instance may start it`);
+        },
+        (error: Error) => this.logger.warn(`${job.name}: could not renew the lease: ${error.message}`),
+      );
+    }, leaseMs / 3);
+    const started = Date.now();
+    try {
+      const summary = await job.run();
+      this.logger.log(`${job.name} done in ${Date.now() - started} ms: ${summary}`);
+      return 'ran';
+    } catch (error) {
+      // The next tick tries again; the service method already wrote what it knew to the audit trail.
+      this.logger.error(`${job.name} failed: ${(error as Error).message}`);
+      return 'failed';
+    } finally {
+      clearInterval(heartbeat);
+      await this.leases.release(job.name, this.holder).catch((error: Error) => {
+        this.logger.warn(`${job.name}: could not release the lease (it runs out by itself): ${error.message}`);
+      });
+    }
+  }
+}
