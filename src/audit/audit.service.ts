@@ -3,6 +3,13 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { Actor } from '../auth/actor.js';
 import { AuditEventEntity, type AuditOutcome } from './audit-event.entity.js';
+import { type AuditEventExportDto, toAuditEventExport } from './audit-event-export.dto.js';
+import { type AuditExportFilter, AuditRepository } from './audit.repository.js';
+
+export type { AuditExportFilter } from './audit.repository.js';
+
+/** Events read per query during an export: memory stays flat however long the trail is. */
+export const EXPORT_BATCH_SIZE = 500;
 
 export interface AuditRecord {
   action: string;
@@ -23,6 +30,8 @@ export function fingerprint(secret: string): string {
  */
 @Injectable()
 export class AuditService {
+  constructor(private readonly events: AuditRepository) {}
+
   async record(manager: EntityManager, actor: Actor, event: AuditRecord): Promise<void> {
     const row: Partial<AuditEventEntity> = {
       actor: actor.name,
@@ -37,5 +46,23 @@ export class AuditService {
       details: event.details ?? {},
     };
     await manager.save(manager.create(AuditEventEntity, row));
+  }
+
+  /**
+   * The events that match `filter`, newest first, read in batches of EXPORT_BATCH_SIZE as the
+   * caller consumes them. Events recorded while an export runs are newer than its first batch and
+   * are not part of it.
+   */
+  async *exportEvents(_actor: Actor, filter: AuditExportFilter): AsyncGenerator<AuditEventExportDto> {
+    let remaining = filter.limit ?? Number.POSITIVE_INFINITY;
+    let afterId: string | undefined;
+    while (remaining > 0) {
+      const take = Math.min(EXPORT_BATCH_SIZE, remaining);
+      const batch = await this.events.listNewestFirst(filter, { afterId, take });
+      for (const event of batch) yield toAuditEventExport(event);
+      if (batch.length < take) return;
+      remaining -= batch.length;
+      afterId = batch[batch.length - 1].id;
+    }
   }
 }
