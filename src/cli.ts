@@ -1,10 +1,11 @@
 import 'reflect-metadata';
-import { EXIT_FAILURE, runCli } from './commands/run-cli.js';
+import { configScopeFor, EXIT_FAILURE, runCli } from './commands/run-cli.js';
 import { ConfigError, loadConfig, readEnvironment } from './config/config.loader.js';
 
 async function main(): Promise<number> {
-  // init-db runs before GitHub and OIDC are configured; it needs only the database.
-  const config = loadConfig(readEnvironment(), { scope: 'database' });
+  // sync-github and cleanup-stale-runners need GitHub; the rest (init-db first of all) runs before
+  // GitHub and OIDC are configured, with only the database. The CLI never needs OIDC.
+  const config = loadConfig(readEnvironment(), { scope: configScopeFor(process.argv) });
   return runCli(process.argv, config);
 }
 

@@ -2,9 +2,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { CommandFactory } from 'nest-commander';
 import type { AppConfig } from '../src/config/app-config.js';
 import { loadConfig } from '../src/config/config.loader.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli } from '../src/commands/run-cli.js';
+import { CliModule } from '../src/commands/cli.module.js';
+import { MIGRATIONS } from '../src/database/migrations/index.js';
+import { ReconciliationScheduler } from '../src/scheduler/reconciliation.scheduler.js';
 import { testDatabaseConfig, type TestDatabase } from './support/database.js';
 
 /** Runs the CLI in-process as `node dist/cli.js ...args` and captures what it prints. */
@@ -52,7 +57,7 @@ describe('CLI (e2e)', () => {
 
     const second = await cli(config, 'init-db', '--json');
     expect(second.code).toBe(EXIT_OK);
-    expect(JSON.parse(second.stdout)).toEqual({ database: expect.any(String), applied: [], total_migrations: 2 });
+    expect(JSON.parse(second.stdout)).toEqual({ database: expect.any(String), applied: [], total_migrations: MIGRATIONS.length });
     expect(first.stdout).toMatch(/Schema of (PostgreSQL database rts_test_\w+ at|embedded PGlite in \/)/);
   });
 
@@ -71,10 +76,53 @@ describe('CLI (e2e)', () => {
     expect(unknownOption.stderr).toMatch(/unknown option/);
   });
 
-  it('exits 1 with the reason when the database cannot be reached', async () => {
-    const unreachable = loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' }, { scope: 'database' });
-    const result = await cli(unreachable, 'init-db');
-    expect(result.code).toBe(EXIT_FAILURE);
-    expect(result.stderr).toMatch(/ECONNREFUSED/);
+  it.each([['init-db'], ['list-runners'], ['export-audit-log'], ['cleanup-stale-runners', '--dry-run']])(
+    'exits 1 with the reason when the database cannot be reached (%s)',
+    async (...args: string[]) => {
+      const unreachable = loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' }, { scope: 'database' });
+      const result = await cli(unreachable, ...args);
+      expect(result.code).toBe(EXIT_FAILURE);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/ECONNREFUSED/);
+    },
+  );
+
+  it('tells to run init-db first when the schema is missing, and exits 1', async () => {
+    const empty = await testDatabaseConfig();
+    try {
+      const emptyConfig = { ...config, database: empty.config };
+      for (const command of ['list-runners', 'export-audit-log', 'sync-github', 'cleanup-stale-runners']) {
+        const result = await cli(emptyConfig, command);
+        expect({ command, ...result }).toEqual({
+          command,
+          code: EXIT_FAILURE,
+          stdout: '',
+          stderr: `Error: The database lacks ${MIGRATIONS.length} migration(s): run \`node dist/cli.js init-db\` (or \`npm run cli -- init-db\`) first\n`,
+        });
+      }
+    } finally {
+      await empty.drop();
+    }
+  });
+
+  it('never starts the scheduler: the CLI context has no scheduled jobs', async () => {
+    const app = await CommandFactory.createWithoutRunning(CliModule.forRoot(config), { logger: false });
+    try {
+      expect(() => app.get(ReconciliationScheduler, { strict: false })).toThrow();
+      expect(() => app.get(SchedulerRegistry, { strict: false })).toThrow();
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('lists every command in --help', async () => {
+    const help = await cli(config, '--help');
+    expect(help.code).toBe(EXIT_OK);
+    for (const command of ['init-db', 'list-runners', 'cleanup-stale-runners', 'sync-github', 'export-audit-log']) {
+      expect(help.stdout).toContain(command);
+    }
+    const exportHelp = await cli(config, 'export-audit-log', '--help');
+    expect(exportHelp.code).toBe(EXIT_OK);
+    expect(exportHelp.stdout).toMatch(/--since <date>[\s\S]*--event-type <type>[\s\S]*--limit <n>[\s\S]*--user <user>[\s\S]*--output <file>[\s\S]*--json/);
   });
 });

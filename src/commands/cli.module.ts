@@ -1,21 +1,39 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { ConfigModule } from '../config/config.module.js';
 import { DatabaseModule } from '../database/database.module.js';
+import { GithubModule } from '../github/github.module.js';
+import { RunnersModule } from '../runners/runners.module.js';
+import { CleanupStaleRunnersCommand } from './cleanup-stale-runners.command.js';
+import { ExportAuditLogCommand } from './export-audit-log.command.js';
 import { InitDbCommand } from './init-db.command.js';
+import { ListRunnersCommand } from './list-runners.command.js';
 import { CliOutput } from './output.js';
+import { SchemaCheck } from './schema-check.js';
+import { SyncGithubCommand } from './sync-github.command.js';
 
 /**
  * The CLI's composition root: the same modules as the service, without HTTP and without the
- * scheduler. The schema is left alone at start: init-db is how it gets created.
+ * scheduler (a command runs once and exits). The schema is left alone at start: init-db is how it
+ * gets created, and every other command checks it first (SchemaCheck). RunnersModule's controller is
+ * instantiated but never routed: an application context has no HTTP server.
  */
 @Module({})
 export class CliModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: CliModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('none')],
-      providers: [CliOutput, InitDbCommand],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('none'), AuditModule, GithubModule, RunnersModule],
+      providers: [
+        CliOutput,
+        SchemaCheck,
+        InitDbCommand,
+        ListRunnersCommand,
+        SyncGithubCommand,
+        CleanupStaleRunnersCommand,
+        ExportAuditLogCommand,
+      ],
     };
   }
 }

@@ -3,12 +3,30 @@ import type { Command } from 'commander';
 import { CommandFactory, CommandRunnerService } from 'nest-commander';
 import { DomainError } from '../common/domain-error.js';
 import type { AppConfig } from '../config/app-config.js';
+import type { LoadOptions } from '../config/config.loader.js';
+import { CLEANUP_STALE_RUNNERS_COMMAND } from './cleanup-stale-runners.command.js';
 import { CliModule } from './cli.module.js';
+import { SYNC_GITHUB_COMMAND } from './sync-github.command.js';
 
 /** Exit codes: 0 success, 1 the command failed, 2 bad usage (unknown command or option). */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+
+/** Commands that call GitHub; the others run with only DATABASE_URL set. */
+const COMMANDS_CALLING_GITHUB: readonly string[] = [SYNC_GITHUB_COMMAND, CLEANUP_STALE_RUNNERS_COMMAND];
+const HELP_FLAGS: readonly string[] = ['--help', '-h'];
+
+/**
+ * The configuration a CLI invocation (`argv` as in process.argv) needs: GitHub settings for the
+ * commands that call GitHub, else only the database. Help never needs more than the database.
+ */
+export function configScopeFor(argv: string[]): NonNullable<LoadOptions['scope']> {
+  const args = argv.slice(2);
+  const command = args.find((arg) => !arg.startsWith('-'));
+  if (command === undefined || args.some((arg) => HELP_FLAGS.includes(arg))) return 'database';
+  return COMMANDS_CALLING_GITHUB.includes(command) ? 'github' : 'database';
+}
 
 interface CommanderLikeError extends Error {
   code?: string;

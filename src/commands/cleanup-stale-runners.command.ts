@@ -1,0 +1,110 @@
+import { Inject } from '@nestjs/common';
+import { Command, CommandRunner, Option } from 'nest-commander';
+import { Actor } from '../auth/actor.js';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { ReconciliationService } from '../runners/reconciliation.service.js';
+import type { CleanupReport, RunnerChangeReport } from '../runners/reconciliation.types.js';
+import { CommandFailedError } from './cli-errors.js';
+import { formatDuration, orDash, plural } from './format.js';
+import { parseWholeNumber } from './option-parsers.js';
+import { CliOutput } from './output.js';
+import { SchemaCheck } from './schema-check.js';
+
+export const CLEANUP_STALE_RUNNERS_COMMAND = 'cleanup-stale-runners';
+
+interface CleanupStaleRunnersOptions {
+  hours?: number;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+const HEADERS = ['NAME', 'OWNER', 'STATUS', 'GITHUB ID', 'RESULT', 'REASON'];
+
+@Command({
+  name: CLEANUP_STALE_RUNNERS_COMMAND,
+  description:
+    "Remove this service's runners that stayed pending or offline for longer than --hours, from GitHub and then from the active set",
+})
+export class CleanupStaleRunnersCommand extends CommandRunner {
+  constructor(
+    private readonly reconciliation: ReconciliationService,
+    private readonly schema: SchemaCheck,
+    private readonly output: CliOutput,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  async run(_args: string[], options: CleanupStaleRunnersOptions): Promise<void> {
+    await this.schema.requireReady();
+    const report = await this.reconciliation.cleanupStaleRunners(Actor.system('cli'), {
+      hours: options.hours ?? this.config.runners.staleRunnerHours,
+      dryRun: options.dryRun ?? false,
+      onProgress: (message) => this.output.progress(message),
+    });
+    if (options.json) {
+      this.output.json(report);
+    } else {
+      const rows = toRows(report);
+      // With nothing stale the summary line says all there is.
+      if (rows.length > 0) this.output.table(HEADERS, rows);
+      this.output.line(summarize(report));
+    }
+    if (report.failed.length > 0) {
+      throw new CommandFailedError(
+        `${plural(report.failed.length, 'stale runner')} could not be removed (see above); run the command again later`,
+      );
+    }
+  }
+
+  @Option({
+    flags: '--hours <hours>',
+    description: 'Stale after this many hours pending or offline (default: STALE_RUNNER_HOURS, 24)',
+  })
+  parseHours(value: string): number {
+    return parseWholeNumber(value, 1, '--hours 24');
+  }
+
+  @Option({ flags: '--dry-run', description: 'Show what would be removed; change nothing' })
+  parseDryRun(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--json', description: 'Print the report as JSON' })
+  parseJson(): boolean {
+    return true;
+  }
+}
+
+function toRows(report: CleanupReport): string[][] {
+  const row = (change: RunnerChangeReport, result: string, reason = change.reason) => [
+    change.runner_name,
+    change.owner,
+    change.from,
+    orDash(change.github_runner_id),
+    result,
+    reason,
+  ];
+  return [
+    ...report.deleted.map((change) => row(change, report.dry_run ? 'would be deleted' : 'deleted')),
+    ...report.skipped_busy.map((change) => row(change, 'skipped: busy')),
+    ...report.failed.map((change) => row(change, 'failed', `${change.reason}: ${change.error}`)),
+  ];
+}
+
+function summarize(report: CleanupReport): string {
+  const criterion = `pending or offline for more than ${plural(report.hours, 'hour')}`;
+  if (report.stale === 0) return `No runner was ${criterion}.`;
+  const parts = report.dry_run
+    ? [`${report.deleted.length} would be deleted`, `${report.skipped_busy.length} would be skipped because busy`]
+    : [
+        `${report.deleted.length} deleted`,
+        `${report.skipped_busy.length} skipped because busy`,
+        `${report.failed.length} failed`,
+      ];
+  // A runner GitHub shows online after all, or one another request changed meanwhile, is left alone.
+  const left = report.stale - report.deleted.length - report.skipped_busy.length - report.failed.length;
+  if (!report.dry_run && left > 0) parts.push(`${left} left as they were (online on GitHub, or changed meanwhile)`);
+  const summary = `${plural(report.stale, 'stale runner')} (${criterion}): ${parts.join(', ')} (${formatDuration(report.duration_ms)}).`;
+  return report.dry_run ? `Dry run, nothing changed. ${summary}` : summary;
+}

@@ -1,0 +1,21 @@
+/**
+ * A bad option value. Commander recognises the code: it prints "error: option '--hours <n>' argument
+ * 'abc' is invalid. <message>" and exits through the CLI's handler, which makes it bad usage (exit 2).
+ * (Commander's own InvalidArgumentError is the same thing; commander is not a direct dependency.)
+ */
+export class InvalidOptionValue extends Error {
+  readonly code = 'commander.invalidArgument';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidOptionValue';
+  }
+}
+
+/** The command ran and reported what happened, but part of the work failed: exit 1. */
+export class CommandFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandFailedError';
+  }
+}

@@ -1,0 +1,62 @@
+import { Command, CommandRunner, Option } from 'nest-commander';
+import { Actor } from '../auth/actor.js';
+import { ReconciliationService } from '../runners/reconciliation.service.js';
+import type { RunnerChangeReport, SyncReport } from '../runners/reconciliation.types.js';
+import { formatDuration, orDash, plural } from './format.js';
+import { CliOutput } from './output.js';
+import { SchemaCheck } from './schema-check.js';
+
+export const SYNC_GITHUB_COMMAND = 'sync-github';
+
+interface SyncGithubOptions {
+  json?: boolean;
+}
+
+const HEADERS = ['NAME', 'OWNER', 'GITHUB ID', 'FROM', 'TO', 'REASON'];
+
+@Command({
+  name: SYNC_GITHUB_COMMAND,
+  description: "Update every runner's status from GitHub's complete list of the org's runners",
+})
+export class SyncGithubCommand extends CommandRunner {
+  constructor(
+    private readonly reconciliation: ReconciliationService,
+    private readonly schema: SchemaCheck,
+    private readonly output: CliOutput,
+  ) {
+    super();
+  }
+
+  async run(_args: string[], options: SyncGithubOptions): Promise<void> {
+    await this.schema.requireReady();
+    const report = await this.reconciliation.syncWithGithub(Actor.system('cli'), {
+      onProgress: (message) => this.output.progress(message),
+    });
+    if (options.json) {
+      this.output.json(report);
+      return;
+    }
+    this.output.table(HEADERS, report.changes.map(toRow), 'No runner changed status.');
+    this.output.line(summarize(report));
+  }
+
+  @Option({ flags: '--json', description: 'Print the report as JSON' })
+  parseJson(): boolean {
+    return true;
+  }
+}
+
+function toRow(change: RunnerChangeReport): string[] {
+  return [change.runner_name, change.owner, orDash(change.github_runner_id), change.from, change.to, change.reason];
+}
+
+function summarize(report: SyncReport): string {
+  const parts = [`${report.updated} updated`, `${report.deleted} marked deleted`];
+  if (report.waiting > 0) parts.push(`${report.waiting} pending within the grace period`);
+  if (report.skipped > 0) parts.push(`${report.skipped} changed meanwhile, left for the next sync`);
+  return (
+    `Synced with GitHub in ${formatDuration(report.duration_ms)}: ` +
+    `${plural(report.github_runners, 'runner')} on GitHub (${plural(report.list_requests, 'list request')}), ` +
+    `${report.checked} of ours checked, ${parts.join(', ')}.`
+  );
+}

@@ -1,0 +1,90 @@
+/**
+ * Runs the CLI in-process for e2e tests and gives it a database the HTTP app can fill first.
+ * PGlite is one process's database: the app is closed before the CLI opens the same folder.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jest } from '@jest/globals';
+import { DataSource } from 'typeorm';
+import type { AppConfig, DatabaseConfig } from '../src/config/app-config.js';
+import { runCli } from '../src/commands/run-cli.js';
+import { buildDataSourceOptions } from '../src/database/data-source-options.js';
+import { GithubSimulator } from '../src/github/simulator/github-simulator.js';
+import { startTestApp, type TestApp } from './support/app.js';
+import { testDatabaseConfig } from './support/database.js';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI in-process as `node dist/cli.js ...args` and captures what it prints. */
+export async function cli(config: AppConfig, ...args: string[]): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += chunk.toString();
+    return true;
+  });
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += chunk.toString();
+    return true;
+  });
+  try {
+    const code = await runCli(['node', 'cli.js', ...args], config);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+export interface SharedDatabase {
+  config: DatabaseConfig;
+  /** DATABASE_URL for loadConfig. */
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh database that outlives one process's connection: PostgreSQL, or PGlite in a folder. */
+export async function sharedDatabase(): Promise<SharedDatabase> {
+  const database = await testDatabaseConfig();
+  if (database.config.kind === 'postgres') return { config: database.config, url: database.config.url, drop: database.drop };
+  const dataDir = mkdtempSync(join(tmpdir(), 'rts-cli-'));
+  return {
+    config: { kind: 'pglite', dataDir },
+    url: `pglite://${dataDir}`,
+    drop: async () => rmSync(dataDir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * Starts the whole service on `database` with `simulator` as GitHub, lets `seed` use it (HTTP
+ * requests, SQL), and closes it again. Returns the service's configuration, to build the CLI's from.
+ */
+export async function seedThroughApp(
+  database: SharedDatabase,
+  simulator: GithubSimulator,
+  seed: (t: TestApp) => Promise<void>,
+): Promise<AppConfig> {
+  const t = await startTestApp({ database: database.config, simulator });
+  try {
+    await seed(t);
+    return t.config;
+  } finally {
+    await t.close();
+  }
+}
+
+/** Runs SQL against `database` between CLI runs (a short-lived connection). */
+export async function query<T = Record<string, unknown>>(database: SharedDatabase, sql: string, params: unknown[] = []): Promise<T[]> {
+  const dataSource = new DataSource(buildDataSourceOptions(database.config));
+  await dataSource.initialize();
+  try {
+    return (await dataSource.query(sql, params)) as T[];
+  } finally {
+    await dataSource.destroy();
+  }
+}
