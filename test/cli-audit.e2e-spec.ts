@@ -6,7 +6,7 @@ import type { AppConfig } from '../src/config/app-config.js';
 import { loadConfig } from '../src/config/config.loader.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../src/commands/run-cli.js';
 import { GithubSimulator } from '../src/github/simulator/github-simulator.js';
-import { cli, seedThroughApp, sharedDatabase, type SharedDatabase } from './cli-harness.js';
+import { cli, seedThroughApp, sharedDatabase, type SharedDatabase } from './support/cli.js';
 
 /** The fields of an exported event, in order. */
 const EXPORT_FIELDS = [

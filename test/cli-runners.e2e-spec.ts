@@ -5,7 +5,7 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../src/commands/run-cli.js';
 import { GithubSimulator } from '../src/github/simulator/github-simulator.js';
 import type { CleanupReport, SyncReport } from '../src/runners/reconciliation.types.js';
 import type { TestApp } from './support/app.js';
-import { cli, query, seedThroughApp, sharedDatabase, type SharedDatabase } from './cli-harness.js';
+import { cli, query, seedThroughApp, sharedDatabase, type SharedDatabase } from './support/cli.js';
 
 interface ProvisionedRunner {
   runner_id: string;
@@ -178,7 +178,7 @@ describe('CLI sync-github (e2e)', () => {
   it('updates runners from GitHub and prints what changed, with a summary line and progress on stderr', async () => {
     const result = await cli(config, 'sync-github');
     expect(result.code).toBe(EXIT_OK);
-    expect(result.stderr).toMatch(/^Listed 2 runners on GitHub in 1 requests\n$/);
+    expect(result.stderr).toMatch(/^Listed 2 runners on GitHub in 1 request\n$/);
     const table = parseTable(result.stdout);
     expect(table.header).toEqual(['NAME', 'OWNER', 'GITHUB ID', 'FROM', 'TO', 'REASON']);
     expect(table.rows).toEqual(

@@ -33,7 +33,18 @@ export class AuditService {
   constructor(private readonly events: AuditRepository) {}
 
   async record(manager: EntityManager, actor: Actor, event: AuditRecord): Promise<void> {
-    const row: Partial<AuditEventEntity> = {
+    await manager.save(manager.create(AuditEventEntity, this.toRow(actor, event)));
+  }
+
+  /** Many events of one actor in one INSERT, through the caller's transaction (a sync's batch). */
+  async recordMany(manager: EntityManager, actor: Actor, events: AuditRecord[]): Promise<void> {
+    if (events.length === 0) return;
+    // save() of new entities of one table is one multi-row INSERT.
+    await manager.save(manager.create(AuditEventEntity, events.map((event) => this.toRow(actor, event))));
+  }
+
+  private toRow(actor: Actor, event: AuditRecord): Partial<AuditEventEntity> {
+    return {
       actor: actor.name,
       actorIssuer: actor.issuer,
       actorSubject: actor.subject,
@@ -45,7 +56,6 @@ export class AuditService {
       sourceIp: actor.sourceIp ?? null,
       details: event.details ?? {},
     };
-    await manager.save(manager.create(AuditEventEntity, row));
   }
 
   /**

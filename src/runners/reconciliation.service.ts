@@ -40,6 +40,10 @@ function describeAge(since: Date, now: Date): string {
   return hours >= 48 ? `${Math.floor(hours / 24)} days` : `${Math.floor(hours)} h`;
 }
 
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 function changeReport(runner: RunnerEntity, to: RunnerStatus, reason: string): RunnerChangeReport {
   return {
     runner_id: runner.id,
@@ -87,7 +91,9 @@ export class ReconciliationService {
       await this.recordSummary(actor, AUDIT_ACTIONS.SYNC, 'failed', { error_code: (error as DomainError).code ?? ERROR_CODES.INTERNAL });
       throw error;
     }
-    options.onProgress?.(`Listed ${listing.runners.length} runners on GitHub in ${listing.requests} requests`);
+    options.onProgress?.(
+      `Listed ${plural(listing.runners.length, 'runner')} on GitHub in ${plural(listing.requests, 'request')}`,
+    );
 
     const now = new Date();
     const live = await this.runners.listLive();
@@ -124,17 +130,19 @@ export class ReconciliationService {
           manager,
           batch.map((item) => item.observation),
         );
-        for (const item of batch) {
-          if (!changed.has(item.runner.id) || item.observation.status !== 'deleted') continue;
-          // Marking a runner deleted is a decision: it frees the name. It commits with its event.
-          await this.audit.record(manager, actor, {
+        // Marking a runner deleted is a decision (it frees the name): it commits with its event.
+        const deletions = batch.filter((item) => changed.has(item.runner.id) && item.observation.status === 'deleted');
+        await this.audit.recordMany(
+          manager,
+          actor,
+          deletions.map((item) => ({
             action: AUDIT_ACTIONS.SYNC,
-            outcome: 'succeeded',
+            outcome: 'succeeded' as const,
             runnerId: item.runner.id,
             runnerName: item.runner.name,
             details: { from: item.runner.status, to: 'deleted', reason: 'gone from GitHub', github_runner_id: item.runner.githubRunnerId },
-          });
-        }
+          })),
+        );
         return changed;
       });
       for (const item of batch) {

@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { DataSource } from 'typeorm';
-import type { AppConfig, DatabaseConfig } from '../src/config/app-config.js';
-import { runCli } from '../src/commands/run-cli.js';
-import { buildDataSourceOptions } from '../src/database/data-source-options.js';
-import { GithubSimulator } from '../src/github/simulator/github-simulator.js';
-import { startTestApp, type TestApp } from './support/app.js';
-import { testDatabaseConfig } from './support/database.js';
+import type { AppConfig, DatabaseConfig } from '../../src/config/app-config.js';
+import { runCli } from '../../src/commands/run-cli.js';
+import { buildDataSourceOptions } from '../../src/database/data-source-options.js';
+import { GithubSimulator } from '../../src/github/simulator/github-simulator.js';
+import { startTestApp, type TestApp } from './app.js';
+import { testDatabaseConfig } from './database.js';
 
 export interface CliResult {
   code: number;
