@@ -44,12 +44,17 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-function changeReport(runner: RunnerEntity, to: RunnerStatus, reason: string): RunnerChangeReport {
+function changeReport(
+  runner: RunnerEntity,
+  to: RunnerStatus,
+  reason: string,
+  githubRunnerId = runner.githubRunnerId,
+): RunnerChangeReport {
   return {
     runner_id: runner.id,
     runner_name: runner.name,
     owner: runner.ownerName,
-    github_runner_id: runner.githubRunnerId,
+    github_runner_id: githubRunnerId,
     from: runner.status,
     to,
     reason,
@@ -107,7 +112,9 @@ export class ReconciliationService {
         const observed = observedState(runner, onGithub, now);
         if (!this.worthWriting(runner, observed)) continue;
         const report =
-          observed.status === runner.status ? undefined : changeReport(runner, observed.status, `${onGithub.status} on GitHub`);
+          observed.status === runner.status
+            ? undefined
+            : changeReport(runner, observed.status, `${onGithub.status} on GitHub`, onGithub.id);
         planned.push({ runner, observation: this.observation(runner, observed), report });
       } else if (insideGracePeriod(runner, this.config.runners.pendingGraceMinutes, now)) {
         waiting++;
