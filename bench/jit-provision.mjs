@@ -24,14 +24,26 @@
  * Output: a short table on stdout. With --json the table goes to stderr and stdout carries exactly one
  * JSON object. Progress goes to stderr every 100 measured requests.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import {
+  DATABASE_USAGE,
+  JSON_USAGE,
+  SIGNALS,
+  TOKEN_PATH,
+  checkDist,
+  databaseOption,
+  exitWith,
+  fromDist,
+  githubKinds,
+  mib,
+  parseCommandLine,
+  positiveInt,
+  printResult,
+  round,
+  sampleRss,
+  startService,
+  tearDown,
+} from './support.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DIST = new URL('../dist/', import.meta.url);
 const REQUIRED_DIST_FILES = ['app.module.js', 'configure-app.js', 'github/simulator/github-simulator.js'];
 
 const WARMUP_REQUESTS = 20;
@@ -39,76 +51,30 @@ const PROGRESS_EVERY = 100;
 const RSS_SAMPLE_MS = 100;
 /** One request may not take longer than this (the service's own GitHub timeout is 10 s). */
 const REQUEST_TIMEOUT_MS = 30_000;
-/** Each teardown step (app, simulator, database) gets at most this long. */
-const TEARDOWN_STEP_MS = 15_000;
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const REQUEST_BODY = JSON.stringify({ runner_name_prefix: 'bench', labels: ['bench', 'linux'] });
-const TOKEN_PATH = /\/access_tokens$/;
 const JIT_PATH = /\/actions\/runners\/generate-jitconfig$/;
 
 const USAGE = `Usage: node bench/jit-provision.mjs [options]   (run \`npm run build\` first)
   --requests N          measured requests (default 500)
   --concurrency N       requests in flight at once (default 8)
-  --database KIND       pglite (in-memory, default) or postgres
-  --database-url URL    PostgreSQL server for --database postgres (default ${DEFAULT_DATABASE_URL});
-                        a fresh database is created on it and dropped at the end
+${DATABASE_USAGE}
   --max-seconds N       stop the run (and fail) after N seconds (default 600)
-  --json                print one JSON object on stdout (the table then goes to stderr)
-  --help`;
+${JSON_USAGE}`;
 
 // ---------------------------------------------------------------------------------------------
 // Options
 
-function fail(message, code = 2) {
-  process.stderr.write(`${message}\n`);
-  process.exit(code);
-}
-
 function parseOptions(argv) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        requests: { type: 'string', default: '500' },
-        concurrency: { type: 'string', default: '8' },
-        database: { type: 'string', default: 'pglite' },
-        'database-url': { type: 'string', default: DEFAULT_DATABASE_URL },
-        'max-seconds': { type: 'string', default: '600' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (error) {
-    fail(`${error.message}\n${USAGE}`);
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  const positiveInt = (name) => {
-    const text = values[name];
-    if (!/^\d+$/.test(text) || Number(text) < 1) fail(`--${name} must be a positive integer, got "${text}"\n${USAGE}`);
-    return Number(text);
-  };
-  const database = values.database;
-  if (database !== 'pglite' && database !== 'postgres') fail(`--database must be pglite or postgres, got "${database}"\n${USAGE}`);
-  let databaseUrl;
-  if (database === 'postgres') {
-    try {
-      databaseUrl = new URL(values['database-url']);
-    } catch {
-      fail(`--database-url is not a URL: "${values['database-url']}"`);
-    }
-    if (!/^postgres(ql)?:$/.test(databaseUrl.protocol)) fail('--database-url must be a postgres:// URL');
-  }
+  const values = parseCommandLine(argv, USAGE, {
+    requests: { type: 'string', default: '500' },
+    concurrency: { type: 'string', default: '8' },
+    'max-seconds': { type: 'string', default: '600' },
+  });
+  const { database, databaseUrl } = databaseOption(values, USAGE);
   return {
-    requests: positiveInt('requests'),
-    concurrency: positiveInt('concurrency'),
-    maxSeconds: positiveInt('max-seconds'),
+    requests: positiveInt(values, 'requests', USAGE),
+    concurrency: positiveInt(values, 'concurrency', USAGE),
+    maxSeconds: positiveInt(values, 'max-seconds', USAGE),
     database,
     databaseUrl,
     json: values.json,
@@ -118,92 +84,15 @@ function parseOptions(argv) {
 // ---------------------------------------------------------------------------------------------
 // The compiled service
 
-function checkDist() {
-  const missing = REQUIRED_DIST_FILES.filter((file) => !existsSync(new URL(file, DIST)));
-  if (missing.length > 0) {
-    fail(`dist/ is missing or incomplete (no dist/${missing[0]}): run \`npm run build\` first, then run this again.`);
-  }
-  // A hint only: src/ newer than dist/ means the numbers are for older code.
-  const newest = (dir, ext) => {
-    let latest = 0;
-    for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-      if (entry.isFile() && entry.name.endsWith(ext)) {
-        latest = Math.max(latest, statSync(`${entry.parentPath ?? entry.path}/${entry.name}`).mtimeMs);
-      }
-    }
-    return latest;
-  };
-  try {
-    if (newest(`${ROOT}src`, '.ts') > newest(fileURLToPath(DIST), '.js')) {
-      process.stderr.write('note: src/ has changed since the last build; run `npm run build` to bench the current code\n');
-    }
-  } catch {
-    // No src/ next to dist/ (a deployed copy): nothing to compare.
-  }
-}
-
 async function loadService() {
   await import('reflect-metadata');
   const [{ NestFactory }, { AppModule }, { configureApp }, { GithubSimulator }] = await Promise.all([
     import('@nestjs/core'),
-    import(new URL('app.module.js', DIST).href),
-    import(new URL('configure-app.js', DIST).href),
-    import(new URL('github/simulator/github-simulator.js', DIST).href),
+    fromDist('app.module.js'),
+    fromDist('configure-app.js'),
+    fromDist('github/simulator/github-simulator.js'),
   ]);
   return { NestFactory, AppModule, configureApp, GithubSimulator };
-}
-
-/** Log lines go nowhere: the bench measures the service, not a terminal. */
-class DiscardLines extends Writable {
-  _write(_chunk, _encoding, done) {
-    done();
-  }
-}
-
-async function adminQuery(serverUrl, sql) {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: serverUrl.toString(), connectionTimeoutMillis: 10_000 });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A fresh database for the run: in-memory PGlite, or a new database on the PostgreSQL server. */
-async function prepareDatabase(options) {
-  if (options.database === 'pglite') {
-    return { config: { kind: 'pglite', dataDir: undefined }, label: 'pglite (in memory)', drop: async () => undefined };
-  }
-  const name = `rts_bench_${randomBytes(6).toString('hex')}`;
-  await adminQuery(options.databaseUrl, `CREATE DATABASE "${name}"`);
-  const url = new URL(options.databaseUrl);
-  url.pathname = `/${name}`;
-  return {
-    config: { kind: 'postgres', url: url.toString() },
-    label: `postgres (${options.databaseUrl.host}, database ${name})`,
-    name,
-    drop: () => adminQuery(options.databaseUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
-  };
-}
-
-function appConfig(simulator, database) {
-  return {
-    app: { port: 0, host: '127.0.0.1', logLevel: 'warn', prettyLogs: false, demo: false, trustProxy: false },
-    database,
-    auth: { enabled: false, issuer: '', audience: '', jwksUrl: '', userClaim: 'email', clockToleranceSeconds: 0 },
-    github: {
-      ...simulator.connectionSettings(),
-      runnerGroupId: 1,
-      systemLabels: ['self-hosted', 'linux', 'x64'],
-      requestTimeoutMs: 10_000,
-      simulated: true,
-    },
-    runners: { registrationTokensEnabled: true, pendingGraceMinutes: 60, staleRunnerHours: 24 },
-    // No background sync: the benchmark counts every GitHub request it causes.
-    scheduler: { enabled: false, syncIntervalSeconds: 120, cleanupIntervalMinutes: 60 },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,33 +143,10 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-function githubKinds(simulator) {
-  const kinds = {};
-  for (const request of simulator.requests()) {
-    const path = request.path
-      .replace(/^\/app\/installations\/[^/]+\//, '/app/installations/{installation_id}/')
-      .replace(/^\/orgs\/[^/]+\//, '/orgs/{org}/')
-      .replace(/\/runners\/\d+$/, '/runners/{runner_id}');
-    const kind = `${request.method} ${path}`;
-    kinds[kind] = (kinds[kind] ?? 0) + 1;
-  }
-  return kinds;
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Output
 
-const round = (value, digits = 1) => (value === null ? null : Number(value.toFixed(digits)));
 const fmtMs = (value) => (value === null ? 'n/a' : `${value.toFixed(1)} ms`);
-const mib = (bytes) => bytes / (1024 * 1024);
 
 function table(result) {
   const { run, requests, latencyMs, github, memory } = result;
@@ -311,7 +177,7 @@ function table(result) {
 
 async function main() {
   const options = parseOptions(process.argv.slice(2));
-  checkDist();
+  checkDist(REQUIRED_DIST_FILES);
   const { NestFactory, AppModule, configureApp, GithubSimulator } = await loadService();
 
   // Ctrl-C or the --max-seconds deadline: stop issuing, abort what is in flight, tear everything down.
@@ -334,27 +200,12 @@ async function main() {
   const deadline = setTimeout(() => stopRun(`--max-seconds ${options.maxSeconds} reached`), options.maxSeconds * 1000);
   deadline.unref();
 
-  const startRss = process.memoryUsage().rss;
-  let peakRss = startRss;
-  const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  }, RSS_SAMPLE_MS);
-  sampler.unref();
+  const rss = sampleRss(RSS_SAMPLE_MS);
 
   const teardown = [];
   let exitCode = 0;
   try {
-    const database = await prepareDatabase(options);
-    teardown.push([`the database${database.name ? ` ${database.name}` : ''}`, database.drop]);
-    const simulator = await GithubSimulator.start();
-    teardown.push(['the GitHub simulator', () => simulator.stop()]);
-
-    const config = appConfig(simulator, database.config);
-    const app = await NestFactory.create(
-      AppModule.forRoot(config, { schema: 'migrate', logDestination: new DiscardLines() }),
-      { bufferLogs: true, abortOnError: false },
-    );
-    teardown.push(['the app', () => app.close()]);
+    const { database, simulator, app } = await startService({ NestFactory, AppModule, GithubSimulator }, options, teardown);
     // configureApp turns on Nest's shutdown hooks, which on SIGINT/SIGTERM/SIGHUP close the app and then raise
     // the signal again. The bench tears down itself (the database last), so it takes those listeners off.
     const ownListeners = new Map(SIGNALS.map((signal) => [signal, process.listeners(signal)]));
@@ -380,7 +231,7 @@ async function main() {
       }
     });
     const wallMs = performance.now() - started;
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    rss.sample();
 
     const sorted = [...measured.latencies].sort((a, b) => a - b);
     const failedCount = Object.values(measured.failures).reduce((sum, n) => sum + n, 0);
@@ -411,40 +262,25 @@ async function main() {
         tokenRequests: simulator.requestCount('POST', TOKEN_PATH),
         jitConfigRequests: simulator.requestCount('POST', JIT_PATH),
         jitConfigRequestsMeasured: simulator.requestCount('POST', JIT_PATH) - jitBefore,
-        requestsByKind: githubKinds(simulator),
+        requestsByKind: githubKinds(simulator.requests()),
       },
-      memory: { peakRssMiB: round(mib(peakRss), 1), startRssMiB: round(mib(startRss), 1) },
+      memory: { peakRssMiB: round(mib(rss.peak), 1), startRssMiB: round(mib(rss.start), 1) },
     };
     if (warmupFailed > 0) {
       const why = Object.entries(warmup.failures).map(([outcome, n]) => `${n}x ${outcome}`).join(', ');
       process.stderr.write(`[bench] ${warmupFailed} of ${WARMUP_REQUESTS} warm-up requests failed (${why})\n`);
     }
-    if (options.json) {
-      process.stderr.write(table(result));
-      process.stdout.write(`${JSON.stringify(result)}\n`);
-    } else {
-      process.stdout.write(table(result));
-    }
+    printResult(table(result), result, options.json);
     if (result.requests.failed > 0 || warmupFailed > 0 || stoppedEarly) exitCode = 1;
   } catch (error) {
     process.stderr.write(`[bench] failed: ${error?.stack ?? error}\n`);
     exitCode = 1;
   } finally {
-    clearInterval(sampler);
+    rss.stop();
     clearTimeout(deadline);
-    // In reverse order of start: the app (it holds database connections), the simulator, the database.
-    for (const [what, step] of teardown.reverse()) {
-      try {
-        await withTimeout(Promise.resolve().then(step), TEARDOWN_STEP_MS, `stopping ${what}`);
-      } catch (error) {
-        process.stderr.write(`[bench] could not stop ${what}: ${error?.message ?? error}\n`);
-        exitCode = 1;
-      }
-    }
+    if (!(await tearDown(teardown))) exitCode = 1;
   }
-  process.exitCode = exitCode;
-  // Whatever still holds the event loop open (a stray socket) must not keep the bench running.
-  setTimeout(() => process.exit(exitCode), 5_000).unref();
+  exitWith(exitCode);
 }
 
 await main();

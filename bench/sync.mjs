@@ -36,14 +36,26 @@
  * Output: a table on stdout. With --json the table goes to stderr and stdout carries exactly one
  * JSON object. Progress goes to stderr.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import {
+  DATABASE_USAGE,
+  JSON_USAGE,
+  SIGNALS,
+  TOKEN_PATH,
+  checkDist,
+  databaseOption,
+  exitWith,
+  fromDist,
+  githubKinds,
+  mib,
+  parseCommandLine,
+  positiveInt,
+  printResult,
+  round,
+  sampleRss,
+  startService,
+  tearDown,
+} from './support.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DIST = new URL('../dist/', import.meta.url);
 const REQUIRED_DIST_FILES = [
   'app.module.js',
   'auth/actor.js',
@@ -65,99 +77,29 @@ const OFFLINE_EVERY = 10;
 const OFFLINE_OFFSET = 5;
 const TARGET_SECONDS = 10;
 const RUNNERS_PER_PAGE = 100;
-/** Each teardown step (app, simulator, database) gets at most this long. */
-const TEARDOWN_STEP_MS = 15_000;
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
-const TOKEN_PATH = /\/access_tokens$/;
 const LIST_PATH = /\/actions\/runners$/;
 const RUNNER_PATH = /\/actions\/runners\/\d+$/;
 
 const USAGE = `Usage: node bench/sync.mjs [options]   (run \`npm run build\` first)
   --runners N           runners on GitHub and rows in the table (default 10000)
-  --database KIND       pglite (in-memory, default) or postgres
-  --database-url URL    PostgreSQL server for --database postgres (default ${DEFAULT_DATABASE_URL});
-                        a fresh database is created on it and dropped at the end
-  --json                print one JSON object on stdout (the table then goes to stderr)
-  --help`;
+${DATABASE_USAGE}
+${JSON_USAGE}`;
 
 // ---------------------------------------------------------------------------------------------
 // Options
 
-function fail(message, code = 2) {
-  process.stderr.write(`${message}\n`);
-  process.exit(code);
-}
-
 function parseOptions(argv) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        runners: { type: 'string', default: '10000' },
-        database: { type: 'string', default: 'pglite' },
-        'database-url': { type: 'string', default: DEFAULT_DATABASE_URL },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (error) {
-    fail(`${error.message}\n${USAGE}`);
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  if (!/^\d+$/.test(values.runners) || Number(values.runners) < 1) {
-    fail(`--runners must be a positive integer, got "${values.runners}"\n${USAGE}`);
-  }
-  const database = values.database;
-  if (database !== 'pglite' && database !== 'postgres') fail(`--database must be pglite or postgres, got "${database}"\n${USAGE}`);
-  let databaseUrl;
-  if (database === 'postgres') {
-    try {
-      databaseUrl = new URL(values['database-url']);
-    } catch {
-      fail(`--database-url is not a URL: "${values['database-url']}"`);
-    }
-    if (!/^postgres(ql)?:$/.test(databaseUrl.protocol)) fail('--database-url must be a postgres:// URL');
-  }
-  return { runners: Number(values.runners), database, databaseUrl, json: values.json };
+  const values = parseCommandLine(argv, USAGE, { runners: { type: 'string', default: '10000' } });
+  const runners = positiveInt(values, 'runners', USAGE);
+  const { database, databaseUrl } = databaseOption(values, USAGE);
+  return { runners, database, databaseUrl, json: values.json };
 }
 
 // ---------------------------------------------------------------------------------------------
 // The compiled service
 
-function checkDist() {
-  const missing = REQUIRED_DIST_FILES.filter((file) => !existsSync(new URL(file, DIST)));
-  if (missing.length > 0) {
-    fail(`dist/ is missing or incomplete (no dist/${missing[0]}): run \`npm run build\` first, then run this again.`);
-  }
-  // A hint only: src/ newer than dist/ means the numbers are for older code.
-  const newest = (dir, ext) => {
-    let latest = 0;
-    for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-      if (entry.isFile() && entry.name.endsWith(ext)) {
-        latest = Math.max(latest, statSync(`${entry.parentPath ?? entry.path}/${entry.name}`).mtimeMs);
-      }
-    }
-    return latest;
-  };
-  try {
-    if (newest(`${ROOT}src`, '.ts') > newest(fileURLToPath(DIST), '.js')) {
-      process.stderr.write('note: src/ has changed since the last build; run `npm run build` to bench the current code\n');
-    }
-  } catch {
-    // No src/ next to dist/ (a deployed copy): nothing to compare.
-  }
-}
-
 async function loadService() {
   await import('reflect-metadata');
-  const dist = (file) => import(new URL(file, DIST).href);
   const [
     { NestFactory },
     { getDataSourceToken },
@@ -173,13 +115,13 @@ async function loadService() {
     import('@nestjs/core'),
     import('@nestjs/typeorm'),
     import('nestjs-pino'),
-    dist('app.module.js'),
-    dist('auth/actor.js'),
-    dist('audit/audit.service.js'),
-    dist('github/github.client.js'),
-    dist('github/simulator/github-simulator.js'),
-    dist('runners/reconciliation.service.js'),
-    dist('runners/runners.repository.js'),
+    fromDist('app.module.js'),
+    fromDist('auth/actor.js'),
+    fromDist('audit/audit.service.js'),
+    fromDist('github/github.client.js'),
+    fromDist('github/simulator/github-simulator.js'),
+    fromDist('runners/reconciliation.service.js'),
+    fromDist('runners/runners.repository.js'),
   ]);
   return {
     NestFactory,
@@ -193,67 +135,6 @@ async function loadService() {
     ReconciliationService,
     RunnersRepository,
   };
-}
-
-/** Log lines go nowhere: the bench measures the service, not a terminal. */
-class DiscardLines extends Writable {
-  _write(_chunk, _encoding, done) {
-    done();
-  }
-}
-
-async function adminQuery(serverUrl, sql) {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: serverUrl.toString(), connectionTimeoutMillis: 10_000 });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A fresh database for the run: in-memory PGlite, or a new database on the PostgreSQL server. */
-async function prepareDatabase(options) {
-  if (options.database === 'pglite') {
-    return { config: { kind: 'pglite', dataDir: undefined }, label: 'pglite (in memory)', drop: async () => undefined };
-  }
-  const name = `rts_bench_${randomBytes(6).toString('hex')}`;
-  await adminQuery(options.databaseUrl, `CREATE DATABASE "${name}"`);
-  const url = new URL(options.databaseUrl);
-  url.pathname = `/${name}`;
-  return {
-    config: { kind: 'postgres', url: url.toString() },
-    label: `postgres (${options.databaseUrl.host}, database ${name})`,
-    name,
-    drop: () => adminQuery(options.databaseUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
-  };
-}
-
-function appConfig(simulator, database) {
-  return {
-    app: { port: 0, host: '127.0.0.1', logLevel: 'warn', prettyLogs: false, demo: false, trustProxy: false },
-    database,
-    auth: { enabled: false, issuer: '', audience: '', jwksUrl: '', userClaim: 'email', clockToleranceSeconds: 0 },
-    github: {
-      ...simulator.connectionSettings(),
-      runnerGroupId: 1,
-      systemLabels: ['self-hosted', 'linux', 'x64'],
-      requestTimeoutMs: 10_000,
-      simulated: true,
-    },
-    runners: { registrationTokensEnabled: true, pendingGraceMinutes: 60, staleRunnerHours: 24 },
-    // No background sync: the benchmark counts every GitHub request it causes.
-    scheduler: { enabled: false, syncIntervalSeconds: 120, cleanupIntervalMinutes: 60 },
-  };
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -316,24 +197,9 @@ function instrument(instances) {
   };
 }
 
-function githubKinds(requests) {
-  const kinds = {};
-  for (const request of requests) {
-    const path = request.path
-      .replace(/^\/app\/installations\/[^/]+\//, '/app/installations/{installation_id}/')
-      .replace(/^\/orgs\/[^/]+\//, '/orgs/{org}/')
-      .replace(/\/runners\/\d+$/, '/runners/{runner_id}');
-    const kind = `${request.method} ${path}`;
-    kinds[kind] = (kinds[kind] ?? 0) + 1;
-  }
-  return kinds;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Output
 
-const round = (value, digits = 1) => (value === null || value === undefined ? null : Number(value.toFixed(digits)));
-const mib = (bytes) => bytes / (1024 * 1024);
 const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
 
 function table(result) {
@@ -376,7 +242,7 @@ function table(result) {
 
 async function main() {
   const options = parseOptions(process.argv.slice(2));
-  checkDist();
+  checkDist(REQUIRED_DIST_FILES);
   const service = await loadService();
   const { availableParallelism } = await import('node:os');
 
@@ -395,26 +261,12 @@ async function main() {
     if (stopped) throw Object.assign(new Error(stopped), { interrupted: true });
   };
 
-  let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  }, RSS_SAMPLE_MS);
-  sampler.unref();
+  const rss = sampleRss(RSS_SAMPLE_MS);
 
   const teardown = [];
   let exitCode = 0;
   try {
-    const database = await prepareDatabase(options);
-    teardown.push([`the database${database.name ? ` ${database.name}` : ''}`, database.drop]);
-    const simulator = await service.GithubSimulator.start();
-    teardown.push(['the GitHub simulator', () => simulator.stop()]);
-
-    const config = appConfig(simulator, database.config);
-    const app = await service.NestFactory.create(
-      service.AppModule.forRoot(config, { schema: 'migrate', logDestination: new DiscardLines() }),
-      { bufferLogs: true, abortOnError: false },
-    );
-    teardown.push(['the app', () => app.close()]);
+    const { database, simulator, app } = await startService(service, options, teardown);
     // The service's own logger (pino, into DiscardLines), as configureApp sets it; the rest of configureApp
     // is HTTP (not used here) and shutdown hooks (the bench tears down itself, the database last).
     app.useLogger(app.get(service.Logger));
@@ -483,7 +335,7 @@ async function main() {
       const requestsBefore = simulator.requests().length;
       const auditBefore = await countAuditEvents(dataSource);
       timings.take();
-      peakRss = process.memoryUsage().rss;
+      rss.reset();
       process.stderr.write(`[bench] ${scenario.name}: syncing\n`);
 
       started = performance.now();
@@ -493,7 +345,7 @@ async function main() {
         },
       });
       const wallMs = performance.now() - started;
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      rss.sample();
       const phases = timings.take();
 
       const requests = simulator.requests().slice(requestsBefore);
@@ -538,7 +390,7 @@ async function main() {
         expected,
         statuses,
         auditEvents,
-        peakRssMiB: round(mib(peakRss), 1),
+        peakRssMiB: round(mib(rss.peak), 1),
         targets: {
           time: wallMs < TARGET_SECONDS * 1000,
           listRequests: github.listRequests <= targets.listRequests,
@@ -566,31 +418,16 @@ async function main() {
       scenarios: results,
       correct: results.every((s) => s.problems.length === 0),
     };
-    if (options.json) {
-      process.stderr.write(table(result));
-      process.stdout.write(`${JSON.stringify(result)}\n`);
-    } else {
-      process.stdout.write(table(result));
-    }
+    printResult(table(result), result, options.json);
     if (!result.correct) exitCode = 1;
   } catch (error) {
     process.stderr.write(error?.interrupted ? `[bench] stopped: ${error.message}\n` : `[bench] failed: ${error?.stack ?? error}\n`);
     exitCode = 1;
   } finally {
-    clearInterval(sampler);
-    // In reverse order of start: the app (it holds database connections), the simulator, the database.
-    for (const [what, step] of teardown.reverse()) {
-      try {
-        await withTimeout(Promise.resolve().then(step), TEARDOWN_STEP_MS, `stopping ${what}`);
-      } catch (error) {
-        process.stderr.write(`[bench] could not stop ${what}: ${error?.message ?? error}\n`);
-        exitCode = 1;
-      }
-    }
+    rss.stop();
+    if (!(await tearDown(teardown))) exitCode = 1;
   }
-  process.exitCode = exitCode;
-  // Whatever still holds the event loop open (a stray socket) must not keep the bench running.
-  setTimeout(() => process.exit(exitCode), 5_000).unref();
+  exitWith(exitCode);
 }
 
 await main();
