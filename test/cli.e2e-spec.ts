@@ -1,37 +1,16 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jest } from '@jest/globals';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CommandFactory } from 'nest-commander';
 import type { AppConfig } from '../src/config/app-config.js';
 import { loadConfig } from '../src/config/config.loader.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli } from '../src/commands/run-cli.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../src/commands/run-cli.js';
 import { CliModule } from '../src/commands/cli.module.js';
 import { MIGRATIONS } from '../src/database/migrations/index.js';
 import { ReconciliationScheduler } from '../src/scheduler/reconciliation.scheduler.js';
+import { cli } from './support/cli.js';
 import { testDatabaseConfig, type TestDatabase } from './support/database.js';
-
-/** Runs the CLI in-process as `node dist/cli.js ...args` and captures what it prints. */
-async function cli(config: AppConfig, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  });
-  try {
-    const code = await runCli(['node', 'cli.js', ...args], config);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe('CLI (e2e)', () => {
   let database: TestDatabase;

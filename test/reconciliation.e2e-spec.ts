@@ -28,7 +28,6 @@ describe('Reconciliation with GitHub: sync and cleanup (e2e)', () => {
   });
 
   const sync = () => reconciliation.syncWithGithub(ops);
-  const requestsTo = (method: string, path: RegExp) => t.simulator.requestCount(method, path);
 
   describe('sync', () => {
     it('reads every page of a 320-runner org, updates each known runner, and touches no other', async () => {

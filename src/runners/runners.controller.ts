@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Delete, Get, Header, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import {
   ApiBadGatewayResponse,
   ApiBadRequestResponse,
@@ -27,6 +27,21 @@ import { RegistrationTokensService } from './registration-tokens.service.js';
 import { RunnerListResponseDto, RunnerResponseDto } from './dto/runner-response.dto.js';
 import { RunnersService } from './runners.service.js';
 
+/** The answers of every operation that calls GitHub when GitHub fails. */
+function ApiGithubErrors(): MethodDecorator {
+  return applyDecorators(
+    ApiBadGatewayResponse({
+      description: 'GITHUB_UNAVAILABLE, GITHUB_PERMISSION_DENIED or GITHUB_REJECTED: GitHub failed or refused',
+      type: ApiErrorResponseDto,
+    }),
+    ApiServiceUnavailableResponse({
+      description: "GITHUB_RATE_LIMITED: GitHub's rate limit is exhausted (see Retry-After)",
+      type: ApiErrorResponseDto,
+    }),
+    ApiGatewayTimeoutResponse({ description: 'GITHUB_TIMEOUT: GitHub did not answer in time', type: ApiErrorResponseDto }),
+  );
+}
+
 @ApiTags('runners')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ description: 'Missing, expired or invalid OIDC token', type: ApiErrorResponseDto })
@@ -52,15 +67,7 @@ export class RunnersController {
   @ApiCreatedResponse({ type: JitRunnerResponseDto })
   @ApiBadRequestResponse({ description: 'VALIDATION_FAILED: a field breaks a rule (the message names it)', type: ApiErrorResponseDto })
   @ApiConflictResponse({ description: 'RUNNER_NAME_TAKEN: another runner holds the name', type: ApiErrorResponseDto })
-  @ApiBadGatewayResponse({
-    description: 'GITHUB_UNAVAILABLE, GITHUB_PERMISSION_DENIED or GITHUB_REJECTED: GitHub failed or refused',
-    type: ApiErrorResponseDto,
-  })
-  @ApiServiceUnavailableResponse({
-    description: "GITHUB_RATE_LIMITED: GitHub's rate limit is exhausted (see Retry-After)",
-    type: ApiErrorResponseDto,
-  })
-  @ApiGatewayTimeoutResponse({ description: 'GITHUB_TIMEOUT: GitHub did not answer in time', type: ApiErrorResponseDto })
+  @ApiGithubErrors()
   provisionJit(@CurrentActor() actor: Actor, @Body() request: CreateJitRunnerDto): Promise<JitRunnerResponseDto> {
     return this.runners.provisionJit(actor, request);
   }
@@ -84,15 +91,7 @@ export class RunnersController {
     type: ApiErrorResponseDto,
   })
   @ApiConflictResponse({ description: 'RUNNER_NAME_TAKEN: another runner holds the name', type: ApiErrorResponseDto })
-  @ApiBadGatewayResponse({
-    description: 'GITHUB_UNAVAILABLE, GITHUB_PERMISSION_DENIED or GITHUB_REJECTED: GitHub failed or refused',
-    type: ApiErrorResponseDto,
-  })
-  @ApiServiceUnavailableResponse({
-    description: "GITHUB_RATE_LIMITED: GitHub's rate limit is exhausted (see Retry-After)",
-    type: ApiErrorResponseDto,
-  })
-  @ApiGatewayTimeoutResponse({ description: 'GITHUB_TIMEOUT: GitHub did not answer in time', type: ApiErrorResponseDto })
+  @ApiGithubErrors()
   provisionRunner(@CurrentActor() actor: Actor, @Body() request: ProvisionRunnerDto): Promise<ProvisionRunnerResponseDto> {
     return this.registrationTokens.provisionRunner(actor, request);
   }
@@ -130,15 +129,7 @@ export class RunnersController {
   @ApiParam({ name: 'idOrName', description: "The runner's id (uuid) or name" })
   @ApiOkResponse({ type: RunnerResponseDto })
   @ApiNotFoundResponse({ description: 'RUNNER_NOT_FOUND: no runner of yours has that id or name', type: ApiErrorResponseDto })
-  @ApiBadGatewayResponse({
-    description: 'GITHUB_UNAVAILABLE, GITHUB_PERMISSION_DENIED or GITHUB_REJECTED: GitHub failed or refused',
-    type: ApiErrorResponseDto,
-  })
-  @ApiServiceUnavailableResponse({
-    description: "GITHUB_RATE_LIMITED: GitHub's rate limit is exhausted (see Retry-After)",
-    type: ApiErrorResponseDto,
-  })
-  @ApiGatewayTimeoutResponse({ description: 'GITHUB_TIMEOUT: GitHub did not answer in time', type: ApiErrorResponseDto })
+  @ApiGithubErrors()
   refreshRunner(@CurrentActor() actor: Actor, @Param('idOrName') idOrName: string): Promise<RunnerResponseDto> {
     return this.runners.refreshRunner(actor, idOrName);
   }
@@ -156,15 +147,7 @@ export class RunnersController {
     description: 'RUNNER_BUSY: the runner is running a job on GitHub; nothing was changed, try again when it is done',
     type: ApiErrorResponseDto,
   })
-  @ApiBadGatewayResponse({
-    description: 'GITHUB_UNAVAILABLE, GITHUB_PERMISSION_DENIED or GITHUB_REJECTED: GitHub failed or refused',
-    type: ApiErrorResponseDto,
-  })
-  @ApiServiceUnavailableResponse({
-    description: "GITHUB_RATE_LIMITED: GitHub's rate limit is exhausted (see Retry-After)",
-    type: ApiErrorResponseDto,
-  })
-  @ApiGatewayTimeoutResponse({ description: 'GITHUB_TIMEOUT: GitHub did not answer in time', type: ApiErrorResponseDto })
+  @ApiGithubErrors()
   deleteRunner(@CurrentActor() actor: Actor, @Param('idOrName') idOrName: string): Promise<RunnerResponseDto> {
     return this.runners.deleteRunner(actor, idOrName);
   }
