@@ -188,6 +188,7 @@ function instrument(instances) {
   wrap(instances.runners, 'listLive', 'readRows');
   wrap(instances.runners, 'applyObservations', 'updateRows');
   wrap(instances.audit, 'record', 'audit');
+  wrap(instances.audit, 'recordMany', 'audit');
   return {
     take() {
       const taken = { ...totals };
