@@ -100,6 +100,36 @@ describe('Reconciliation with GitHub: sync and cleanup (e2e)', () => {
       expect([...rows.values()].filter((row) => row.status === 'active')).toHaveLength(1);
     });
 
+    it('does not take a runner the listing skipped for gone: it asks GitHub about it first', async () => {
+      const runners = t.simulator.addRunners(150, { namePrefix: 'shifted', status: 'online' });
+      await insertRunners(t.dataSource, runners.map((runner) => ({ name: runner.name, githubRunnerId: runner.id, status: 'active' as const })));
+      // Between the two pages one runner of page 1 went and another came: the total is the same, and
+      // page 2 starts one later, so runner 101 is in neither page.
+      const snapshot = t.simulator.runners();
+      const newcomer = { ...snapshot[0], id: 999_001, name: 'newcomer' };
+      t.simulator.injectFault({
+        method: 'GET',
+        path: LIST_RUNNERS,
+        query: { page: '2' },
+        status: 200,
+        body: { total_count: 150, runners: [...snapshot.slice(101, 150), newcomer] },
+      });
+      const skipped = runners[100];
+
+      const report = await sync();
+
+      expect(report).toMatchObject({ deleted: 0, lookups: 1, unconfirmed: 0 });
+      expect((await runnersByName(t.dataSource)).get(skipped.name)?.status).toBe('active');
+      expect(t.simulator.requestCount('GET', new RegExp(`/actions/runners/${skipped.id}$`))).toBe(1);
+    });
+
+    it('leaves a runner missing from the listing as it is when GitHub cannot be asked about it', async () => {
+      await insertRunners(t.dataSource, [{ name: 'maybe-gone', githubRunnerId: 777_777, status: 'active' }]);
+      t.simulator.injectFault({ method: 'GET', path: `/orgs/${t.simulator.org}/actions/runners/777777`, status: 502 });
+      expect(await sync()).toMatchObject({ deleted: 0, lookups: 1, unconfirmed: 1 });
+      expect((await runnersByName(t.dataSource)).get('maybe-gone')?.status).toBe('active');
+    });
+
     it('marks an ephemeral runner whose job finished deleted, and frees its name', async () => {
       const token = await t.oidc.token({ sub: 'dana-sub', email: 'dana@example.com' });
       const provisioned = await request(t.server)

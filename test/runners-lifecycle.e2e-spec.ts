@@ -166,6 +166,8 @@ describe('Runner lifecycle: list, refresh, delete (e2e)', () => {
       expect(failed.status).toBe(502);
       expect(failed.body.error.code).toBe('GITHUB_UNAVAILABLE');
       expect((await auditOf(runner.runner_id, 'refresh')).map((event) => event.outcome)).toEqual(['failed']);
+      const stored = await request(t.server).get(`${RUNNERS}/${runner.runner_id}`).auth(alice, { type: 'bearer' });
+      expect(stored.body).toEqual(runner);
     });
   });
 
@@ -204,6 +206,24 @@ describe('Runner lifecycle: list, refresh, delete (e2e)', () => {
       const stored = await request(t.server).get(`${RUNNERS}/${runner.runner_id}`).auth(alice, { type: 'bearer' });
       expect(stored.body.status).toBe('pending');
       expect((await auditOf(runner.runner_id, 'delete')).map((event) => event.outcome)).toEqual(['denied']);
+    });
+
+    it('ends deleted, with its event, when a refresh changed the runner while GitHub was removing it', async () => {
+      const runner = await provision(alice, 'delete-racing');
+      const id = runner.github_runner_id as number;
+      t.simulator.injectFault({ method: 'DELETE', path: `/orgs/${t.simulator.org}/actions/runners/${id}`, delayMs: 400 });
+      const deleting = remove(alice, runner.runner_id).then((response) => response);
+      // Meanwhile the runner came online and a refresh recorded it.
+      t.simulator.setRunnerStatus(id, { status: 'online' });
+      expect((await refresh(alice, runner.runner_id)).body.status).toBe('active');
+
+      const deleted = await deleting;
+      expect(deleted.status).toBe(200);
+      expect(deleted.body.status).toBe('deleted');
+      expect(t.simulator.findRunnerByName('delete-racing')).toBeUndefined();
+      const stored = await request(t.server).get(`${RUNNERS}/${runner.runner_id}`).auth(alice, { type: 'bearer' });
+      expect(stored.body.status).toBe('deleted');
+      expect((await auditOf(runner.runner_id, 'delete')).map((event) => event.outcome)).toEqual(['succeeded']);
     });
 
     it('answers 404 for another owner’s runner and leaves it on GitHub', async () => {

@@ -33,3 +33,8 @@ export class DomainError extends Error {
     this.name = 'DomainError';
   }
 }
+
+/** The code of a domain error; INTERNAL for anything else (whose text is not for callers). */
+export function errorCodeOf(error: unknown): ErrorCode {
+  return error instanceof DomainError ? error.code : ERROR_CODES.INTERNAL;
+}

@@ -64,14 +64,9 @@ export function observedState(runner: RunnerEntity, onGithub: GithubRunner, now:
   return { ...base, status: 'offline' };
 }
 
-/** True when the observation changes anything the row records. */
+/** True when the observation changes what the row says (status, busy, GitHub id). */
 export function changesRow(runner: RunnerEntity, observed: ObservedState): boolean {
-  return (
-    runner.status !== observed.status ||
-    runner.busy !== observed.busy ||
-    runner.githubRunnerId !== observed.githubRunnerId ||
-    observed.lastSeenAt !== undefined
-  );
+  return runner.status !== observed.status || runner.busy !== observed.busy || runner.githubRunnerId !== observed.githubRunnerId;
 }
 
 /** A pending runner this young may simply not have registered yet; its absence proves nothing. */

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Actor } from '../auth/actor.js';
 import { AuditService } from '../audit/audit.service.js';
-import { DomainError, ERROR_CODES } from '../common/domain-error.js';
+import { DomainError, errorCodeOf } from '../common/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { GithubClient } from '../github/github.client.js';
 import type { GithubRunner } from '../github/github.types.js';
@@ -31,6 +31,12 @@ const SYNC_BATCH_SIZE = 500;
  * cleanup counts in hours, and 10,000 online runners would otherwise mean 10,000 writes a sync.
  */
 const LAST_SEEN_RESOLUTION_MS = 5 * 60_000;
+/**
+ * Runners missing from a listing are looked up one by one before they are marked deleted (a few a
+ * sync: ephemeral runners that finished), this many at once and at most this many a sync.
+ */
+const LOOKUP_CONCURRENCY = 8;
+const MAX_LOOKUPS_PER_SYNC = 500;
 /** A cleanup reports progress this often (runners). */
 const CLEANUP_PROGRESS_EVERY = 50;
 const HOUR_MS = 3_600_000;
@@ -38,6 +44,14 @@ const HOUR_MS = 3_600_000;
 function describeAge(since: Date, now: Date): string {
   const hours = (now.getTime() - since.getTime()) / HOUR_MS;
   return hours >= 48 ? `${Math.floor(hours / 24)} days` : `${Math.floor(hours)} h`;
+}
+
+/** One row's planned write; `visible` when more than last_seen_at changes. */
+interface PlannedChange {
+  runner: RunnerEntity;
+  observation: RunnerObservation;
+  report?: RunnerChangeReport;
+  visible: boolean;
 }
 
 function plural(count: number, noun: string): string {
@@ -93,7 +107,7 @@ export class ReconciliationService {
     try {
       listing = await this.github.listAllRunners();
     } catch (error) {
-      await this.recordSummary(actor, AUDIT_ACTIONS.SYNC, 'failed', { error_code: (error as DomainError).code ?? ERROR_CODES.INTERNAL });
+      await this.recordSummary(actor, AUDIT_ACTIONS.SYNC, 'failed', { error_code: errorCodeOf(error) });
       throw error;
     }
     options.onProgress?.(
@@ -104,31 +118,23 @@ export class ReconciliationService {
     const live = await this.runners.listLive();
     const byId = new Map(listing.runners.map((runner) => [runner.id, runner]));
     const byName = new Map(listing.runners.map((runner) => [runner.name, runner]));
-    const planned: { runner: RunnerEntity; observation: RunnerObservation; report?: RunnerChangeReport }[] = [];
+    const planned: PlannedChange[] = [];
+    const missing: RunnerEntity[] = [];
     let waiting = 0;
     for (const runner of live) {
+      // A JIT row without GitHub's id is a request under way, or one that died: provisioning
+      // (on a retry of its name) and cleanup deal with it, after looking at what GitHub has.
+      if (runner.kind === 'jit' && runner.githubRunnerId === null) continue;
       const onGithub = this.matchOnGithub(runner, byId, byName);
-      if (onGithub) {
-        const observed = observedState(runner, onGithub, now);
-        if (!this.worthWriting(runner, observed)) continue;
-        const report =
-          observed.status === runner.status
-            ? undefined
-            : changeReport(runner, observed.status, `${onGithub.status} on GitHub`, onGithub.id);
-        planned.push({ runner, observation: this.observation(runner, observed), report });
-      } else if (insideGracePeriod(runner, this.config.runners.pendingGraceMinutes, now)) {
-        waiting++;
-      } else {
-        planned.push({
-          runner,
-          observation: this.observation(runner, { status: 'deleted', busy: false, githubRunnerId: runner.githubRunnerId }),
-          report: changeReport(runner, 'deleted', 'gone from GitHub'),
-        });
-      }
+      if (onGithub) this.planObserved(planned, runner, onGithub, now);
+      else if (insideGracePeriod(runner, this.config.runners.pendingGraceMinutes, now)) waiting++;
+      else missing.push(runner);
     }
+    const confirmation = await this.confirmMissing(missing, planned, now);
 
     let updated = 0;
     let deleted = 0;
+    let written = 0;
     const changes: RunnerChangeReport[] = [];
     for (let start = 0; start < planned.length; start += SYNC_BATCH_SIZE) {
       const batch = planned.slice(start, start + SYNC_BATCH_SIZE);
@@ -154,8 +160,9 @@ export class ReconciliationService {
       });
       for (const item of batch) {
         if (!applied.has(item.runner.id)) continue;
+        written++;
         if (item.observation.status === 'deleted') deleted++;
-        else updated++;
+        else if (item.visible) updated++;
         if (item.report) changes.push(item.report);
       }
     }
@@ -167,7 +174,9 @@ export class ReconciliationService {
       updated,
       deleted,
       waiting,
-      skipped: planned.length - updated - deleted,
+      lookups: confirmation.lookups,
+      unconfirmed: confirmation.unconfirmed,
+      skipped: planned.length - written,
       changes,
       duration_ms: Date.now() - started,
     };
@@ -291,6 +300,57 @@ export class ReconciliationService {
     return done ? 'deleted' : 'changed';
   }
 
+  /** Plans the row's write when what GitHub shows differs from it (or its last_seen_at is old). */
+  private planObserved(planned: PlannedChange[], runner: RunnerEntity, onGithub: GithubRunner, now: Date): void {
+    const observed = observedState(runner, onGithub, now);
+    const visible = changesRow(runner, observed);
+    if (!visible && !this.lastSeenIsOld(runner, observed)) return;
+    const report =
+      observed.status === runner.status
+        ? undefined
+        : changeReport(runner, observed.status, `${onGithub.status} on GitHub`, onGithub.id);
+    planned.push({ runner, observation: this.observation(runner, observed), report, visible });
+  }
+
+  /**
+   * Asks GitHub about each runner the listing did not show before it is marked deleted. A listing
+   * can skip a runner without any sign: when one runner goes and another comes between two pages,
+   * the total stays the same and the later pages shift by one. Unknown is not absent, so only a
+   * 404 deletes. At most MAX_LOOKUPS_PER_SYNC a sync; the rest wait for the next one.
+   */
+  private async confirmMissing(
+    missing: RunnerEntity[],
+    planned: PlannedChange[],
+    now: Date,
+  ): Promise<{ lookups: number; unconfirmed: number }> {
+    const toCheck = missing.slice(0, MAX_LOOKUPS_PER_SYNC);
+    let unconfirmed = missing.length - toCheck.length;
+    let next = 0;
+    const worker = async () => {
+      while (next < toCheck.length) {
+        const runner = toCheck[next++];
+        try {
+          const onGithub = await findOnGithub(this.github, runner);
+          if (onGithub) {
+            this.planObserved(planned, runner, onGithub, now);
+          } else {
+            planned.push({
+              runner,
+              observation: this.observation(runner, { status: 'deleted', busy: false, githubRunnerId: runner.githubRunnerId }),
+              report: changeReport(runner, 'deleted', 'gone from GitHub'),
+              visible: true,
+            });
+          }
+        } catch (error) {
+          unconfirmed++;
+          this.logger.warn(`Could not confirm that runner ${runner.name} is gone from GitHub: ${(error as Error).message}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, toCheck.length) }, worker));
+    return { lookups: toCheck.length, unconfirmed };
+  }
+
   /**
    * A row's runner in the listing: by GitHub id once known; a registration-token runner by name
    * until then (config.sh registered it with our token under that name). A JIT row without an id
@@ -305,12 +365,10 @@ export class ReconciliationService {
     return runner.kind === 'registration_token' ? byName.get(runner.name) : undefined;
   }
 
-  /** Writes when something recorded changed, or an online runner's last_seen_at is getting old. */
-  private worthWriting(runner: RunnerEntity, observed: ObservedState): boolean {
-    const { lastSeenAt, ...rest } = observed;
-    if (changesRow(runner, rest)) return true;
-    if (lastSeenAt === undefined) return false;
-    return runner.lastSeenAt === null || lastSeenAt.getTime() - runner.lastSeenAt.getTime() >= LAST_SEEN_RESOLUTION_MS;
+  /** An online runner's last_seen_at is rewritten only once it is getting old. */
+  private lastSeenIsOld(runner: RunnerEntity, observed: ObservedState): boolean {
+    if (observed.lastSeenAt === undefined) return false;
+    return runner.lastSeenAt === null || observed.lastSeenAt.getTime() - runner.lastSeenAt.getTime() >= LAST_SEEN_RESOLUTION_MS;
   }
 
   private observation(runner: RunnerEntity, observed: ObservedState): RunnerObservation {

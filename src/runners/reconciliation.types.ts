@@ -23,12 +23,16 @@ export interface SyncReport {
   list_requests: number;
   /** This service's live runners (not deleted or failed) that were compared. */
   checked: number;
-  /** Runners whose status or busy flag changed (deletions not included). */
+  /** Runners whose status, busy flag or GitHub id changed (deletions not included). */
   updated: number;
   /** Runners marked deleted because GitHub no longer has them. */
   deleted: number;
   /** Pending runners not on GitHub yet but inside the grace period, left as they are. */
   waiting: number;
+  /** Runners missing from the listing that were looked up one by one before being marked deleted. */
+  lookups: number;
+  /** Runners missing from the listing whose lookup failed (or did not fit this sync): left as they are. */
+  unconfirmed: number;
   /** Runners another request changed while the sync ran; the next sync looks again. */
   skipped: number;
   changes: RunnerChangeReport[];

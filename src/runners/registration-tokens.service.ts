@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Actor } from '../auth/actor.js';
 import { AuditService, fingerprint } from '../audit/audit.service.js';
 import { API_PREFIX } from '../common/api.js';
-import { DomainError, ERROR_CODES } from '../common/domain-error.js';
+import { DomainError, ERROR_CODES, errorCodeOf } from '../common/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { GithubClient } from '../github/github.client.js';
 import { GithubError } from '../github/github.errors.js';
@@ -219,7 +219,7 @@ export class RegistrationTokensService {
 
   /** Marks the attempt failed with its closing audit event (unless a newer request already changed the row). */
   private async fail(actor: Actor, runner: RunnerEntity, error: unknown): Promise<void> {
-    const code = error instanceof DomainError ? error.code : ERROR_CODES.INTERNAL;
+    const code = errorCodeOf(error);
     // Our own messages are safe to keep and show; an unexpected error's text is not.
     const reason = error instanceof DomainError ? error.message : 'Internal error while provisioning';
     const details: Record<string, unknown> = { error_code: code };
@@ -247,7 +247,7 @@ export class RegistrationTokensService {
 
   /** The closing audit event of an attempt that ended before it had a runner row. */
   private async recordUnaudited(actor: Actor, plan: TokenPlan, error: unknown): Promise<void> {
-    const code = error instanceof DomainError ? error.code : ERROR_CODES.INTERNAL;
+    const code = errorCodeOf(error);
     try {
       await this.runners.transaction((manager) =>
         this.audit.record(manager, actor, {

@@ -177,6 +177,15 @@ export class RunnersRepository {
     return Boolean(result.affected);
   }
 
+  /**
+   * Applies `change` while the runner is still live (not deleted or failed), whatever else changed
+   * meanwhile: for a decision that stands once GitHub has carried it out (a delete).
+   */
+  async updateWhileLive(manager: EntityManager, id: string, change: RunnerChange): Promise<boolean> {
+    const result = await manager.update(RunnerEntity, { id, status: live() }, change);
+    return Boolean(result.affected);
+  }
+
   /** Every live runner (not deleted or failed): what a sync compares with GitHub. */
   listLive(): Promise<RunnerEntity[]> {
     return this.dataSource.manager.find(RunnerEntity, { where: { status: live() }, order: { createdAt: 'ASC', id: 'ASC' } });

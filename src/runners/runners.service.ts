@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Actor } from '../auth/actor.js';
 import { AuditService, fingerprint } from '../audit/audit.service.js';
-import { DomainError, ERROR_CODES } from '../common/domain-error.js';
+import { DomainError, ERROR_CODES, errorCodeOf } from '../common/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { GithubClient } from '../github/github.client.js';
 import { GithubError } from '../github/github.errors.js';
@@ -341,7 +341,7 @@ export class RunnersService {
     details: Record<string, unknown>,
     githubRunnerId: number | null = null,
   ): Promise<void> {
-    const code = error instanceof DomainError ? error.code : ERROR_CODES.INTERNAL;
+    const code = errorCodeOf(error);
     // Our own messages are safe to keep and show; an unexpected error's text is not.
     const reason = error instanceof DomainError ? error.message : 'Internal error while provisioning';
     await this.runners.transaction(async (manager) => {
@@ -432,7 +432,7 @@ export class RunnersService {
 
   /** The closing audit event of an attempt that ended before it reached GitHub or the database. */
   private async recordUnaudited(actor: Actor, request: CreateJitRunnerDto, error: unknown): Promise<void> {
-    const code = error instanceof DomainError ? error.code : ERROR_CODES.INTERNAL;
+    const code = errorCodeOf(error);
     try {
       await this.runners.transaction((manager) =>
         this.audit.record(manager, actor, {
@@ -501,7 +501,7 @@ export class RunnersService {
     try {
       onGithub = await findOnGithub(this.github, runner);
     } catch (error) {
-      await this.recordOutcome(actor, AUDIT_ACTIONS.REFRESH, runner, 'failed', { error_code: (error as DomainError).code });
+      await this.recordOutcome(actor, AUDIT_ACTIONS.REFRESH, runner, 'failed', { error_code: errorCodeOf(error) });
       throw error;
     }
     const now = new Date();
@@ -566,27 +566,25 @@ export class RunnersService {
           { runner_id: runner.id, github_runner_id: runner.githubRunnerId },
         );
       }
-      await this.recordOutcome(actor, AUDIT_ACTIONS.DELETE, runner, 'failed', { error_code: (error as DomainError).code });
+      await this.recordOutcome(actor, AUDIT_ACTIONS.DELETE, runner, 'failed', { error_code: errorCodeOf(error) });
       throw error;
     }
     const now = new Date();
     const change: RunnerChange = { status: 'deleted', busy: false, deletedAt: now };
+    // GitHub has removed it: the row follows whatever a refresh or sync wrote meanwhile.
     const changed = await this.runners.transaction(async (manager) => {
-      if (!(await this.runners.updateIfUnchanged(manager, runner, change))) return false;
+      const marked = await this.runners.updateWhileLive(manager, runner.id, change);
       await this.audit.record(manager, actor, {
         action: AUDIT_ACTIONS.DELETE,
         outcome: 'succeeded',
         runnerId: runner.id,
         runnerName: runner.name,
-        details: { from: runner.status, github, github_runner_id: runner.githubRunnerId },
+        details: { from: runner.status, github, github_runner_id: runner.githubRunnerId, ...(!marked && { already: 'deleted' }) },
       });
-      return true;
+      return marked;
     });
-    if (!changed) {
-      // Removed from GitHub, but the row changed meanwhile (a sync, another delete): show it as it is.
-      return toRunnerResponse(await this.findOwnedOrThrow(actor, runner.id));
-    }
     this.logger.log(`Deleted runner ${runner.name} (GitHub: ${github}) for ${actor.name}`);
+    if (!changed) return toRunnerResponse(await this.findOwnedOrThrow(actor, runner.id));
     return toRunnerResponse({ ...runner, ...change, updatedAt: now });
   }
 
