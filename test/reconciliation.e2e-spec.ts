@@ -249,6 +249,25 @@ describe('Reconciliation with GitHub: sync and cleanup (e2e)', () => {
       );
     });
 
+    it('leaves a runner that a sync saw online after the cleanup listed it', async () => {
+      const [first, second] = t.simulator.addRunners(2, { namePrefix: 'listed', status: 'offline' });
+      const [, secondId] = await insertRunners(t.dataSource, [
+        { name: first.name, githubRunnerId: first.id, status: 'offline', createdHoursAgo: 50, lastSeenHoursAgo: 49 },
+        { name: second.name, githubRunnerId: second.id, status: 'offline', createdHoursAgo: 30, lastSeenHoursAgo: 29 },
+      ]);
+      // GitHub is slow on the first runner; meanwhile a sync records the second one online.
+      t.simulator.injectFault({ method: 'GET', path: `/orgs/${t.simulator.org}/actions/runners/${first.id}`, delayMs: 1000 });
+      const cleanup = reconciliation.cleanupStaleRunners(ops, { hours: 24, dryRun: false });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await t.dataSource.query(`UPDATE runners SET status = 'active', last_seen_at = now() WHERE id = $1`, [secondId]);
+
+      const report = await cleanup;
+
+      expect(report.deleted.map((item) => item.runner_name)).toEqual([first.name]);
+      expect(t.simulator.findRunnerByName(second.name)).toBeDefined();
+      expect((await runnersByName(t.dataSource)).get(second.name)?.status).toBe('active');
+    });
+
     it('reports a runner GitHub failed on and goes on with the others', async () => {
       const runners = await staleSetup();
       t.simulator.injectFault({ method: 'DELETE', path: `/orgs/${t.simulator.org}/actions/runners/${runners.staleOffline.id}`, status: 500 });

@@ -248,6 +248,17 @@ describe('Registration tokens (e2e)', () => {
       expect(await runnerRow(alices.body.runner_id)).toMatchObject({ status: 'pending' });
     });
 
+    it("tells the owner why a JIT request for their pending registration-token runner's name is refused", async () => {
+      const mine = await provision(alice, { runner_name: 'token-then-jit', labels: ['x'] }).expect(201);
+      const jit = await request(t.server)
+        .post('/api/v1/runners/jit')
+        .auth(alice, { type: 'bearer' })
+        .send({ runner_name: 'token-then-jit', labels: ['x'] });
+      expect(jit.status).toBe(409);
+      expect(jit.body.error.message).toMatch(/held by your pending registration-token runner; .*delete that runner first/);
+      expect(await runnerRow(mine.body.runner_id)).toMatchObject({ status: 'pending' });
+    });
+
     it('answers 409 once the runner is registered on GitHub, and keeps the registered one', async () => {
       const first = await provision(alice, { runner_name: 'registered-worker', labels: ['x'] }).expect(201);
       t.simulator.registerRunner({ token: first.body.registration_token, name: 'registered-worker', labels: ['x'] });

@@ -223,7 +223,7 @@ export class ReconciliationService {
     for (const [index, runner] of stale.entries()) {
       const item = changeReport(runner, 'deleted', reasonFor(runner));
       try {
-        const outcome = await this.removeStale(actor, runner, item.reason);
+        const outcome = await this.removeStale(actor, runner, cutoff, item.reason);
         if (outcome === 'deleted') report.deleted.push(item);
         else if (outcome === 'busy') report.skipped_busy.push(item);
       } catch (error) {
@@ -258,9 +258,14 @@ export class ReconciliationService {
   /** One stale runner: 'deleted', 'busy' (left alone), 'not-stale' (online after all) or 'changed' (by someone else). */
   private async removeStale(
     actor: Actor,
-    runner: RunnerEntity,
+    listed: RunnerEntity,
+    cutoff: Date,
     reason: string,
   ): Promise<'deleted' | 'busy' | 'not-stale' | 'changed'> {
+    // The list was read at the start: a sync, a refresh or its owner may have changed this runner
+    // since. Only a runner that is still stale, as it is now, is removed.
+    const runner = await this.runners.findStillStale(listed.id, cutoff);
+    if (!runner || runner.githubRunnerId !== listed.githubRunnerId) return 'changed';
     const onGithub = await findOnGithub(this.github, runner);
     if (onGithub?.status === 'online') {
       // Our record is behind GitHub (no sync since it came back): not stale, so record what it is.

@@ -53,6 +53,9 @@ export function isNameTaken(error: unknown): boolean {
   );
 }
 
+/** The statuses a runner can go stale in. */
+const STALE_STATUSES: RunnerStatus[] = ['pending', 'offline'];
+
 const ownedBy = (actor: Actor) => ({ ownerIssuer: actor.issuer, ownerSubject: actor.subject });
 const live = () => Not(In([...TERMINAL_STATUSES]));
 
@@ -186,6 +189,16 @@ export class RunnersRepository {
     return Boolean(result.affected);
   }
 
+  /** The runner as it is now, if it is still stale: pending or offline since before `cutoff`. */
+  findStillStale(id: string, cutoff: Date): Promise<RunnerEntity | null> {
+    return this.dataSource.manager
+      .createQueryBuilder(RunnerEntity, 'runner')
+      .where('runner.id = :id', { id })
+      .andWhere('runner.status IN (:...statuses)', { statuses: STALE_STATUSES })
+      .andWhere('COALESCE(runner.last_seen_at, runner.created_at) < :cutoff', { cutoff })
+      .getOne();
+  }
+
   /** Every live runner (not deleted or failed): what a sync compares with GitHub. */
   listLive(): Promise<RunnerEntity[]> {
     return this.dataSource.manager.find(RunnerEntity, { where: { status: live() }, order: { createdAt: 'ASC', id: 'ASC' } });
@@ -198,7 +211,7 @@ export class RunnersRepository {
   listStale(cutoff: Date): Promise<RunnerEntity[]> {
     return this.dataSource.manager
       .createQueryBuilder(RunnerEntity, 'runner')
-      .where('runner.status IN (:...statuses)', { statuses: ['pending', 'offline'] })
+      .where('runner.status IN (:...statuses)', { statuses: STALE_STATUSES })
       .andWhere('COALESCE(runner.last_seen_at, runner.created_at) < :cutoff', { cutoff })
       .orderBy('runner.created_at', 'ASC')
       .addOrderBy('runner.id', 'ASC')

@@ -153,6 +153,13 @@ export class RunnersService {
       const ownPending =
         holder.ownerIssuer === actor.issuer && holder.ownerSubject === actor.subject && holder.status === 'pending';
       if (!ownPending) throw new NameTaken(name, 'taken by another runner');
+      if (holder.kind !== 'jit') {
+        throw new NameTaken(
+          name,
+          'held by your pending registration-token runner',
+          'choose another runner_name, or delete that runner first (a registration token is never replaced by a JIT runner)',
+        );
+      }
       // A retry by the same owner for its own runner that never came online replaces it.
       await this.removeForReplacement(holder);
       replacing = holder;
