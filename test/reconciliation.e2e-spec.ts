@@ -268,6 +268,17 @@ describe('Reconciliation with GitHub: sync and cleanup (e2e)', () => {
       expect((await runnersByName(t.dataSource)).get(second.name)?.status).toBe('active');
     });
 
+    it('stops between runners when asked to (shutdown, or the scheduler lost its lease)', async () => {
+      const runners = await staleSetup();
+      const githubBefore = t.simulator.runners();
+
+      const report = await reconciliation.cleanupStaleRunners(ops, { hours: 24, dryRun: false, signal: AbortSignal.abort() });
+
+      expect(report).toMatchObject({ stopped_early: true, stale: 5, deleted: [], failed: [] });
+      expect(t.simulator.runners()).toEqual(githubBefore);
+      expect((await runnersByName(t.dataSource)).get(runners.staleOffline.name)?.status).toBe('offline');
+    });
+
     it('reports a runner GitHub failed on and goes on with the others', async () => {
       const runners = await staleSetup();
       t.simulator.injectFault({ method: 'DELETE', path: `/orgs/${t.simulator.org}/actions/runners/${runners.staleOffline.id}`, status: 500 });

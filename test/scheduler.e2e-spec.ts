@@ -78,9 +78,25 @@ onPostgres('Scheduler: two instances on one PostgreSQL database (e2e)', () => {
     expect(await tickBoth(SYNC_JOB)).toEqual(['not-due', 'ran']);
   });
 
-  it('runs each cleanup tick once as well', async () => {
+  it('runs each cleanup tick once as well: each stale runner is removed from GitHub once', async () => {
+    const stale = simulator.addRunners(3, { namePrefix: 'stale', status: 'offline' });
+    await insertRunners(
+      first.dataSource,
+      stale.map((runner) => ({ name: runner.name, githubRunnerId: runner.id, status: 'offline' as const, createdHoursAgo: 48 })),
+    );
+    const deletes = () => simulator.requestCount('DELETE', /\/actions\/runners\/\d+$/);
+    const before = deletes();
+
     expect(await tickBoth(CLEANUP_JOB)).toEqual(['not-due', 'ran']);
     expect(await tickBoth(CLEANUP_JOB)).toEqual(['not-due', 'not-due']);
+
+    expect(deletes() - before).toBe(3);
+    const rows = await runnersByName(first.dataSource);
+    expect(stale.every((runner) => rows.get(runner.name)?.status === 'deleted')).toBe(true);
+    const summaries: unknown[] = await first.dataSource.query(
+      `SELECT 1 FROM audit_events WHERE action = 'cleanup' AND runner_id IS NULL AND actor = 'system:scheduler'`,
+    );
+    expect(summaries).toHaveLength(1);
   });
 });
 

@@ -210,6 +210,7 @@ export class ReconciliationService {
       deleted: [],
       skipped_busy: [],
       failed: [],
+      stopped_early: false,
       duration_ms: 0,
     };
     const reasonFor = (runner: RunnerEntity) =>
@@ -221,6 +222,11 @@ export class ReconciliationService {
     }
 
     for (const [index, runner] of stale.entries()) {
+      if (options.signal?.aborted) {
+        report.stopped_early = true;
+        this.logger.warn(`Cleanup stopped after ${index} of ${stale.length} stale runners`);
+        break;
+      }
       const item = changeReport(runner, 'deleted', reasonFor(runner));
       try {
         const outcome = await this.removeStale(actor, runner, cutoff, item.reason);

@@ -46,6 +46,8 @@ export interface CleanupOptions {
   dryRun: boolean;
   /** A line of progress now and then, for long runs (the CLI prints it on stderr). */
   onProgress?: (message: string) => void;
+  /** Stops the cleanup between two runners (the scheduler's shutdown or a lost lease). */
+  signal?: AbortSignal;
 }
 
 export interface CleanupReport {
@@ -61,6 +63,8 @@ export interface CleanupReport {
   skipped_busy: RunnerChangeReport[];
   /** GitHub or the database failed for these; left as they were. */
   failed: (RunnerChangeReport & { error: string })[];
+  /** True when it was asked to stop before it went through every stale runner. */
+  stopped_early: boolean;
   duration_ms: number;
 }
 

@@ -22,8 +22,13 @@ export const CLEANUP_JOB = 'cleanup-stale-runners';
  * still count as the same tick.
  */
 const MIN_GAP_SHARE = 0.9;
-/** A run holds its lease at least this long, and renews it every third of that while it runs. */
-const MIN_LEASE_MS = 5 * 60_000;
+/**
+ * A run holds its lease this long and renews it every third of that while it runs, so a crashed
+ * instance holds a job for at most a minute.
+ */
+const LEASE_MS = 60_000;
+/** At shutdown a run under way is asked to stop and given this long to do so. */
+const SHUTDOWN_WAIT_MS = 15_000;
 
 /** What one tick came to, on this instance. */
 export type TickOutcome = 'ran' | 'failed' | 'overrun' | 'not-due';
@@ -31,7 +36,8 @@ export type TickOutcome = 'ran' | 'failed' | 'overrun' | 'not-due';
 interface Job {
   name: string;
   intervalMs: number;
-  run: () => Promise<string>;
+  /** `signal` fires at shutdown or when the lease is lost: stop between runners. */
+  run: (signal: AbortSignal) => Promise<string>;
 }
 
 /**
@@ -47,6 +53,7 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
   /** This instance, as the lease table names it. */
   readonly holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private readonly running = new Map<string, Promise<TickOutcome>>();
+  private readonly stopping = new AbortController();
   private readonly jobs: Record<string, Job>;
 
   constructor(
@@ -67,10 +74,11 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
       [CLEANUP_JOB]: {
         name: CLEANUP_JOB,
         intervalMs: config.scheduler.cleanupIntervalMinutes * 60_000,
-        run: async () => {
+        run: async (signal) => {
           const report = await this.reconciliation.cleanupStaleRunners(this.actor, {
             hours: this.config.runners.staleRunnerHours,
             dryRun: false,
+            signal,
           });
           return `${report.deleted.length} deleted, ${report.skipped_busy.length} busy, ${report.failed.length} failed`;
         },
@@ -92,12 +100,21 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
     );
   }
 
-  /** Stops the timers and waits for a run under way, so it never meets a closed database. */
+  /**
+   * Stops the timers, asks a run under way to stop, and waits for it (for a while), so that it
+   * does not meet a closed database halfway through a runner.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     for (const name of Object.keys(this.jobs)) {
       if (this.registry.doesExist('interval', name)) this.registry.deleteInterval(name);
     }
-    await Promise.allSettled(this.running.values());
+    this.stopping.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, SHUTDOWN_WAIT_MS);
+    });
+    await Promise.race([Promise.allSettled(this.running.values()), deadline]);
+    clearTimeout(timer);
   }
 
   /**
@@ -117,11 +134,10 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
   }
 
   private async runUnderLease(job: Job): Promise<TickOutcome> {
-    const leaseMs = Math.max(job.intervalMs, MIN_LEASE_MS);
     let acquired: boolean;
     try {
       acquired = await this.leases.tryAcquire(job.name, this.holder, {
-        leaseMs,
+        leaseMs: LEASE_MS,
         minGapMs: job.intervalMs * MIN_GAP_SHARE,
       });
     } catch (error) {
@@ -130,17 +146,21 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
     }
     if (!acquired) return 'not-due';
 
+    // Stops the run at shutdown, or once another instance may have taken the job over.
+    const lost = new AbortController();
     const heartbeat = setInterval(() => {
-      this.leases.renew(job.name, this.holder, leaseMs).then(
+      this.leases.renew(job.name, this.holder, LEASE_MS).then(
         (held) => {
-          if (!held) this.logger.warn(`${job.name}: lost the lease while running; another instance may start it`);
+          if (held) return;
+          this.logger.warn(`${job.name}: lost the lease while running; stopping this run`);
+          lost.abort();
         },
         (error: Error) => this.logger.warn(`${job.name}: could not renew the lease: ${error.message}`),
       );
-    }, leaseMs / 3);
+    }, LEASE_MS / 3);
     const started = Date.now();
     try {
-      const summary = await job.run();
+      const summary = await job.run(AbortSignal.any([lost.signal, this.stopping.signal]));
       this.logger.log(`${job.name} done in ${Date.now() - started} ms: ${summary}`);
       return 'ran';
     } catch (error) {
