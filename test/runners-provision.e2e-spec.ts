@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { fingerprint } from '../src/audit/audit.service.js';
-import { orgWebUrl } from '../src/github/github-urls.js';
+import { GithubSimulator } from '../src/github/simulator/github-simulator.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
 const PROVISION_PATH = '/api/v1/runners/provision';
@@ -101,8 +101,6 @@ describe('Registration tokens (e2e)', () => {
         labels: ['gpu', 'ubuntu-22.04', 'cuda-11.8'],
         configuration_command: `./config.sh --url ${githubUrl} --token ${token} --name gpu-worker-001 --labels gpu,ubuntu-22.04,cuda-11.8 --ephemeral`,
       });
-      // The web address comes from GITHUB_API_URL (here the simulator's), the same rule as for GHES.
-      expect(response.body.github_url).toBe(orgWebUrl(t.config.github.apiUrl, t.config.github.org));
       expect(response.headers['cache-control']).toBe('no-store');
       // GitHub's token lives an hour; its expires_at (with a non-Z offset) comes back in UTC.
       const expiresIn = new Date(response.body.expires_at).getTime() - Date.now();
@@ -489,5 +487,36 @@ describe('Registration tokens switched off (e2e)', () => {
       .send({ runner_name: 'jit-still-works', labels: ['x'] })
       .expect(201);
     expect(response.body.runner_name).toBe('jit-still-works');
+  });
+});
+
+describe('Registration tokens from a GitHub Enterprise Server (e2e)', () => {
+  let t: TestApp;
+  let simulator: GithubSimulator;
+
+  beforeAll(async () => {
+    simulator = await GithubSimulator.start();
+    // GHES serves the REST API under /api/v3 of its web address.
+    t = await startTestApp({ simulator, github: { apiUrl: `${simulator.url}/api/v3` } });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await simulator?.stop();
+  });
+
+  it('points config.sh at the server\'s web address for the org, not at its API', async () => {
+    const token = await t.oidc.token({ sub: 'ghes-sub', email: 'ghes@example.com' });
+    const response = await request(t.server)
+      .post(PROVISION_PATH)
+      .auth(token, { type: 'bearer' })
+      .send({ runner_name: 'ghes-worker', labels: ['gpu'], ephemeral: false });
+    expect(response.status).toBe(201);
+    const webUrl = `${simulator.url}/${simulator.org}`;
+    expect(response.body.github_url).toBe(webUrl);
+    expect(response.body.configuration_command).toBe(
+      `./config.sh --url ${webUrl} --token ${response.body.registration_token} --name ghes-worker --labels gpu`,
+    );
+    expect(simulator.requestCount('POST', /\/orgs\/[^/]+\/actions\/runners\/registration-token$/)).toBe(1);
   });
 });

@@ -113,6 +113,7 @@ interface PendingDelay {
 }
 
 const DEFAULT_ORG = 'sim-org';
+const GHES_API_PREFIX = '/api/v3';
 const DEFAULT_APP_ID = '424242';
 const DEFAULT_INSTALLATION_ID = 4242;
 const DEFAULT_TOKEN_LIFETIME_SECONDS = 3600;
@@ -407,7 +408,9 @@ export class GithubSimulator {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const parsed = new URL(req.url ?? '/', 'http://simulator.invalid');
-    const path = parsed.pathname.length > 1 ? parsed.pathname.replace(/\/+$/, '') : parsed.pathname;
+    const trimmed = parsed.pathname.length > 1 ? parsed.pathname.replace(/\/+$/, '') : parsed.pathname;
+    // GitHub Enterprise Server serves the same API under /api/v3: accept both forms.
+    const path = trimmed.startsWith(`${GHES_API_PREFIX}/`) ? trimmed.slice(GHES_API_PREFIX.length) : trimmed;
     const query: Record<string, string> = {};
     for (const [key, value] of parsed.searchParams) query[key] = value;
     const method = (req.method ?? 'GET').toUpperCase();
