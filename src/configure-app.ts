@@ -17,8 +17,6 @@ import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { DomainError, ERROR_CODES } from './common/domain-error.js';
 
 import { API_PREFIX } from './common/api.js';
-
-export { API_PREFIX };
 export const DOCS_PATH = 'docs';
 
 /** The violations, in the order the fields were checked (one per field: stopAtFirstError). */

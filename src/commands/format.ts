@@ -1,9 +1,6 @@
 /** Small formatters shared by the commands' tables and summary lines. */
 
-/** `1 runner`, `3 runners`. */
-export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
-  return `${count} ${count === 1 ? singular : pluralForm}`;
-}
+export { plural } from '../common/text.js';
 
 /** An ISO time to the second, in UTC: `2026-01-16 14:30:05Z`. */
 export function formatTime(iso: string | null): string {

@@ -3,6 +3,7 @@ import type { Actor } from '../auth/actor.js';
 import { AuditService } from '../audit/audit.service.js';
 import { DomainError, errorCodeOf } from '../common/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { plural } from '../common/text.js';
 import { GithubClient } from '../github/github.client.js';
 import type { GithubRunner } from '../github/github.types.js';
 import {
@@ -52,10 +53,6 @@ interface PlannedChange {
   observation: RunnerObservation;
   report?: RunnerChangeReport;
   visible: boolean;
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function changeReport(

@@ -2,9 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In, IsNull, Not, QueryFailedError, type SelectQueryBuilder } from 'typeorm';
 import type { Actor } from '../auth/actor.js';
+import { UUID_PATTERN } from '../common/text.js';
 import { RunnerEntity, type RunnerStatus, TERMINAL_STATUSES, UQ_RUNNERS_NAME_ACTIVE } from './runner.entity.js';
-
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Which runners a list shows: live ones (not deleted or failed) unless a status is asked for. */
 export interface RunnerListFilter {

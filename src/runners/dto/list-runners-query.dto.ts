@@ -2,6 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { DomainError, ERROR_CODES } from '../../common/domain-error.js';
+import { UUID_PATTERN } from '../../common/text.js';
 import { RUNNER_STATUSES, type RunnerStatus } from '../runner.entity.js';
 
 export const DEFAULT_PAGE_SIZE = 100;
@@ -9,7 +10,6 @@ export const MAX_PAGE_SIZE = 500;
 /** A cursor is the base64url of the last runner's id: opaque to callers, cheap to check. */
 export const CURSOR_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const CURSOR_RULE = "cursor must be a previous page's next_cursor, unchanged";
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class ListRunnersQueryDto {
   @ApiPropertyOptional({
@@ -34,7 +34,6 @@ export class ListRunnersQueryDto {
   @Matches(CURSOR_PATTERN, { message: CURSOR_RULE })
   cursor?: string;
 }
-
 
 export function encodeCursor(runnerId: string): string {
   return Buffer.from(runnerId, 'utf8').toString('base64url');
