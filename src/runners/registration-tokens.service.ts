@@ -2,24 +2,18 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Actor } from '../auth/actor.js';
 import { AuditService, fingerprint } from '../audit/audit.service.js';
 import { API_PREFIX } from '../common/api.js';
-import { DomainError, ERROR_CODES, errorCodeOf } from '../common/domain-error.js';
+import { DomainError, ERROR_CODES } from '../common/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { GithubClient } from '../github/github.client.js';
-import { GithubError } from '../github/github.errors.js';
 import { orgWebUrl } from '../github/github-urls.js';
 import type { RegistrationToken } from '../github/github.types.js';
 import { DEFAULT_EPHEMERAL, type ProvisionRunnerDto } from './dto/provision-runner.dto.js';
 import { toProvisionRunnerResponse, type ProvisionRunnerResponseDto } from './dto/provision-runner-response.dto.js';
 import type { RunnerEntity } from './runner.entity.js';
-import { isNameTaken, RunnersRepository } from './runners.repository.js';
-import { ABANDONED_AFTER_MS, AUDIT_ACTIONS, NameTaken } from './runners.service.js';
-
-/** Errors that are a decision about the request (denied), not a failure to carry it out. */
-const DENIAL_CODES: readonly string[] = [
-  ERROR_CODES.VALIDATION_FAILED,
-  ERROR_CODES.RUNNER_NAME_TAKEN,
-  ERROR_CODES.REGISTRATION_TOKENS_DISABLED,
-];
+import { AUDIT_ACTIONS } from './audit-actions.js';
+import { githubStatusOf, NameTaken, ProvisioningAttempts } from './provisioning-attempts.js';
+import { RunnersRepository } from './runners.repository.js';
+import { ABANDONED_AFTER_MS } from './runners.service.js';
 
 /** What the caller asked for, normalised: the row, the audit trail and the response all use it. */
 interface TokenPlan {
@@ -40,14 +34,13 @@ interface TokenPlan {
 @Injectable()
 export class RegistrationTokensService {
   private readonly logger = new Logger(RegistrationTokensService.name);
-  /** Errors whose closing audit event is already written, so the catch-all does not write a second. */
-  private readonly audited = new WeakSet<object>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly runners: RunnersRepository,
     private readonly audit: AuditService,
     private readonly github: GithubClient,
+    private readonly attempts: ProvisioningAttempts,
   ) {}
 
   /**
@@ -82,7 +75,7 @@ export class RegistrationTokensService {
       }
       return await this.complete(actor, runner, plan, token);
     } catch (error) {
-      if (!this.audited.has(error as object)) await this.recordUnaudited(actor, plan, error);
+      await this.attempts.recordUnaudited(actor, 'registration_token', plan.name, error, githubStatusOf(error));
       throw error;
     }
   }
@@ -121,57 +114,19 @@ export class RegistrationTokensService {
     return replacing;
   }
 
-  /**
-   * Writes the pending row and its 'attempted' event in one transaction, before GitHub is called.
-   * Replacing the caller's earlier runner (marking it deleted) is part of the same transaction, so
-   * nobody can take the name in between.
-   */
+  /** Writes the pending row, replacing the caller's own pending runner that checkName returned. */
   private async reserve(actor: Actor, plan: TokenPlan, replacing: RunnerEntity | undefined): Promise<RunnerEntity> {
-    let runner: RunnerEntity;
-    try {
-      runner = await this.runners.transaction(async (manager) => {
-        if (replacing) {
-          const deleted = await this.runners.updateWhilePending(manager, replacing.id, replacing.githubRunnerId, {
-            status: 'deleted',
-            deletedAt: new Date(),
-          });
-          if (!deleted) throw new NameTaken(plan.name, 'being changed by another request', 'retry in a moment');
-          await this.audit.record(manager, actor, {
-            action: AUDIT_ACTIONS.REPLACE,
-            outcome: 'succeeded',
-            runnerId: replacing.id,
-            runnerName: plan.name,
-            details: {
-              kind: replacing.kind,
-              reason: 'the owner asked for the same name again while it was pending and not registered on GitHub',
-            },
-          });
-        }
-        const runner = await this.runners.insert(manager, {
-          name: plan.name,
-          kind: 'registration_token',
-          status: 'pending',
-          ephemeral: plan.ephemeral,
-          labels: plan.labels,
-          runnerGroupId: plan.runnerGroupId,
-          ownerIssuer: actor.issuer,
-          ownerSubject: actor.subject,
-          ownerName: actor.name,
-        });
-        await this.audit.record(manager, actor, {
-          action: AUDIT_ACTIONS.PROVISION,
-          outcome: 'attempted',
-          runnerId: runner.id,
-          runnerName: plan.name,
-          details: { labels: plan.labels, ephemeral: plan.ephemeral, runner_group_id: plan.runnerGroupId },
-        });
-        return runner;
-      });
-    } catch (error) {
-      // Another request took the name between our check and our insert.
-      if (isNameTaken(error)) throw new NameTaken(plan.name, 'taken by another runner');
-      throw error;
-    }
+    const runner = await this.attempts.reserve(actor, {
+      runner: { ...plan, kind: 'registration_token' },
+      details: { labels: plan.labels, ephemeral: plan.ephemeral, runner_group_id: plan.runnerGroupId },
+      replacing: replacing && {
+        runner: replacing,
+        details: {
+          kind: replacing.kind,
+          reason: 'the owner asked for the same name again while it was pending and not registered on GitHub',
+        },
+      },
+    });
     if (replacing) this.logger.log(`Replaced pending runner ${plan.name} at its owner's request`);
     return runner;
   }
@@ -217,56 +172,15 @@ export class RegistrationTokensService {
     return toProvisionRunnerResponse(runner, token, githubUrl);
   }
 
-  /** Marks the attempt failed with its closing audit event (unless a newer request already changed the row). */
+  /**
+   * Marks the attempt failed. A failure that cannot be recorded is only logged, so the caller's own
+   * error is the one thrown; the catch-all then still tries to close the attempt.
+   */
   private async fail(actor: Actor, runner: RunnerEntity, error: unknown): Promise<void> {
-    const code = errorCodeOf(error);
-    // Our own messages are safe to keep and show; an unexpected error's text is not.
-    const reason = error instanceof DomainError ? error.message : 'Internal error while provisioning';
-    const details: Record<string, unknown> = { error_code: code };
-    if (error instanceof GithubError && error.failure.status !== undefined) details.github_status = error.failure.status;
     try {
-      await this.runners.transaction(async (manager) => {
-        await this.runners.updateWhilePending(manager, runner.id, null, {
-          status: 'failed',
-          failureCode: code,
-          failureReason: reason,
-        });
-        await this.audit.record(manager, actor, {
-          action: AUDIT_ACTIONS.PROVISION,
-          outcome: 'failed',
-          runnerId: runner.id,
-          runnerName: runner.name,
-          details,
-        });
-      });
-      this.markAudited(error);
+      await this.attempts.fail(actor, runner, error);
     } catch (recordError) {
       this.logger.error(`Could not record the failure of provisioning ${runner.name}: ${(recordError as Error).message}`);
     }
-  }
-
-  /** The closing audit event of an attempt that ended before it had a runner row. */
-  private async recordUnaudited(actor: Actor, plan: TokenPlan, error: unknown): Promise<void> {
-    const code = errorCodeOf(error);
-    try {
-      await this.runners.transaction((manager) =>
-        this.audit.record(manager, actor, {
-          action: AUDIT_ACTIONS.PROVISION,
-          outcome: DENIAL_CODES.includes(code) ? 'denied' : 'failed',
-          runnerName: plan.name,
-          details: {
-            error_code: code,
-            ...(error instanceof DomainError && { reason: error.message }),
-            ...(error instanceof GithubError && error.failure.status !== undefined && { github_status: error.failure.status }),
-          },
-        }),
-      );
-    } catch (auditError) {
-      this.logger.error(`Could not record the audit event of a refused provisioning: ${(auditError as Error).message}`);
-    }
-  }
-
-  private markAudited(error: unknown): void {
-    if (typeof error === 'object' && error !== null) this.audited.add(error);
   }
 }

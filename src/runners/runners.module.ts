@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
 import { GithubModule } from '../github/github.module.js';
+import { ProvisioningAttempts } from './provisioning-attempts.js';
 import { ReconciliationService } from './reconciliation.service.js';
 import { RegistrationTokensService } from './registration-tokens.service.js';
 import { RunnersController } from './runners.controller.js';
@@ -10,7 +11,7 @@ import { RunnersService } from './runners.service.js';
 @Module({
   imports: [AuditModule, GithubModule],
   controllers: [RunnersController],
-  providers: [RunnersRepository, RunnersService, RegistrationTokensService, ReconciliationService],
+  providers: [RunnersRepository, ProvisioningAttempts, RunnersService, RegistrationTokensService, ReconciliationService],
   exports: [RunnersService, ReconciliationService],
 })
 export class RunnersModule {}

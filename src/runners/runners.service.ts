@@ -24,24 +24,19 @@ import {
   planOf,
   removeFromGithub,
 } from './github-runners.js';
-import { isNameTaken, type RunnerChange, type RunnerDirectoryFilter, RunnersRepository } from './runners.repository.js';
+import { type RunnerChange, type RunnerDirectoryFilter, RunnersRepository } from './runners.repository.js';
 import { DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, type ListRunnersQueryDto } from './dto/list-runners-query.dto.js';
 import { API_PREFIX } from '../common/api.js';
+import { AUDIT_ACTIONS } from './audit-actions.js';
+import { NameTaken, ProvisioningAttempts } from './provisioning-attempts.js';
+
+// The reconciliation service takes the actions from here.
+export { AUDIT_ACTIONS } from './audit-actions.js';
 
 /** How long a caller has to start a JIT runner before the service may treat it as unused. */
 export const JIT_CONFIG_VALIDITY_MS = 60 * 60 * 1000;
 /** A prefix collision picks a new suffix; 24 random bits make more than a few collisions unlikely. */
 export const MAX_NAME_ATTEMPTS = 5;
-
-export const AUDIT_ACTIONS = {
-  PROVISION_JIT: 'provision_jit',
-  PROVISION: 'provision',
-  REPLACE: 'replace',
-  REFRESH: 'refresh',
-  DELETE: 'delete',
-  SYNC: 'sync',
-  CLEANUP: 'cleanup',
-} as const;
 
 /**
  * A pending row still without GitHub's id after this long belongs to a request that died (a crash or
@@ -53,28 +48,18 @@ export const REQUEST_ABANDONED = 'REQUEST_ABANDONED';
 
 /** Failures after which GitHub may have created the runner although we never got its answer. */
 const ANSWER_MAY_BE_LOST: readonly string[] = [ERROR_CODES.GITHUB_UNAVAILABLE, ERROR_CODES.GITHUB_TIMEOUT, REQUEST_ABANDONED];
-/** Errors that are a decision about the request (denied), not a failure to carry it out. */
-const DENIAL_CODES: readonly string[] = [ERROR_CODES.VALIDATION_FAILED, ERROR_CODES.RUNNER_NAME_TAKEN, ERROR_CODES.RUNNER_BUSY];
-
-/** The name is held; a prefix request then quietly tries another suffix. */
-export class NameTaken extends DomainError {
-  constructor(name: string, reason: string, advice = 'choose another runner_name') {
-    super(ERROR_CODES.RUNNER_NAME_TAKEN, `The runner name "${name}" is ${reason}; ${advice}`, { runner_name: name });
-  }
-}
 
 /** The rules of runners: names, labels, ownership, and keeping the database in step with GitHub. */
 @Injectable()
 export class RunnersService {
   private readonly logger = new Logger(RunnersService.name);
-  /** Errors whose audit event is already written, so the catch-all does not write a second one. */
-  private readonly audited = new WeakSet<object>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly runners: RunnersRepository,
     private readonly audit: AuditService,
     private readonly github: GithubClient,
+    private readonly attempts: ProvisioningAttempts,
   ) {}
 
   /**
@@ -90,7 +75,9 @@ export class RunnersService {
       }
       return await this.provisionJitWithPrefix(actor, request.runner_name_prefix as string, plan);
     } catch (error) {
-      if (!this.audited.has(error as object)) await this.recordUnaudited(actor, request, error);
+      await this.attempts.recordUnaudited(actor, 'jit', request.runner_name ?? null, error, {
+        ...(request.runner_name_prefix !== undefined && { runner_name_prefix: request.runner_name_prefix }),
+      });
       throw error;
     }
   }
@@ -165,78 +152,29 @@ export class RunnersService {
       replacing = holder;
     }
 
-    const runner = await this.reserve(actor, name, plan, options, replacing);
+    const runner = await this.attempts.reserve(actor, {
+      runner: { name, kind: 'jit', ephemeral: true, labels: plan.labels, runnerGroupId: plan.runnerGroupId },
+      details: { labels: plan.labels, runner_group_id: plan.runnerGroupId },
+      replacing: replacing && {
+        runner: replacing,
+        details: {
+          github_runner_id: replacing.githubRunnerId,
+          reason: 'the owner asked for the same name again while it was pending',
+        },
+      },
+      takenReason: options.explicitName ? 'taken by another runner' : 'taken',
+    });
     let jit: JitConfig;
     try {
       jit = await this.generateJit(actor, name, plan);
     } catch (error) {
       await this.recordGithubRefusal(actor, runner, plan, error);
       if (error instanceof GithubError && error.code === ERROR_CODES.GITHUB_NAME_TAKEN) {
-        throw this.markAudited(new NameTaken(name, 'taken on GitHub by another runner'));
+        throw this.attempts.markAudited(new NameTaken(name, 'taken on GitHub by another runner'));
       }
       throw error;
     }
     return this.complete(actor, runner, plan, jit);
-  }
-
-  /**
-   * Writes the pending row and its 'attempted' event in one transaction, before GitHub is called.
-   * When it replaces the owner's earlier runner, marking that one deleted is part of the same
-   * transaction, so nobody can take the name in between.
-   */
-  private async reserve(
-    actor: Actor,
-    name: string,
-    plan: JitPlan,
-    options: { explicitName: boolean },
-    replacing?: RunnerEntity,
-  ): Promise<RunnerEntity> {
-    try {
-      return await this.runners.transaction(async (manager) => {
-        if (replacing) {
-          const deleted = await this.runners.updateWhilePending(manager, replacing.id, replacing.githubRunnerId, {
-            status: 'deleted',
-            deletedAt: new Date(),
-          });
-          if (!deleted) throw new NameTaken(name, 'being changed by another request', 'retry in a moment');
-          await this.audit.record(manager, actor, {
-            action: AUDIT_ACTIONS.REPLACE,
-            outcome: 'succeeded',
-            runnerId: replacing.id,
-            runnerName: name,
-            details: {
-              github_runner_id: replacing.githubRunnerId,
-              reason: 'the owner asked for the same name again while it was pending',
-            },
-          });
-        }
-        const runner = await this.runners.insert(manager, {
-          name,
-          kind: 'jit',
-          status: 'pending',
-          ephemeral: true,
-          labels: plan.labels,
-          runnerGroupId: plan.runnerGroupId,
-          ownerIssuer: actor.issuer,
-          ownerSubject: actor.subject,
-          ownerName: actor.name,
-        });
-        await this.audit.record(manager, actor, {
-          action: AUDIT_ACTIONS.PROVISION_JIT,
-          outcome: 'attempted',
-          runnerId: runner.id,
-          runnerName: name,
-          details: { labels: plan.labels, runner_group_id: plan.runnerGroupId },
-        });
-        return runner;
-      });
-    } catch (error) {
-      // Another request took the name between our check and our insert.
-      if (isNameTaken(error)) {
-        throw new NameTaken(name, options.explicitName ? 'taken by another runner' : 'taken');
-      }
-      throw error;
-    }
   }
 
   /**
@@ -323,7 +261,8 @@ export class RunnersService {
       this.logger.warn(`Could not remove runner ${runner.name} (GitHub id ${githubRunnerId}): ${(deleteError as Error).message}`);
     }
     // The GitHub id stays on the failed row, so a retry can recognise the runner if it was not removed.
-    await this.fail(actor, runner, error, { github_runner_id: githubRunnerId, removed_from_github: removed }, githubRunnerId);
+    const details = { github_runner_id: githubRunnerId, removed_from_github: removed };
+    await this.attempts.fail(actor, runner, error, details, githubRunnerId);
   }
 
   /**
@@ -333,40 +272,10 @@ export class RunnersService {
    */
   private async recordGithubRefusal(actor: Actor, runner: RunnerEntity, plan: JitPlan, error: unknown): Promise<void> {
     const details: Record<string, unknown> = {};
-    if (error instanceof GithubError) {
-      if (error.failure.status !== undefined) details.github_status = error.failure.status;
-      if (ANSWER_MAY_BE_LOST.includes(error.code)) details.orphan = await this.removeOrphan(runner.name, plan);
+    if (error instanceof GithubError && ANSWER_MAY_BE_LOST.includes(error.code)) {
+      details.orphan = await this.removeOrphan(runner.name, plan);
     }
-    await this.fail(actor, runner, error, details);
-  }
-
-  /** Marks the attempt failed with its audit event, unless a newer request already changed it. */
-  private async fail(
-    actor: Actor,
-    runner: RunnerEntity,
-    error: unknown,
-    details: Record<string, unknown>,
-    githubRunnerId: number | null = null,
-  ): Promise<void> {
-    const code = errorCodeOf(error);
-    // Our own messages are safe to keep and show; an unexpected error's text is not.
-    const reason = error instanceof DomainError ? error.message : 'Internal error while provisioning';
-    await this.runners.transaction(async (manager) => {
-      await this.runners.updateWhilePending(manager, runner.id, null, {
-        status: 'failed',
-        failureCode: code,
-        failureReason: reason,
-        githubRunnerId,
-      });
-      await this.audit.record(manager, actor, {
-        action: AUDIT_ACTIONS.PROVISION_JIT,
-        outcome: 'failed',
-        runnerId: runner.id,
-        runnerName: runner.name,
-        details: { error_code: code, ...details },
-      });
-    });
-    this.markAudited(error);
+    await this.attempts.fail(actor, runner, error, details);
   }
 
   /** Best effort: removes the runner GitHub created for a lost answer, and says what it found. */
@@ -435,32 +344,6 @@ export class RunnersService {
         details: { error_code: REQUEST_ABANDONED, orphan, noticed_by: actor.name },
       });
     });
-  }
-
-  /** The closing audit event of an attempt that ended before it reached GitHub or the database. */
-  private async recordUnaudited(actor: Actor, request: CreateJitRunnerDto, error: unknown): Promise<void> {
-    const code = errorCodeOf(error);
-    try {
-      await this.runners.transaction((manager) =>
-        this.audit.record(manager, actor, {
-          action: AUDIT_ACTIONS.PROVISION_JIT,
-          outcome: DENIAL_CODES.includes(code) ? 'denied' : 'failed',
-          runnerName: request.runner_name ?? null,
-          details: {
-            error_code: code,
-            ...(request.runner_name_prefix !== undefined && { runner_name_prefix: request.runner_name_prefix }),
-            ...(error instanceof DomainError && { reason: error.message }),
-          },
-        }),
-      );
-    } catch (auditError) {
-      this.logger.error(`Could not record the audit event of a failed provisioning: ${(auditError as Error).message}`);
-    }
-  }
-
-  private markAudited<T>(error: T): T {
-    if (typeof error === 'object' && error !== null) this.audited.add(error);
-    return error;
   }
 
   /** One page of the actor's runners, newest first, with the cursor of the next page. */
