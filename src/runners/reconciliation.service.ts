@@ -23,7 +23,7 @@ import type {
 } from './reconciliation.types.js';
 import type { RunnerEntity, RunnerStatus } from './runner.entity.js';
 import { type RunnerObservation, RunnersRepository } from './runners.repository.js';
-import { AUDIT_ACTIONS } from './runners.service.js';
+import { AUDIT_ACTIONS } from './audit-actions.js';
 
 /** Rows changed per statement (and per transaction) in a sync. */
 const SYNC_BATCH_SIZE = 500;

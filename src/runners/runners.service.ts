@@ -30,9 +30,6 @@ import { API_PREFIX } from '../common/api.js';
 import { AUDIT_ACTIONS } from './audit-actions.js';
 import { NameTaken, ProvisioningAttempts } from './provisioning-attempts.js';
 
-// The reconciliation service takes the actions from here.
-export { AUDIT_ACTIONS } from './audit-actions.js';
-
 /** How long a caller has to start a JIT runner before the service may treat it as unused. */
 export const JIT_CONFIG_VALIDITY_MS = 60 * 60 * 1000;
 /** A prefix collision picks a new suffix; 24 random bits make more than a few collisions unlikely. */
