@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsOptional, IsString, Matches, MaxLength, registerDecorator, type ValidationArguments } from 'class-validator';
@@ -57,7 +58,7 @@ function ExactlyOneNameField(): PropertyDecorator {
 }
 
 /** The label list, with one message that names the first bad label and its position. */
-export function LabelList(): PropertyDecorator {
+function LabelList(): PropertyDecorator {
   return (target: object, propertyName: string | symbol) => {
     registerDecorator({
       name: 'labelList',
@@ -67,6 +68,24 @@ export function LabelList(): PropertyDecorator {
       validator: { validate: (value: unknown) => describeLabelsProblem(value) === null },
     });
   };
+}
+
+/**
+ * The `labels` field of both provisioning bodies: documented with its rules, normalised (trimmed,
+ * lower-cased), then checked with one message naming the first bad label.
+ */
+export function LabelsField(doc: { description: string; example: string[] }): PropertyDecorator {
+  return applyDecorators(
+    ApiProperty({
+      ...doc,
+      type: 'array',
+      items: { type: 'string', pattern: LABEL_INPUT_PATTERN.source, maxLength: LABEL_MAX_LENGTH },
+      minItems: 1,
+      maxItems: MAX_LABELS,
+    }),
+    Transform(({ value }) => normaliseLabels(value)),
+    LabelList(),
+  );
 }
 
 /**
@@ -113,18 +132,12 @@ export class CreateJitRunnerDto {
   @OptionalName(RUNNER_NAME_PREFIX_MAX_LENGTH, `runner_name_prefix must be ${RUNNER_NAME_PREFIX_RULE}`)
   runner_name_prefix?: string;
 
-  @ApiProperty({
+  @LabelsField({
     description:
       `Labels for the runner, after the system labels the service adds first. Trimmed, lower-cased and ` +
       `de-duplicated: ${LABEL_RULE}.`,
     example: ['podman', 'linux'],
-    type: 'array',
-    items: { type: 'string', pattern: LABEL_INPUT_PATTERN.source, maxLength: LABEL_MAX_LENGTH },
-    minItems: 1,
-    maxItems: MAX_LABELS,
   })
-  @Transform(({ value }) => normaliseLabels(value))
-  @LabelList()
   labels: string[];
 
   @ApiPropertyOptional({

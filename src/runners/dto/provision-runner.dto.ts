@@ -1,17 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import { registerDecorator, type ValidationArguments } from 'class-validator';
 import {
-  LABEL_INPUT_PATTERN,
-  LABEL_MAX_LENGTH,
   LABEL_RULE,
-  MAX_LABELS,
   RUNNER_NAME_MAX_LENGTH,
   RUNNER_NAME_PATTERN,
   RUNNER_NAME_RULE,
-  normaliseLabels,
 } from '../runner-rules.js';
-import { LabelList } from './create-jit-runner.dto.js';
+import { LabelsField } from './create-jit-runner.dto.js';
 
 /** A registration-token runner is ephemeral unless the caller asks otherwise: one job, then gone. */
 export const DEFAULT_EPHEMERAL = true;
@@ -62,18 +57,12 @@ export class ProvisionRunnerDto {
   @RequiredName()
   runner_name: string;
 
-  @ApiProperty({
+  @LabelsField({
     description:
       `Labels for \`./config.sh --labels\`. Trimmed, lower-cased and de-duplicated: ${LABEL_RULE}. ` +
       'config.sh adds the system labels (self-hosted, OS, architecture) itself.',
     example: ['gpu', 'ubuntu-22.04', 'cuda-11.8'],
-    type: 'array',
-    items: { type: 'string', pattern: LABEL_INPUT_PATTERN.source, maxLength: LABEL_MAX_LENGTH },
-    minItems: 1,
-    maxItems: MAX_LABELS,
   })
-  @Transform(({ value }) => normaliseLabels(value))
-  @LabelList()
   labels: string[];
 
   @ApiPropertyOptional({
