@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The GitHub sync over many runners: ReconciliationService.syncWithGithub against the built-in
+ * The GitHub sync over many runners: GithubSyncService.syncWithGithub against the built-in
  * GitHub simulator over HTTP, with the runners table in in-memory PGlite or PostgreSQL. A benchmark
  * with a correctness check: it exits non-zero when a sync throws or when a scenario does not change
  * the rows it should (the report's counts and the table afterwards). Times and request counts are
@@ -63,7 +63,7 @@ const REQUIRED_DIST_FILES = [
   'audit/audit.service.js',
   'github/github.client.js',
   'github/simulator/github-simulator.js',
-  'runners/reconciliation.service.js',
+  'runners/reconciliation/github-sync.service.js',
   'runners/runners.repository.js',
 ];
 
@@ -110,7 +110,7 @@ async function loadService() {
     { AuditService },
     { GithubClient },
     { GithubSimulator },
-    { ReconciliationService },
+    { GithubSyncService },
     { RunnersRepository },
   ] = await Promise.all([
     import('@nestjs/core'),
@@ -121,7 +121,7 @@ async function loadService() {
     fromDist('audit/audit.service.js'),
     fromDist('github/github.client.js'),
     fromDist('github/simulator/github-simulator.js'),
-    fromDist('runners/reconciliation.service.js'),
+    fromDist('runners/reconciliation/github-sync.service.js'),
     fromDist('runners/runners.repository.js'),
   ]);
   return {
@@ -133,7 +133,7 @@ async function loadService() {
     AuditService,
     GithubClient,
     GithubSimulator,
-    ReconciliationService,
+    GithubSyncService,
     RunnersRepository,
   };
 }
@@ -277,7 +277,7 @@ async function main() {
     app.useLogger(app.get(service.Logger));
     await app.init();
     const dataSource = app.get(service.getDataSourceToken());
-    const reconciliation = app.get(service.ReconciliationService);
+    const reconciliation = app.get(service.GithubSyncService);
     const timings = instrument({
       github: app.get(service.GithubClient),
       runners: app.get(service.RunnersRepository),

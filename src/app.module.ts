@@ -11,7 +11,7 @@ import type { SchemaMode } from './database/schema.js';
 import { GithubModule } from './github/github.module.js';
 import { HealthModule } from './health/health.module.js';
 import { RunnersModule } from './runners/runners.module.js';
-import { SchedulerModule } from './scheduler/scheduler.module.js';
+import { SchedulerModule } from './runners/reconciliation/scheduler.module.js';
 
 export interface AppModuleOptions {
   /** migrate: apply migrations at start (embedded database, tests); verify: require them applied. */

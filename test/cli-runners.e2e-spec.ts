@@ -3,7 +3,7 @@ import type { AppConfig } from '../src/config/app-config.js';
 import { loadConfig } from '../src/config/config.loader.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../src/commands/run-cli.js';
 import { GithubSimulator } from '../src/github/simulator/github-simulator.js';
-import type { CleanupReport, SyncReport } from '../src/runners/reconciliation.types.js';
+import type { CleanupReport, SyncReport } from '../src/runners/reconciliation/reconciliation-report.js';
 import type { TestApp } from './support/app.js';
 import { cli, query, seedThroughApp, sharedDatabase, type SharedDatabase } from './support/cli.js';
 

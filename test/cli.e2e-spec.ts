@@ -8,7 +8,7 @@ import { loadConfig } from '../src/config/config.loader.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../src/commands/run-cli.js';
 import { CliModule } from '../src/commands/cli.module.js';
 import { MIGRATIONS } from '../src/database/migrations/index.js';
-import { ReconciliationScheduler } from '../src/scheduler/reconciliation.scheduler.js';
+import { ReconciliationScheduler } from '../src/runners/reconciliation/reconciliation.scheduler.js';
 import { cli } from './support/cli.js';
 import { testDatabaseConfig, type TestDatabase } from './support/database.js';
 

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { Actor } from '../src/auth/actor.js';
-import { ReconciliationService } from '../src/runners/reconciliation.service.js';
+import { GithubSyncService } from '../src/runners/reconciliation/github-sync.service.js';
+import { StaleCleanupService } from '../src/runners/reconciliation/stale-cleanup.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { insertRunners, runnersByName } from './support/runners.js';
 
@@ -10,11 +11,13 @@ const ops = Actor.system('test');
 
 describe('Reconciliation with GitHub: sync and cleanup (e2e)', () => {
   let t: TestApp;
-  let reconciliation: ReconciliationService;
+  let syncService: GithubSyncService;
+  let cleanupService: StaleCleanupService;
 
   beforeAll(async () => {
     t = await startTestApp({ runners: { pendingGraceMinutes: 60 } });
-    reconciliation = t.app.get(ReconciliationService);
+    syncService = t.app.get(GithubSyncService);
+    cleanupService = t.app.get(StaleCleanupService);
   });
 
   afterAll(async () => {
@@ -27,7 +30,7 @@ describe('Reconciliation with GitHub: sync and cleanup (e2e)', () => {
     await t.dataSource.query('DELETE FROM audit_events');
   });
 
-  const sync = () => reconciliation.syncWithGithub(ops);
+  const sync = () => syncService.syncWithGithub(ops);
 
   describe('sync', () => {
     it('reads every page of a 320-runner org, updates each known runner, and touches no other', async () => {
@@ -206,7 +209,7 @@ describe('Reconciliation with GitHub: sync and cleanup (e2e)', () => {
       const before = await t.dataSource.query('SELECT * FROM runners ORDER BY id');
       const githubBefore = t.simulator.runners();
 
-      const report = await reconciliation.cleanupStaleRunners(ops, { hours: 24, dryRun: true });
+      const report = await cleanupService.cleanupStaleRunners(ops, { hours: 24, dryRun: true });
 
       expect(report.dry_run).toBe(true);
       expect(report.deleted.map((item) => item.runner_name).sort()).toEqual(
@@ -220,7 +223,7 @@ describe('Reconciliation with GitHub: sync and cleanup (e2e)', () => {
     it('removes stale runners from GitHub first, then marks them deleted; skips busy ones and never touches others', async () => {
       const runners = await staleSetup();
 
-      const report = await reconciliation.cleanupStaleRunners(ops, { hours: 24, dryRun: false });
+      const report = await cleanupService.cleanupStaleRunners(ops, { hours: 24, dryRun: false });
 
       expect(report.deleted.map((item) => item.runner_name).sort()).toEqual(
         [runners.stalePending.name, runners.staleOffline.name, 'never-registered'].sort(),
@@ -257,7 +260,7 @@ describe('Reconciliation with GitHub: sync and cleanup (e2e)', () => {
       ]);
       // GitHub is slow on the first runner; meanwhile a sync records the second one online.
       t.simulator.injectFault({ method: 'GET', path: `/orgs/${t.simulator.org}/actions/runners/${first.id}`, delayMs: 1000 });
-      const cleanup = reconciliation.cleanupStaleRunners(ops, { hours: 24, dryRun: false });
+      const cleanup = cleanupService.cleanupStaleRunners(ops, { hours: 24, dryRun: false });
       await new Promise((resolve) => setTimeout(resolve, 100));
       await t.dataSource.query(`UPDATE runners SET status = 'active', last_seen_at = now() WHERE id = $1`, [secondId]);
 
@@ -272,7 +275,7 @@ describe('Reconciliation with GitHub: sync and cleanup (e2e)', () => {
       const runners = await staleSetup();
       const githubBefore = t.simulator.runners();
 
-      const report = await reconciliation.cleanupStaleRunners(ops, { hours: 24, dryRun: false, signal: AbortSignal.abort() });
+      const report = await cleanupService.cleanupStaleRunners(ops, { hours: 24, dryRun: false, signal: AbortSignal.abort() });
 
       expect(report).toMatchObject({ stopped_early: true, stale: 5, deleted: [], failed: [] });
       expect(t.simulator.runners()).toEqual(githubBefore);
@@ -283,7 +286,7 @@ describe('Reconciliation with GitHub: sync and cleanup (e2e)', () => {
       const runners = await staleSetup();
       t.simulator.injectFault({ method: 'DELETE', path: `/orgs/${t.simulator.org}/actions/runners/${runners.staleOffline.id}`, status: 500 });
 
-      const report = await reconciliation.cleanupStaleRunners(ops, { hours: 24, dryRun: false });
+      const report = await cleanupService.cleanupStaleRunners(ops, { hours: 24, dryRun: false });
 
       expect(report.failed).toEqual([expect.objectContaining({ runner_name: runners.staleOffline.name, error: expect.stringMatching(/^GITHUB_UNAVAILABLE/) })]);
       expect(report.deleted.map((item) => item.runner_name)).toContain(runners.stalePending.name);

@@ -1,6 +1,6 @@
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { GithubSimulator } from '../src/github/simulator/github-simulator.js';
-import { CLEANUP_JOB, ReconciliationScheduler, SYNC_JOB } from '../src/scheduler/reconciliation.scheduler.js';
+import { CLEANUP_JOB, ReconciliationScheduler, SYNC_JOB } from '../src/runners/reconciliation/reconciliation.scheduler.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { testDatabaseConfig, type TestDatabase } from './support/database.js';
 import { insertRunners, runnersByName } from './support/runners.js';

@@ -1,7 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
+import type { Transaction } from '../database/transactions.js';
 import { AuditEventEntity } from './audit-event.entity.js';
+
+/** An event as it is written: everything but the id and the time, which the database sets. */
+export type NewAuditEvent = Omit<AuditEventEntity, 'id' | 'occurredAt'>;
 
 /** Which events an export holds. Every field narrows it; none set means the whole trail. */
 export interface AuditExportFilter {
@@ -15,10 +19,16 @@ export interface AuditExportFilter {
   limit?: number;
 }
 
-/** Queries on the audit trail (writes go through AuditService.record, inside the caller's transaction). */
+/** The audit trail's queries: writes inside the caller's transaction, and the export's reads. */
 @Injectable()
 export class AuditRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(@InjectRepository(AuditEventEntity) private readonly events: Repository<AuditEventEntity>) {}
+
+  /** Writes the events in one INSERT, in `tx`: they commit or roll back with the change they describe. */
+  async insert(tx: Transaction, events: NewAuditEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await tx.save(tx.create(AuditEventEntity, events));
+  }
 
   /**
    * One page of matching events, newest first (ties on time broken by id), after the event
@@ -26,7 +36,7 @@ export class AuditRepository {
    * taken through a JS Date would lose PostgreSQL's microseconds and skip or repeat events.
    */
   listNewestFirst(filter: AuditExportFilter, page: { afterId?: string; take: number }): Promise<AuditEventEntity[]> {
-    const query = this.dataSource.manager.createQueryBuilder(AuditEventEntity, 'event');
+    const query = this.events.createQueryBuilder('event');
     if (filter.since !== undefined) query.andWhere('event.occurred_at >= :since', { since: filter.since });
     if (filter.eventType !== undefined) {
       query.andWhere('(event.action = :eventType OR starts_with(event.action, :eventTypePrefix))', {

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import type { Actor } from '../auth/actor.js';
-import { AuditEventEntity, type AuditOutcome } from './audit-event.entity.js';
+import { type Transaction, Transactions } from '../database/transactions.js';
+import type { AuditOutcome } from './audit-event.entity.js';
 import { type AuditEventExportDto, toAuditEventExport } from './audit-event-export.dto.js';
-import { type AuditExportFilter, AuditRepository } from './audit.repository.js';
+import { type AuditExportFilter, AuditRepository, type NewAuditEvent } from './audit.repository.js';
 
 export type { AuditExportFilter } from './audit.repository.js';
 
@@ -30,20 +30,26 @@ export function fingerprint(secret: string): string {
  */
 @Injectable()
 export class AuditService {
-  constructor(private readonly events: AuditRepository) {}
+  constructor(
+    private readonly events: AuditRepository,
+    private readonly transactions: Transactions,
+  ) {}
 
-  async record(manager: EntityManager, actor: Actor, event: AuditRecord): Promise<void> {
-    await manager.save(manager.create(AuditEventEntity, this.toRow(actor, event)));
+  async record(tx: Transaction, actor: Actor, event: AuditRecord): Promise<void> {
+    await this.events.insert(tx, [this.toRow(actor, event)]);
+  }
+
+  /** An event that goes with no change of state (a refusal, a failure, a summary), in its own transaction. */
+  async recordAlone(actor: Actor, event: AuditRecord): Promise<void> {
+    await this.transactions.run((tx) => this.record(tx, actor, event));
   }
 
   /** Many events of one actor in one INSERT, through the caller's transaction (a sync's batch). */
-  async recordMany(manager: EntityManager, actor: Actor, events: AuditRecord[]): Promise<void> {
-    if (events.length === 0) return;
-    // save() of new entities of one table is one multi-row INSERT.
-    await manager.save(manager.create(AuditEventEntity, events.map((event) => this.toRow(actor, event))));
+  async recordMany(tx: Transaction, actor: Actor, events: AuditRecord[]): Promise<void> {
+    await this.events.insert(tx, events.map((event) => this.toRow(actor, event)));
   }
 
-  private toRow(actor: Actor, event: AuditRecord): Partial<AuditEventEntity> {
+  private toRow(actor: Actor, event: AuditRecord): NewAuditEvent {
     return {
       actor: actor.name,
       actorIssuer: actor.issuer,
@@ -63,7 +69,7 @@ export class AuditService {
    * caller consumes them. Events recorded while an export runs are newer than its first batch and
    * are not part of it.
    */
-  async *exportEvents(_actor: Actor, filter: AuditExportFilter): AsyncGenerator<AuditEventExportDto> {
+  async *exportEvents(filter: AuditExportFilter): AsyncGenerator<AuditEventExportDto> {
     let remaining = filter.limit ?? Number.POSITIVE_INFINITY;
     let afterId: string | undefined;
     while (remaining > 0) {

@@ -2,8 +2,8 @@ import { Inject } from '@nestjs/common';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { Actor } from '../auth/actor.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { ReconciliationService } from '../runners/reconciliation.service.js';
-import type { CleanupReport, RunnerChangeReport } from '../runners/reconciliation.types.js';
+import { StaleCleanupService } from '../runners/reconciliation/stale-cleanup.service.js';
+import type { CleanupReport, RunnerChangeReport } from '../runners/reconciliation/reconciliation-report.js';
 import { CommandFailedError } from './cli-errors.js';
 import { formatDuration, orDash, plural } from './format.js';
 import { parseWholeNumber } from './option-parsers.js';
@@ -27,7 +27,7 @@ const HEADERS = ['NAME', 'OWNER', 'STATUS', 'GITHUB ID', 'RESULT', 'REASON'];
 })
 export class CleanupStaleRunnersCommand extends CommandRunner {
   constructor(
-    private readonly reconciliation: ReconciliationService,
+    private readonly cleanup: StaleCleanupService,
     private readonly schema: SchemaCheck,
     private readonly output: CliOutput,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -37,7 +37,7 @@ export class CleanupStaleRunnersCommand extends CommandRunner {
 
   async run(_args: string[], options: CleanupStaleRunnersOptions): Promise<void> {
     await this.schema.requireReady();
-    const report = await this.reconciliation.cleanupStaleRunners(Actor.system('cli'), {
+    const report = await this.cleanup.cleanupStaleRunners(Actor.system('cli'), {
       hours: options.hours ?? this.config.runners.staleRunnerHours,
       dryRun: options.dryRun ?? false,
       onProgress: (message) => this.output.progress(message),

@@ -1,5 +1,4 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { Actor } from '../auth/actor.js';
 import { AuditService } from '../audit/audit.service.js';
 import { writeFileAtomically } from './atomic-file.js';
 import { type TextSink, writeJsonArray } from './json-array.js';
@@ -36,7 +35,7 @@ export class ExportAuditLogCommand extends CommandRunner {
 
   async run(_args: string[], options: ExportAuditLogOptions): Promise<void> {
     await this.schema.requireReady();
-    const events = this.audit.exportEvents(Actor.system('cli'), {
+    const events = this.audit.exportEvents({
       since: options.since,
       eventType: options.eventType,
       user: options.user,

@@ -1,5 +1,4 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { Actor } from '../auth/actor.js';
 import type { RunnerResponseDto } from '../runners/dto/runner-response.dto.js';
 import { RUNNER_STATUSES, type RunnerStatus } from '../runners/runner.entity.js';
 import { RunnersService } from '../runners/runners.service.js';
@@ -33,7 +32,7 @@ export class ListRunnersCommand extends CommandRunner {
 
   async run(_args: string[], options: ListRunnersOptions): Promise<void> {
     await this.schema.requireReady();
-    const runners = await this.runners.listAllRunners(Actor.system('cli'), { status: options.status, user: options.user });
+    const runners = await this.runners.listAllRunners({ status: options.status, user: options.user });
     if (options.json) {
       this.output.json({ runners });
       return;

@@ -1,7 +1,7 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { Actor } from '../auth/actor.js';
-import { ReconciliationService } from '../runners/reconciliation.service.js';
-import type { RunnerChangeReport, SyncReport } from '../runners/reconciliation.types.js';
+import { GithubSyncService } from '../runners/reconciliation/github-sync.service.js';
+import type { RunnerChangeReport, SyncReport } from '../runners/reconciliation/reconciliation-report.js';
 import { formatDuration, orDash, plural } from './format.js';
 import { CliOutput } from './output.js';
 import { SchemaCheck } from './schema-check.js';
@@ -20,7 +20,7 @@ const HEADERS = ['NAME', 'OWNER', 'GITHUB ID', 'FROM', 'TO', 'REASON'];
 })
 export class SyncGithubCommand extends CommandRunner {
   constructor(
-    private readonly reconciliation: ReconciliationService,
+    private readonly sync: GithubSyncService,
     private readonly schema: SchemaCheck,
     private readonly output: CliOutput,
   ) {
@@ -29,7 +29,7 @@ export class SyncGithubCommand extends CommandRunner {
 
   async run(_args: string[], options: SyncGithubOptions): Promise<void> {
     await this.schema.requireReady();
-    const report = await this.reconciliation.syncWithGithub(Actor.system('cli'), {
+    const report = await this.sync.syncWithGithub(Actor.system('cli'), {
       onProgress: (message) => this.output.progress(message),
     });
     if (options.json) {

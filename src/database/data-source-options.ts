@@ -1,12 +1,7 @@
 import type { DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config/app-config.js';
-import { AuditEventEntity } from '../audit/audit-event.entity.js';
-import { RunnerEntity } from '../runners/runner.entity.js';
-import { SchedulerLeaseEntity } from '../scheduler/scheduler-lease.entity.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { pgliteDriver } from './pglite-pool.js';
-
-export const ENTITIES = [RunnerEntity, AuditEventEntity, SchedulerLeaseEntity];
 
 /** Where the data lives, for people (never the password). */
 export function describeDatabase(database: DatabaseConfig): string {
@@ -17,11 +12,14 @@ export function describeDatabase(database: DatabaseConfig): string {
   return database.dataDir ? `embedded PGlite in ${database.dataDir}` : 'embedded PGlite in memory';
 }
 
-/** The one builder of TypeORM options, for the app, the CLI and the TypeORM CLI's data-source.ts. */
-export function buildDataSourceOptions(database: DatabaseConfig): DataSourceOptions {
+/**
+ * The one builder of TypeORM options, for the app and the CLI. It names no entity: the modules
+ * register their own (autoLoadEntities), and a tool outside Nest passes the list in src/entities.ts.
+ */
+export function buildDataSourceOptions(database: DatabaseConfig, entities: DataSourceOptions['entities'] = []): DataSourceOptions {
   const common = {
     type: 'postgres' as const,
-    entities: ENTITIES,
+    entities,
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each' as const,

@@ -1,9 +1,10 @@
-import { type DynamicModule, Inject, Module, type OnModuleInit } from '@nestjs/common';
+import { type DynamicModule, Global, Inject, Module, type OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { buildDataSourceOptions } from './data-source-options.js';
 import { prepareSchema, type SchemaMode } from './schema.js';
+import { Transactions } from './transactions.js';
 
 const SCHEMA_MODE = Symbol('SCHEMA_MODE');
 
@@ -25,6 +26,12 @@ class SchemaPreparer implements OnModuleInit {
   }
 }
 
+/**
+ * The connection and the unit of work (Transactions), for every module. Feature modules register
+ * their own entities (TypeOrmModule.forFeature), which autoLoadEntities collects: this module knows
+ * no feature's tables.
+ */
+@Global()
 @Module({})
 export class DatabaseModule {
   static forRoot(schema: SchemaMode): DynamicModule {
@@ -35,12 +42,14 @@ export class DatabaseModule {
           inject: [APP_CONFIG],
           useFactory: (config: AppConfig) => ({
             ...buildDataSourceOptions(config.database),
+            autoLoadEntities: true,
             // Fail fast at start rather than retrying a wrong DATABASE_URL for half a minute.
             retryAttempts: 0,
           }),
         }),
       ],
-      providers: [{ provide: SCHEMA_MODE, useValue: schema }, SchemaPreparer],
+      providers: [{ provide: SCHEMA_MODE, useValue: schema }, SchemaPreparer, Transactions],
+      exports: [Transactions],
     };
   }
 }

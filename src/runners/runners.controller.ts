@@ -23,8 +23,9 @@ import { JitRunnerResponseDto } from './dto/jit-runner-response.dto.js';
 import { ListRunnersQueryDto } from './dto/list-runners-query.dto.js';
 import { ProvisionRunnerDto } from './dto/provision-runner.dto.js';
 import { ProvisionRunnerResponseDto } from './dto/provision-runner-response.dto.js';
-import { RegistrationTokensService } from './registration-tokens.service.js';
 import { RunnerListResponseDto, RunnerResponseDto } from './dto/runner-response.dto.js';
+import { JitProvisioningService } from './provisioning/jit-provisioning.service.js';
+import { RegistrationTokensService } from './provisioning/registration-tokens.service.js';
 import { RunnersService } from './runners.service.js';
 
 /** The answers of every operation that calls GitHub when GitHub fails. */
@@ -49,6 +50,7 @@ function ApiGithubErrors(): MethodDecorator {
 export class RunnersController {
   constructor(
     private readonly runners: RunnersService,
+    private readonly jit: JitProvisioningService,
     private readonly registrationTokens: RegistrationTokensService,
   ) {}
 
@@ -69,7 +71,7 @@ export class RunnersController {
   @ApiConflictResponse({ description: 'RUNNER_NAME_TAKEN: another runner holds the name', type: ApiErrorResponseDto })
   @ApiGithubErrors()
   provisionJit(@CurrentActor() actor: Actor, @Body() request: CreateJitRunnerDto): Promise<JitRunnerResponseDto> {
-    return this.runners.provisionJit(actor, request);
+    return this.jit.provisionJit(actor, request);
   }
 
   @Post('provision')

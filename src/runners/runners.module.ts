@@ -1,17 +1,36 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module.js';
 import { GithubModule } from '../github/github.module.js';
-import { ProvisioningAttempts } from './provisioning-attempts.js';
-import { ReconciliationService } from './reconciliation.service.js';
-import { RegistrationTokensService } from './registration-tokens.service.js';
+import { GithubRunnersService } from './github-runners.service.js';
+import { JitProvisioningService } from './provisioning/jit-provisioning.service.js';
+import { ProvisioningAttempts } from './provisioning/provisioning-attempts.service.js';
+import { RegistrationTokensService } from './provisioning/registration-tokens.service.js';
+import { GithubSyncService } from './reconciliation/github-sync.service.js';
+import { StaleCleanupService } from './reconciliation/stale-cleanup.service.js';
+import { RunnerEntity } from './runner.entity.js';
 import { RunnersController } from './runners.controller.js';
 import { RunnersRepository } from './runners.repository.js';
 import { RunnersService } from './runners.service.js';
 
+/**
+ * Runners: issuing them (provisioning/), their lifecycle (list, get, refresh, delete), and keeping
+ * them in step with GitHub (reconciliation/; its scheduler is a module of its own that only the
+ * HTTP service loads).
+ */
 @Module({
-  imports: [AuditModule, GithubModule],
+  imports: [TypeOrmModule.forFeature([RunnerEntity]), AuditModule, GithubModule],
   controllers: [RunnersController],
-  providers: [RunnersRepository, ProvisioningAttempts, RunnersService, RegistrationTokensService, ReconciliationService],
-  exports: [RunnersService, ReconciliationService],
+  providers: [
+    RunnersRepository,
+    GithubRunnersService,
+    ProvisioningAttempts,
+    JitProvisioningService,
+    RegistrationTokensService,
+    RunnersService,
+    GithubSyncService,
+    StaleCleanupService,
+  ],
+  exports: [RunnersService, GithubSyncService, StaleCleanupService],
 })
 export class RunnersModule {}

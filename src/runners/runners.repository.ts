@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, In, IsNull, Not, QueryFailedError, type SelectQueryBuilder } from 'typeorm';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, IsNull, Not, QueryFailedError, type Repository, type SelectQueryBuilder } from 'typeorm';
 import type { Actor } from '../auth/actor.js';
 import { UUID_PATTERN } from '../common/text.js';
+import type { Transaction } from '../database/transactions.js';
 import { RunnerEntity, type RunnerStatus, TERMINAL_STATUSES, UQ_RUNNERS_NAME_ACTIVE } from './runner.entity.js';
 
 /** Which runners a list shows: live ones (not deleted or failed) unless a status is asked for. */
@@ -58,24 +59,19 @@ const STALE_STATUSES: RunnerStatus[] = ['pending', 'offline'];
 const ownedBy = (actor: Actor) => ({ ownerIssuer: actor.issuer, ownerSubject: actor.subject });
 const live = () => Not(In([...TERMINAL_STATUSES]));
 
-/** Queries on runners. Methods that take a manager run inside the caller's transaction. */
+/** Queries on runners. Writes take the caller's transaction (Transactions.run) and run inside it. */
 @Injectable()
 export class RunnersRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
-
-  /** Runs `work` in one transaction (a runner change and its audit event commit together). */
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
-  }
+  constructor(@InjectRepository(RunnerEntity) private readonly rows: Repository<RunnerEntity>) {}
 
   /** The runner that holds this name now (not deleted, not failed), whoever owns it. */
   findActiveByName(name: string): Promise<RunnerEntity | null> {
-    return this.dataSource.manager.findOne(RunnerEntity, { where: { name, status: live() } });
+    return this.rows.findOne({ where: { name, status: live() } });
   }
 
   /** The actor's failed attempts at this name, newest first (recent ones are what matter). */
   listFailedAttempts(actor: Actor, name: string, limit = 10): Promise<RunnerEntity[]> {
-    return this.dataSource.manager.find(RunnerEntity, {
+    return this.rows.find({
       where: { name, status: 'failed', ...ownedBy(actor) },
       order: { createdAt: 'DESC', id: 'DESC' },
       take: limit,
@@ -88,14 +84,14 @@ export class RunnersRepository {
    */
   async findOwned(actor: Actor, idOrName: string): Promise<RunnerEntity | null> {
     if (UUID_PATTERN.test(idOrName)) {
-      const byId = await this.dataSource.manager.findOne(RunnerEntity, { where: { id: idOrName, ...ownedBy(actor) } });
+      const byId = await this.rows.findOne({ where: { id: idOrName, ...ownedBy(actor) } });
       if (byId) return byId;
     }
-    const holder = await this.dataSource.manager.findOne(RunnerEntity, {
+    const holder = await this.rows.findOne({
       where: { name: idOrName, status: live(), ...ownedBy(actor) },
     });
     if (holder) return holder;
-    return this.dataSource.manager.findOne(RunnerEntity, {
+    return this.rows.findOne({
       where: { name: idOrName, ...ownedBy(actor) },
       order: { createdAt: 'DESC', id: 'DESC' },
     });
@@ -107,8 +103,8 @@ export class RunnersRepository {
    * a page: they appear on the first page of the next listing.
    */
   listOwnedPage(actor: Actor, filter: RunnerListFilter): Promise<RunnerEntity[]> {
-    const query = this.dataSource.manager
-      .createQueryBuilder(RunnerEntity, 'runner')
+    const query = this.rows
+      .createQueryBuilder('runner')
       .where('runner.owner_issuer = :issuer AND runner.owner_subject = :subject', {
         issuer: actor.issuer,
         subject: actor.subject,
@@ -126,7 +122,7 @@ export class RunnersRepository {
 
   /** Every owner's runners (or one user's, by name or subject), newest first: the ops view. */
   listAll(filter: RunnerDirectoryFilter): Promise<RunnerEntity[]> {
-    const query = this.dataSource.manager.createQueryBuilder(RunnerEntity, 'runner');
+    const query = this.rows.createQueryBuilder('runner');
     this.filterByStatus(query, filter.status);
     if (filter.user !== undefined) {
       query.andWhere('(runner.owner_name = :user OR runner.owner_subject = :user)', { user: filter.user });
@@ -139,8 +135,8 @@ export class RunnersRepository {
     else query.andWhere('runner.status NOT IN (:...terminal)', { terminal: [...TERMINAL_STATUSES] });
   }
 
-  async insert(manager: EntityManager, runner: NewRunner): Promise<RunnerEntity> {
-    return manager.save(manager.create(RunnerEntity, { busy: false, ...runner }));
+  async insert(tx: Transaction, runner: NewRunner): Promise<RunnerEntity> {
+    return tx.save(tx.create(RunnerEntity, { busy: false, ...runner }));
   }
 
   /**
@@ -149,12 +145,12 @@ export class RunnersRepository {
    * was no longer in that state.
    */
   async updateWhilePending(
-    manager: EntityManager,
+    tx: Transaction,
     id: string,
     githubRunnerId: number | null,
     change: RunnerChange,
   ): Promise<boolean> {
-    const result = await manager.update(
+    const result = await tx.update(
       RunnerEntity,
       { id, status: 'pending', githubRunnerId: githubRunnerId === null ? IsNull() : githubRunnerId },
       change,
@@ -166,8 +162,8 @@ export class RunnersRepository {
    * Applies `change` only while the row still has the status and GitHub id it was read with, so a
    * change decided on a stale read (another request, sync or cleanup got there first) is dropped.
    */
-  async updateIfUnchanged(manager: EntityManager, runner: RunnerEntity, change: RunnerChange): Promise<boolean> {
-    const result = await manager.update(
+  async updateIfUnchanged(tx: Transaction, runner: RunnerEntity, change: RunnerChange): Promise<boolean> {
+    const result = await tx.update(
       RunnerEntity,
       {
         id: runner.id,
@@ -183,15 +179,15 @@ export class RunnersRepository {
    * Applies `change` while the runner is still live (not deleted or failed), whatever else changed
    * meanwhile: for a decision that stands once GitHub has carried it out (a delete).
    */
-  async updateWhileLive(manager: EntityManager, id: string, change: RunnerChange): Promise<boolean> {
-    const result = await manager.update(RunnerEntity, { id, status: live() }, change);
+  async updateWhileLive(tx: Transaction, id: string, change: RunnerChange): Promise<boolean> {
+    const result = await tx.update(RunnerEntity, { id, status: live() }, change);
     return Boolean(result.affected);
   }
 
   /** The runner as it is now, if it is still stale: pending or offline since before `cutoff`. */
   findStillStale(id: string, cutoff: Date): Promise<RunnerEntity | null> {
-    return this.dataSource.manager
-      .createQueryBuilder(RunnerEntity, 'runner')
+    return this.rows
+      .createQueryBuilder('runner')
       .where('runner.id = :id', { id })
       .andWhere('runner.status IN (:...statuses)', { statuses: STALE_STATUSES })
       .andWhere('COALESCE(runner.last_seen_at, runner.created_at) < :cutoff', { cutoff })
@@ -200,7 +196,7 @@ export class RunnersRepository {
 
   /** Every live runner (not deleted or failed): what a sync compares with GitHub. */
   listLive(): Promise<RunnerEntity[]> {
-    return this.dataSource.manager.find(RunnerEntity, { where: { status: live() }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return this.rows.find({ where: { status: live() }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
   /**
@@ -208,8 +204,8 @@ export class RunnersRepository {
    * created before it. Oldest first.
    */
   listStale(cutoff: Date): Promise<RunnerEntity[]> {
-    return this.dataSource.manager
-      .createQueryBuilder(RunnerEntity, 'runner')
+    return this.rows
+      .createQueryBuilder('runner')
       .where('runner.status IN (:...statuses)', { statuses: STALE_STATUSES })
       .andWhere('COALESCE(runner.last_seen_at, runner.created_at) < :cutoff', { cutoff })
       .orderBy('runner.created_at', 'ASC')
@@ -221,11 +217,11 @@ export class RunnersRepository {
    * Applies many observations in one statement, each only while its row still has the status and
    * GitHub id it was read with. Returns the ids of the rows it changed.
    */
-  async applyObservations(manager: EntityManager, observations: RunnerObservation[]): Promise<Set<string>> {
+  async applyObservations(tx: Transaction, observations: RunnerObservation[]): Promise<Set<string>> {
     if (observations.length === 0) return new Set();
     const column = <K extends keyof RunnerObservation>(key: K) => observations.map((observation) => observation[key]);
     // TypeORM answers an UPDATE with [rows, affected count].
-    const [rows]: [{ id: string }[], number] = await manager.query(
+    const [rows]: [{ id: string }[], number] = await tx.query(
       `UPDATE runners AS runner
           SET status = change.status,
               busy = change.busy,

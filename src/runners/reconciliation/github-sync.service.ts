@@ -1,29 +1,18 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Actor } from '../auth/actor.js';
-import { AuditService } from '../audit/audit.service.js';
-import { DomainError, errorCodeOf } from '../common/domain-error.js';
-import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { plural } from '../common/text.js';
-import { GithubClient } from '../github/github.client.js';
-import type { GithubRunner } from '../github/github.types.js';
-import {
-  changesRow,
-  findOnGithub,
-  insideGracePeriod,
-  isRunnerBusyError,
-  observedState,
-  type ObservedState,
-} from './github-runners.js';
-import type {
-  CleanupOptions,
-  CleanupReport,
-  RunnerChangeReport,
-  SyncOptions,
-  SyncReport,
-} from './reconciliation.types.js';
-import type { RunnerEntity, RunnerStatus } from './runner.entity.js';
-import { type RunnerObservation, RunnersRepository } from './runners.repository.js';
-import { AUDIT_ACTIONS } from './audit-actions.js';
+import type { Actor } from '../../auth/actor.js';
+import { AuditService } from '../../audit/audit.service.js';
+import { errorCodeOf } from '../../common/domain-error.js';
+import { plural } from '../../common/text.js';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { Transactions } from '../../database/transactions.js';
+import { GithubClient } from '../../github/github.client.js';
+import type { GithubRunner } from '../../github/github.types.js';
+import { AUDIT_ACTIONS } from '../audit-actions.constants.js';
+import { GithubRunnersService } from '../github-runners.service.js';
+import type { RunnerEntity } from '../runner.entity.js';
+import { changesRow, insideGracePeriod, type ObservedState, observedState } from '../runner-state.rules.js';
+import { type RunnerObservation, RunnersRepository } from '../runners.repository.js';
+import { changeReport, type RunnerChangeReport, type SyncOptions, type SyncReport } from './reconciliation-report.js';
 
 /** Rows changed per statement (and per transaction) in a sync. */
 const SYNC_BATCH_SIZE = 500;
@@ -38,14 +27,6 @@ const LAST_SEEN_RESOLUTION_MS = 5 * 60_000;
  */
 const LOOKUP_CONCURRENCY = 8;
 const MAX_LOOKUPS_PER_SYNC = 500;
-/** A cleanup reports progress this often (runners). */
-const CLEANUP_PROGRESS_EVERY = 50;
-const HOUR_MS = 3_600_000;
-
-function describeAge(since: Date, now: Date): string {
-  const hours = (now.getTime() - since.getTime()) / HOUR_MS;
-  return hours >= 48 ? `${Math.floor(hours / 24)} days` : `${Math.floor(hours)} h`;
-}
 
 /** One row's planned write; `visible` when more than last_seen_at changes. */
 interface PlannedChange {
@@ -55,41 +36,22 @@ interface PlannedChange {
   visible: boolean;
 }
 
-function changeReport(
-  runner: RunnerEntity,
-  to: RunnerStatus,
-  reason: string,
-  githubRunnerId = runner.githubRunnerId,
-): RunnerChangeReport {
-  return {
-    runner_id: runner.id,
-    runner_name: runner.name,
-    owner: runner.ownerName,
-    github_runner_id: githubRunnerId,
-    from: runner.status,
-    to,
-    reason,
-  };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof DomainError ? `${error.code}: ${error.message}` : 'internal error (see the service log)';
-}
-
 /**
- * Keeps the runners table in step with GitHub: `syncWithGithub` (scheduled, and `sync-github`) and
- * `cleanupStaleRunners` (scheduled, and `cleanup-stale-runners`). Only runners this service created
- * (rows in its table) are ever touched; other runners of the org are only read.
+ * Keeps the runners table in step with GitHub's complete list of the org's runners: scheduled, and
+ * `sync-github`. Only runners this service created (rows in its table) are ever changed; the org's
+ * other runners are only read.
  */
 @Injectable()
-export class ReconciliationService {
-  private readonly logger = new Logger(ReconciliationService.name);
+export class GithubSyncService {
+  private readonly logger = new Logger(GithubSyncService.name);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly runners: RunnersRepository,
     private readonly audit: AuditService,
     private readonly github: GithubClient,
+    private readonly githubRunners: GithubRunnersService,
+    private readonly transactions: Transactions,
   ) {}
 
   /**
@@ -104,7 +66,7 @@ export class ReconciliationService {
     try {
       listing = await this.github.listAllRunners();
     } catch (error) {
-      await this.recordSummary(actor, AUDIT_ACTIONS.SYNC, 'failed', { error_code: errorCodeOf(error) });
+      await this.recordSummary(actor, 'failed', { error_code: errorCodeOf(error) });
       throw error;
     }
     options.onProgress?.(
@@ -135,15 +97,15 @@ export class ReconciliationService {
     const changes: RunnerChangeReport[] = [];
     for (let start = 0; start < planned.length; start += SYNC_BATCH_SIZE) {
       const batch = planned.slice(start, start + SYNC_BATCH_SIZE);
-      const applied = await this.runners.transaction(async (manager) => {
+      const applied = await this.transactions.run(async (tx) => {
         const changed = await this.runners.applyObservations(
-          manager,
+          tx,
           batch.map((item) => item.observation),
         );
         // Marking a runner deleted is a decision (it frees the name): it commits with its event.
         const deletions = batch.filter((item) => changed.has(item.runner.id) && item.observation.status === 'deleted');
         await this.audit.recordMany(
-          manager,
+          tx,
           actor,
           deletions.map((item) => ({
             action: AUDIT_ACTIONS.SYNC,
@@ -179,133 +141,13 @@ export class ReconciliationService {
     };
     if (updated + deleted > 0) {
       const { changes: _changes, ...counts } = report;
-      await this.recordSummary(actor, AUDIT_ACTIONS.SYNC, 'succeeded', counts);
+      await this.recordSummary(actor, 'succeeded', counts);
     }
     this.logger.log(
       `Synced with GitHub: ${report.github_runners} runners listed in ${report.list_requests} requests; ` +
         `${report.checked} checked, ${updated} updated, ${deleted} deleted, ${waiting} waiting, ${report.skipped} skipped`,
     );
     return report;
-  }
-
-  /**
-   * Removes this service's runners that stayed pending or offline longer than `hours`: from GitHub
-   * first, then marked deleted with their audit event. A runner GitHub shows online is not stale
-   * (its row is brought up to date instead); a busy one is skipped and reported; a failure on one
-   * runner is reported and the others go on. A dry run only lists what would be removed.
-   */
-  async cleanupStaleRunners(actor: Actor, options: CleanupOptions): Promise<CleanupReport> {
-    const started = Date.now();
-    const now = new Date();
-    const cutoff = new Date(now.getTime() - options.hours * HOUR_MS);
-    const stale = await this.runners.listStale(cutoff);
-    const report: CleanupReport = {
-      dry_run: options.dryRun,
-      hours: options.hours,
-      cutoff: cutoff.toISOString(),
-      stale: stale.length,
-      deleted: [],
-      skipped_busy: [],
-      failed: [],
-      stopped_early: false,
-      duration_ms: 0,
-    };
-    const reasonFor = (runner: RunnerEntity) =>
-      `${runner.status} for ${describeAge(runner.lastSeenAt ?? runner.createdAt, now)}`;
-    if (options.dryRun) {
-      report.deleted = stale.map((runner) => changeReport(runner, 'deleted', reasonFor(runner)));
-      report.duration_ms = Date.now() - started;
-      return report;
-    }
-
-    for (const [index, runner] of stale.entries()) {
-      if (options.signal?.aborted) {
-        report.stopped_early = true;
-        this.logger.warn(`Cleanup stopped after ${index} of ${stale.length} stale runners`);
-        break;
-      }
-      const item = changeReport(runner, 'deleted', reasonFor(runner));
-      try {
-        const outcome = await this.removeStale(actor, runner, cutoff, item.reason);
-        if (outcome === 'deleted') report.deleted.push(item);
-        else if (outcome === 'busy') report.skipped_busy.push(item);
-      } catch (error) {
-        if (isRunnerBusyError(error)) {
-          report.skipped_busy.push(item);
-        } else {
-          this.logger.warn(`Cleanup could not remove runner ${runner.name}: ${(error as Error).message}`);
-          report.failed.push({ ...item, error: messageOf(error) });
-        }
-      }
-      if ((index + 1) % CLEANUP_PROGRESS_EVERY === 0) {
-        options.onProgress?.(`Cleaned up ${index + 1} of ${stale.length} stale runners`);
-      }
-    }
-    report.duration_ms = Date.now() - started;
-    if (report.deleted.length + report.failed.length > 0) {
-      await this.recordSummary(actor, AUDIT_ACTIONS.CLEANUP, report.failed.length > 0 ? 'failed' : 'succeeded', {
-        hours: options.hours,
-        stale: report.stale,
-        deleted: report.deleted.length,
-        skipped_busy: report.skipped_busy.length,
-        failed: report.failed.length,
-      });
-    }
-    this.logger.log(
-      `Cleanup of runners stale for over ${options.hours} h: ${report.deleted.length} deleted, ` +
-        `${report.skipped_busy.length} busy, ${report.failed.length} failed`,
-    );
-    return report;
-  }
-
-  /** One stale runner: 'deleted', 'busy' (left alone), 'not-stale' (online after all) or 'changed' (by someone else). */
-  private async removeStale(
-    actor: Actor,
-    listed: RunnerEntity,
-    cutoff: Date,
-    reason: string,
-  ): Promise<'deleted' | 'busy' | 'not-stale' | 'changed'> {
-    // The list was read at the start: a sync, a refresh or its owner may have changed this runner
-    // since. Only a runner that is still stale, as it is now, is removed.
-    const runner = await this.runners.findStillStale(listed.id, cutoff);
-    if (!runner || runner.githubRunnerId !== listed.githubRunnerId) return 'changed';
-    const onGithub = await findOnGithub(this.github, runner);
-    if (onGithub?.status === 'online') {
-      // Our record is behind GitHub (no sync since it came back): not stale, so record what it is.
-      const observed = observedState(runner, onGithub, new Date());
-      await this.runners.transaction((manager) =>
-        this.runners.updateIfUnchanged(manager, runner, {
-          status: observed.status,
-          busy: observed.busy,
-          githubRunnerId: observed.githubRunnerId,
-          lastSeenAt: observed.lastSeenAt,
-        }),
-      );
-      return 'not-stale';
-    }
-    if (onGithub?.busy) return 'busy';
-    let github: string;
-    if (onGithub) github = await this.github.deleteRunner(onGithub.id);
-    else github = runner.githubRunnerId === null ? 'never-registered' : 'already-gone';
-
-    const done = await this.runners.transaction(async (manager) => {
-      const changed = await this.runners.updateIfUnchanged(manager, runner, {
-        status: 'deleted',
-        busy: false,
-        deletedAt: new Date(),
-        ...(onGithub && { githubRunnerId: onGithub.id }),
-      });
-      if (!changed) return false;
-      await this.audit.record(manager, actor, {
-        action: AUDIT_ACTIONS.CLEANUP,
-        outcome: 'succeeded',
-        runnerId: runner.id,
-        runnerName: runner.name,
-        details: { from: runner.status, to: 'deleted', reason, github, github_runner_id: onGithub?.id ?? runner.githubRunnerId },
-      });
-      return true;
-    });
-    return done ? 'deleted' : 'changed';
   }
 
   /** Plans the row's write when what GitHub shows differs from it (or its last_seen_at is old). */
@@ -338,7 +180,7 @@ export class ReconciliationService {
       while (next < toCheck.length) {
         const runner = toCheck[next++];
         try {
-          const onGithub = await findOnGithub(this.github, runner);
+          const onGithub = await this.githubRunners.find(runner);
           if (onGithub) {
             this.planObserved(planned, runner, onGithub, now);
           } else {
@@ -391,16 +233,10 @@ export class ReconciliationService {
     };
   }
 
-  private async recordSummary(
-    actor: Actor,
-    action: string,
-    outcome: 'succeeded' | 'failed',
-    details: Record<string, unknown>,
-  ): Promise<void> {
-    try {
-      await this.runners.transaction((manager) => this.audit.record(manager, actor, { action, outcome, details }));
-    } catch (error) {
-      this.logger.error(`Could not record the ${action} summary in the audit trail: ${(error as Error).message}`);
-    }
+  /** The summary of a run, best effort: the run's work is done (or failed) either way. */
+  private async recordSummary(actor: Actor, outcome: 'succeeded' | 'failed', details: Record<string, unknown>): Promise<void> {
+    await this.audit.recordAlone(actor, { action: AUDIT_ACTIONS.SYNC, outcome, details }).catch((error: Error) => {
+      this.logger.error(`Could not record the sync summary in the audit trail: ${error.message}`);
+    });
   }
 }

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
-import { buildDataSourceOptions } from './data-source-options.js';
-import { testDatabaseConfig } from '../../test/support/database.js';
+import { buildDataSourceOptions } from '../src/database/data-source-options.js';
+import { ENTITIES } from '../src/entities.js';
+import { testDatabaseConfig } from './support/database.js';
 
 describe('migrations', () => {
   let dataSource: DataSource;
@@ -10,7 +11,7 @@ describe('migrations', () => {
   beforeAll(async () => {
     const db = await testDatabaseConfig();
     dropDatabase = db.drop;
-    dataSource = new DataSource(buildDataSourceOptions(db.config));
+    dataSource = new DataSource(buildDataSourceOptions(db.config, ENTITIES));
     await dataSource.initialize();
     await dataSource.runMigrations();
   });

@@ -8,10 +8,11 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { Actor } from '../auth/actor.js';
-import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { ReconciliationService } from '../runners/reconciliation.service.js';
+import { Actor } from '../../auth/actor.js';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { GithubSyncService } from './github-sync.service.js';
 import { JobLeaseRepository } from './job-lease.repository.js';
+import { StaleCleanupService } from './stale-cleanup.service.js';
 
 export const SYNC_JOB = 'sync-github';
 export const CLEANUP_JOB = 'cleanup-stale-runners';
@@ -33,12 +34,8 @@ const SHUTDOWN_WAIT_MS = 15_000;
 /** What one tick came to, on this instance. */
 export type TickOutcome = 'ran' | 'failed' | 'overrun' | 'not-due';
 
-interface Job {
-  name: string;
-  intervalMs: number;
-  /** `signal` fires at shutdown or when the lease is lost: stop between runners. */
-  run: (signal: AbortSignal) => Promise<string>;
-}
+type JobName = typeof SYNC_JOB | typeof CLEANUP_JOB;
+const JOB_NAMES: readonly JobName[] = [SYNC_JOB, CLEANUP_JOB];
 
 /**
  * The background reconciliation: sync with GitHub every SYNC_INTERVAL_SECONDS and clean up stale
@@ -52,47 +49,24 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
   private readonly actor = Actor.system('scheduler');
   /** This instance, as the lease table names it. */
   readonly holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-  private readonly running = new Map<string, Promise<TickOutcome>>();
+  private readonly running = new Map<JobName, Promise<TickOutcome>>();
   private readonly stopping = new AbortController();
-  private readonly jobs: Record<string, Job>;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly reconciliation: ReconciliationService,
+    private readonly sync: GithubSyncService,
+    private readonly cleanup: StaleCleanupService,
     private readonly leases: JobLeaseRepository,
     private readonly registry: SchedulerRegistry,
-  ) {
-    this.jobs = {
-      [SYNC_JOB]: {
-        name: SYNC_JOB,
-        intervalMs: config.scheduler.syncIntervalSeconds * 1000,
-        run: async () => {
-          const report = await this.reconciliation.syncWithGithub(this.actor);
-          return `${report.updated} updated, ${report.deleted} deleted`;
-        },
-      },
-      [CLEANUP_JOB]: {
-        name: CLEANUP_JOB,
-        intervalMs: config.scheduler.cleanupIntervalMinutes * 60_000,
-        run: async (signal) => {
-          const report = await this.reconciliation.cleanupStaleRunners(this.actor, {
-            hours: this.config.runners.staleRunnerHours,
-            dryRun: false,
-            signal,
-          });
-          return `${report.deleted.length} deleted, ${report.skipped_busy.length} busy, ${report.failed.length} failed`;
-        },
-      },
-    };
-  }
+  ) {}
 
   onApplicationBootstrap(): void {
     if (!this.config.scheduler.enabled) {
       this.logger.log('Scheduler is off (SCHEDULER_ENABLED=false): run sync-github and cleanup-stale-runners from the CLI');
       return;
     }
-    for (const job of Object.values(this.jobs)) {
-      this.registry.addInterval(job.name, setInterval(() => void this.tick(job.name), job.intervalMs));
+    for (const name of JOB_NAMES) {
+      this.registry.addInterval(name, setInterval(() => void this.tick(name), this.intervalMs(name)));
     }
     this.logger.log(
       `Scheduler on: ${SYNC_JOB} every ${this.config.scheduler.syncIntervalSeconds} s, ` +
@@ -105,7 +79,7 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
    * does not meet a closed database halfway through a runner.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    for (const name of Object.keys(this.jobs)) {
+    for (const name of JOB_NAMES) {
       if (this.registry.doesExist('interval', name)) this.registry.deleteInterval(name);
     }
     this.stopping.abort();
@@ -122,26 +96,52 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
    * another instance took this tick; otherwise runs it under the lease. Never throws.
    */
   tick(name: string): Promise<TickOutcome> {
-    const job = this.jobs[name];
-    if (!job) throw new Error(`No scheduled job named ${name}`);
+    if (!isJobName(name)) throw new Error(`No scheduled job named ${name}`);
     if (this.running.has(name)) {
       this.logger.warn(`${name}: the previous run is still going; this tick is skipped`);
       return Promise.resolve('overrun');
     }
-    const run = this.runUnderLease(job).finally(() => this.running.delete(name));
+    const run = this.runUnderLease(name).finally(() => this.running.delete(name));
     this.running.set(name, run);
     return run;
   }
 
-  private async runUnderLease(job: Job): Promise<TickOutcome> {
+  /** One run of `sync-github`; returns its summary for the log line. */
+  private async syncWithGithub(): Promise<string> {
+    const report = await this.sync.syncWithGithub(this.actor);
+    return `${report.updated} updated, ${report.deleted} deleted`;
+  }
+
+  /** One run of `cleanup-stale-runners`, stopping between runners when `signal` fires. */
+  private async cleanupStaleRunners(signal: AbortSignal): Promise<string> {
+    const report = await this.cleanup.cleanupStaleRunners(this.actor, {
+      hours: this.config.runners.staleRunnerHours,
+      dryRun: false,
+      signal,
+    });
+    return `${report.deleted.length} deleted, ${report.skipped_busy.length} busy, ${report.failed.length} failed`;
+  }
+
+  /** The job's work; `signal` fires at shutdown or when the lease is lost. */
+  private runJob(name: JobName, signal: AbortSignal): Promise<string> {
+    return name === SYNC_JOB ? this.syncWithGithub() : this.cleanupStaleRunners(signal);
+  }
+
+  private intervalMs(name: JobName): number {
+    return name === SYNC_JOB
+      ? this.config.scheduler.syncIntervalSeconds * 1000
+      : this.config.scheduler.cleanupIntervalMinutes * 60_000;
+  }
+
+  private async runUnderLease(name: JobName): Promise<TickOutcome> {
     let acquired: boolean;
     try {
-      acquired = await this.leases.tryAcquire(job.name, this.holder, {
+      acquired = await this.leases.tryAcquire(name, this.holder, {
         leaseMs: LEASE_MS,
-        minGapMs: job.intervalMs * MIN_GAP_SHARE,
+        minGapMs: this.intervalMs(name) * MIN_GAP_SHARE,
       });
     } catch (error) {
-      this.logger.error(`${job.name}: could not take the lease: ${(error as Error).message}`);
+      this.logger.error(`${name}: could not take the lease: ${(error as Error).message}`);
       return 'failed';
     }
     if (!acquired) return 'not-due';
@@ -149,29 +149,33 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
     // Stops the run at shutdown, or once another instance may have taken the job over.
     const lost = new AbortController();
     const heartbeat = setInterval(() => {
-      this.leases.renew(job.name, this.holder, LEASE_MS).then(
+      this.leases.renew(name, this.holder, LEASE_MS).then(
         (held) => {
           if (held) return;
-          this.logger.warn(`${job.name}: lost the lease while running; stopping this run`);
+          this.logger.warn(`${name}: lost the lease while running; stopping this run`);
           lost.abort();
         },
-        (error: Error) => this.logger.warn(`${job.name}: could not renew the lease: ${error.message}`),
+        (error: Error) => this.logger.warn(`${name}: could not renew the lease: ${error.message}`),
       );
     }, LEASE_MS / 3);
     const started = Date.now();
     try {
-      const summary = await job.run(AbortSignal.any([lost.signal, this.stopping.signal]));
-      this.logger.log(`${job.name} done in ${Date.now() - started} ms: ${summary}`);
+      const summary = await this.runJob(name, AbortSignal.any([lost.signal, this.stopping.signal]));
+      this.logger.log(`${name} done in ${Date.now() - started} ms: ${summary}`);
       return 'ran';
     } catch (error) {
       // The next tick tries again; the service method already wrote what it knew to the audit trail.
-      this.logger.error(`${job.name} failed: ${(error as Error).message}`);
+      this.logger.error(`${name} failed: ${(error as Error).message}`);
       return 'failed';
     } finally {
       clearInterval(heartbeat);
-      await this.leases.release(job.name, this.holder).catch((error: Error) => {
-        this.logger.warn(`${job.name}: could not release the lease (it runs out by itself): ${error.message}`);
+      await this.leases.release(name, this.holder).catch((error: Error) => {
+        this.logger.warn(`${name}: could not release the lease (it runs out by itself): ${error.message}`);
       });
     }
   }
+}
+
+function isJobName(name: string): name is JobName {
+  return (JOB_NAMES as readonly string[]).includes(name);
 }

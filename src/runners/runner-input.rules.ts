@@ -23,6 +23,9 @@ export const WORK_FOLDER_PATTERN = /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9.
 export const WORK_FOLDER_RULE = `a relative path of at most ${WORK_FOLDER_MAX_LENGTH} characters of A-Z a-z 0-9 . _ - /, not starting with "/" and without ".." segments`;
 export const DEFAULT_WORK_FOLDER = '_work';
 
+/** A registration-token runner is ephemeral unless the caller asks otherwise: one job, then gone. */
+export const DEFAULT_EPHEMERAL = true;
+
 /**
  * Trims and lower-cases each label (GitHub labels are case-insensitive), keeping every label in its
  * place so that an error can name the position the caller sent it at. Duplicates are dropped when the

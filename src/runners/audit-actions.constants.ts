@@ -1,7 +1,8 @@
 /** The audit actions of the runners module. */
 export const AUDIT_ACTIONS = {
   PROVISION_JIT: 'provision_jit',
-  PROVISION: 'provision',
+  /** A registration token and its config.sh command (the action keeps the seed's name). */
+  PROVISION_REGISTRATION_TOKEN: 'provision',
   REPLACE: 'replace',
   REFRESH: 'refresh',
   DELETE: 'delete',

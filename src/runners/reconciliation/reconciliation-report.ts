@@ -2,7 +2,7 @@
  * What a sync or a cleanup did, for the CLI (a table and a summary line, or `--json` as is), the
  * scheduler's log line and the audit trail. Field names are snake_case because they are printed.
  */
-import type { RunnerStatus } from './runner.entity.js';
+import type { RunnerEntity, RunnerStatus } from '../runner.entity.js';
 
 /** One runner a sync or cleanup changed, or would change. */
 export interface RunnerChangeReport {
@@ -14,6 +14,24 @@ export interface RunnerChangeReport {
   to: RunnerStatus;
   /** Why, for people: "gone from GitHub", "online on GitHub", "pending for 30 h"… */
   reason: string;
+}
+
+/** The report of one runner's change, from its row as it was read. */
+export function changeReport(
+  runner: RunnerEntity,
+  to: RunnerStatus,
+  reason: string,
+  githubRunnerId = runner.githubRunnerId,
+): RunnerChangeReport {
+  return {
+    runner_id: runner.id,
+    runner_name: runner.name,
+    owner: runner.ownerName,
+    github_runner_id: githubRunnerId,
+    from: runner.status,
+    to,
+    reason,
+  };
 }
 
 export interface SyncReport {

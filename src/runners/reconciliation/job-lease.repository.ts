@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
+import { SchedulerLeaseEntity } from './scheduler-lease.entity.js';
 
 /**
  * Leases on scheduled jobs, in the database every instance shares, so that each tick of a job runs
@@ -9,7 +10,7 @@ import type { DataSource } from 'typeorm';
  */
 @Injectable()
 export class JobLeaseRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(@InjectRepository(SchedulerLeaseEntity) private readonly leases: Repository<SchedulerLeaseEntity>) {}
 
   /**
    * Takes the job's lease for `leaseMs` when nobody holds it and it has not started in the last
@@ -17,7 +18,7 @@ export class JobLeaseRepository {
    * trying at once, exactly one gets it.
    */
   async tryAcquire(job: string, holder: string, options: { leaseMs: number; minGapMs: number }): Promise<boolean> {
-    const rows: { job: string }[] = await this.dataSource.query(
+    const rows: { job: string }[] = await this.leases.query(
       `INSERT INTO scheduler_leases (job, holder, leased_until, last_started_at)
        VALUES ($1, $2, now() + make_interval(secs => $3 / 1000.0), now())
        ON CONFLICT (job) DO UPDATE
@@ -33,7 +34,7 @@ export class JobLeaseRepository {
 
   /** Extends a lease the holder still has; false when it lost it (it ran out and was taken). */
   async renew(job: string, holder: string, leaseMs: number): Promise<boolean> {
-    const [, affected]: [unknown, number] = await this.dataSource.query(
+    const [, affected]: [unknown, number] = await this.leases.query(
       `UPDATE scheduler_leases SET leased_until = now() + make_interval(secs => $3 / 1000.0)
         WHERE job = $1 AND holder = $2`,
       [job, holder, leaseMs],
@@ -43,7 +44,7 @@ export class JobLeaseRepository {
 
   /** Gives the lease back at the end of a run; the job's last start still spaces the next tick. */
   async release(job: string, holder: string): Promise<void> {
-    await this.dataSource.query(
+    await this.leases.query(
       `UPDATE scheduler_leases SET holder = NULL, leased_until = now(), last_finished_at = now()
         WHERE job = $1 AND holder = $2`,
       [job, holder],

@@ -1,14 +1,21 @@
 /**
- * How this service recognises its runners on GitHub and reads their state: shared by provisioning,
- * refresh, delete, sync and cleanup. Pure functions over GitHub's answers (and the client, for the
- * two lookups), so every path applies the same rules.
+ * How a row relates to its runner on GitHub and to time: shared by provisioning, refresh, delete,
+ * sync and cleanup, so every path applies the same rules. Pure functions over rows and GitHub's
+ * answers; the lookups that need GitHub are in GithubRunnersService.
  */
 import { ERROR_CODES } from '../common/domain-error.js';
-import type { GithubClient } from '../github/github.client.js';
 import { GithubError } from '../github/github.errors.js';
 import type { GithubRunner } from '../github/github.types.js';
 import type { RunnerEntity, RunnerStatus } from './runner.entity.js';
-import { DEFAULT_WORK_FOLDER } from './runner-rules.js';
+import { DEFAULT_WORK_FOLDER } from './runner-input.rules.js';
+
+/**
+ * A pending JIT row still without GitHub's id after this long belongs to a request that died (a
+ * crash or restart between writing the row and hearing from GitHub); it no longer holds its name.
+ */
+export const ABANDONED_AFTER_MS = 60_000;
+/** The failure code of such a row. */
+export const REQUEST_ABANDONED = 'REQUEST_ABANDONED';
 
 /** What a JIT runner was (or is to be) registered with. */
 export interface JitPlan {
@@ -20,6 +27,28 @@ export interface JitPlan {
 /** What a runner row was registered with, to recognise its GitHub runner later. */
 export function planOf(runner: RunnerEntity): JitPlan {
   return { labels: runner.labels, runnerGroupId: runner.runnerGroupId, workFolder: DEFAULT_WORK_FOLDER };
+}
+
+/**
+ * A JIT row whose request died before GitHub answered. Only a JIT row waits for GitHub's id; a
+ * registration-token row has none until the runner is seen on GitHub.
+ */
+export function isAbandoned(runner: RunnerEntity, now = Date.now()): boolean {
+  return (
+    runner.kind === 'jit' &&
+    runner.status === 'pending' &&
+    runner.githubRunnerId === null &&
+    now - runner.createdAt.getTime() > ABANDONED_AFTER_MS
+  );
+}
+
+/**
+ * A pending row whose request has not heard from GitHub yet and is young enough to still be under
+ * way: a JIT row waits for GitHub's id, a registration-token row for its token's expiry.
+ */
+export function isStillProvisioning(runner: RunnerEntity, now = Date.now()): boolean {
+  const waiting = runner.kind === 'jit' ? runner.githubRunnerId === null : runner.expiresAt === null;
+  return runner.status === 'pending' && waiting && now - runner.createdAt.getTime() <= ABANDONED_AFTER_MS;
 }
 
 /**
@@ -72,34 +101,6 @@ export function changesRow(runner: RunnerEntity, observed: ObservedState): boole
 /** A pending runner this young may simply not have registered yet; its absence proves nothing. */
 export function insideGracePeriod(runner: RunnerEntity, graceMinutes: number, now: Date): boolean {
   return runner.status === 'pending' && now.getTime() - runner.createdAt.getTime() < graceMinutes * 60_000;
-}
-
-/**
- * Finds the row's runner on GitHub: by id once known; before that, a registration-token runner by
- * its name (config.sh registered it under that name with our token). A JIT row without an id is a
- * request still under way or one that died: by name only if it looks exactly like what it asked for.
- * Null when GitHub has no such runner.
- */
-export async function findOnGithub(github: GithubClient, runner: RunnerEntity): Promise<GithubRunner | null> {
-  if (runner.githubRunnerId !== null) return github.getRunner(runner.githubRunnerId);
-  const found = await github.findRunnerByName(runner.name);
-  if (!found) return null;
-  if (runner.kind === 'registration_token') return found;
-  return looksFreshlyCreatedFor(found, planOf(runner)) ? found : null;
-}
-
-/** What removing a runner from GitHub came to. */
-export type GithubRemoval = 'deleted' | 'already-gone' | 'never-registered';
-
-/**
- * Removes the row's runner from GitHub; a runner GitHub no longer has (or never had) counts as
- * removed. A runner running a job throws GITHUB_RUNNER_BUSY and stays.
- */
-export async function removeFromGithub(github: GithubClient, runner: RunnerEntity): Promise<GithubRemoval> {
-  if (runner.githubRunnerId !== null) return github.deleteRunner(runner.githubRunnerId);
-  const found = await findOnGithub(github, runner);
-  if (!found) return 'never-registered';
-  return github.deleteRunner(found.id);
 }
 
 export function isRunnerBusyError(error: unknown): boolean {

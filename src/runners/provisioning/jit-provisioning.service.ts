@@ -1,0 +1,233 @@
+import { randomBytes } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Actor } from '../../auth/actor.js';
+import { fingerprint } from '../../audit/audit.service.js';
+import { DomainError, ERROR_CODES } from '../../common/domain-error.js';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { GithubClient } from '../../github/github.client.js';
+import { GithubError } from '../../github/github.errors.js';
+import type { GithubRunner, JitConfig } from '../../github/github.types.js';
+import type { CreateJitRunnerDto } from '../dto/create-jit-runner.dto.js';
+import { toJitRunnerResponse, type JitRunnerResponseDto } from '../dto/jit-runner-response.dto.js';
+import type { RunnerEntity } from '../runner.entity.js';
+import { DEFAULT_WORK_FOLDER, MAX_LABELS, NAME_SUFFIX_HEX_LENGTH } from '../runner-input.rules.js';
+import { hasConnected, type JitPlan, looksFreshlyCreatedFor, planOf, REQUEST_ABANDONED } from '../runner-state.rules.js';
+import { RunnersRepository } from '../runners.repository.js';
+import { type Attempt, type Issued, NameTaken, ProvisioningAttempts } from './provisioning-attempts.service.js';
+
+/** How long a caller has to start a JIT runner before the service may treat it as unused. */
+export const JIT_CONFIG_VALIDITY_MS = 60 * 60 * 1000;
+/** A prefix collision picks a new suffix; 24 random bits make more than a few collisions unlikely. */
+export const MAX_NAME_ATTEMPTS = 5;
+
+/** Failures after which GitHub may have created the runner although we never got its answer. */
+const ANSWER_MAY_BE_LOST: readonly string[] = [ERROR_CODES.GITHUB_UNAVAILABLE, ERROR_CODES.GITHUB_TIMEOUT, REQUEST_ABANDONED];
+
+/** What looking for a runner a failed attempt left on GitHub came to, for the audit trail. */
+type LeftoverRemoval = 'removed' | 'none' | 'not-ours' | 'unknown';
+
+/**
+ * JIT provisioning: one ephemeral runner, with the labels and group the server decides, and its JIT
+ * config. Each name tried is one attempt (ProvisioningAttempts.run): the pending row is written
+ * before GitHub is called, and GitHub's answer completes it or fails it.
+ */
+@Injectable()
+export class JitProvisioningService {
+  private readonly logger = new Logger(JitProvisioningService.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly runners: RunnersRepository,
+    private readonly github: GithubClient,
+    private readonly attempts: ProvisioningAttempts,
+  ) {}
+
+  /**
+   * Issues a JIT config for the runner named in the request, or for the prefix plus a random suffix;
+   * a suffix that turns out to be taken (here or on GitHub) is one failed attempt, and another is
+   * tried.
+   */
+  async provisionJit(actor: Actor, request: CreateJitRunnerDto): Promise<JitRunnerResponseDto> {
+    const prefix = request.runner_name_prefix;
+    if (prefix === undefined) return this.provisionOnce(actor, request);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.provisionOnce(actor, request);
+      } catch (error) {
+        if (!(error instanceof NameTaken)) throw error;
+        if (attempt === MAX_NAME_ATTEMPTS) {
+          throw new DomainError(
+            ERROR_CODES.RUNNER_NAME_TAKEN,
+            `No free name found for runner_name_prefix "${prefix}" after ${MAX_NAME_ATTEMPTS} attempts; choose another prefix`,
+            { runner_name_prefix: prefix },
+          );
+        }
+        this.logger.log(`Runner name ${String(error.details?.runner_name)} is taken; trying another suffix`);
+      }
+    }
+  }
+
+  /** One attempt: one name, one pending row, one call to generate-jitconfig. */
+  private provisionOnce(actor: Actor, request: CreateJitRunnerDto): Promise<JitRunnerResponseDto> {
+    const prefix = request.runner_name_prefix;
+    const details = prefix === undefined ? {} : { runner_name_prefix: prefix };
+    return this.attempts.run(actor, 'jit', { name: request.runner_name ?? null, details }, async (attempt) => {
+      const plan = this.planJit(request);
+      const name = request.runner_name ?? `${prefix}-${randomBytes(NAME_SUFFIX_HEX_LENGTH / 2).toString('hex')}`;
+      const explicitName = request.runner_name !== undefined;
+      const replacing = await this.attempts.claimName(attempt, {
+        name,
+        replaceable: explicitName,
+        releaseAbandoned: (holder) => this.releaseAbandoned(actor, holder),
+      });
+      if (replacing) await this.removeForReplacement(replacing);
+      await this.attempts.reserve(attempt, {
+        runner: { kind: 'jit', ephemeral: true, labels: plan.labels, runnerGroupId: plan.runnerGroupId },
+        details: { labels: plan.labels, runner_group_id: plan.runnerGroupId },
+        replacing: replacing && {
+          runner: replacing,
+          details: {
+            github_runner_id: replacing.githubRunnerId,
+            reason: 'the owner asked for the same name again while it was pending',
+          },
+        },
+        takenReason: explicitName ? 'taken by another runner' : 'taken',
+      });
+      const jit = await this.generate(attempt, name, plan);
+      return this.issued(actor, name, plan, jit);
+    });
+  }
+
+  private planJit(request: CreateJitRunnerDto): JitPlan {
+    // The shape of every other validation error: one violation per field.
+    const invalidField = (field: string, message: string) =>
+      new DomainError(ERROR_CODES.VALIDATION_FAILED, message, { violations: [{ field, message }] });
+    const groupId = this.config.github.runnerGroupId;
+    if (request.runner_group_id !== undefined && request.runner_group_id !== groupId) {
+      throw invalidField(
+        'runner_group_id',
+        `runner_group_id must be ${groupId}: this service registers runners in runner group ${groupId} only`,
+      );
+    }
+    // GitHub registers exactly the labels sent to a JIT runner: the system labels go first, and a
+    // label sent twice (or one that is also a system label) once.
+    const systemLabels = this.config.github.systemLabels;
+    const labels = [...new Set([...systemLabels, ...request.labels])];
+    if (labels.length > MAX_LABELS) {
+      throw invalidField(
+        'labels',
+        `labels must hold at most ${MAX_LABELS - systemLabels.length} labels besides the ${systemLabels.length} system labels (GitHub allows ${MAX_LABELS} in all)`,
+      );
+    }
+    return { labels, runnerGroupId: groupId, workFolder: request.work_folder ?? DEFAULT_WORK_FOLDER };
+  }
+
+  /** What completes the attempt: GitHub's id on the row, the success event, the caller's answer. */
+  private issued(actor: Actor, name: string, plan: JitPlan, jit: JitConfig): Issued<JitRunnerResponseDto> {
+    return {
+      change: { githubRunnerId: jit.runner.id, expiresAt: new Date(Date.now() + JIT_CONFIG_VALIDITY_MS) },
+      details: {
+        github_runner_id: jit.runner.id,
+        labels: plan.labels,
+        runner_group_id: plan.runnerGroupId,
+        jit_config_fingerprint: fingerprint(jit.encodedJitConfig),
+      },
+      answer: (runner) => {
+        this.logger.log(`Provisioned JIT runner ${name} (GitHub id ${jit.runner.id}) for ${actor.name}`);
+        return toJitRunnerResponse(runner, jit.encodedJitConfig);
+      },
+      createdOnGithub: jit.runner.id,
+    };
+  }
+
+  /**
+   * generate-jitconfig. It is not idempotent: after a 5xx or a timeout the runner may exist on GitHub
+   * although we never got its config, and nobody could ever start it, so it is looked up by name and
+   * removed if it is exactly the runner we asked for. GitHub's "name taken" is the caller's
+   * RUNNER_NAME_TAKEN (the attempt records GitHub's answer).
+   */
+  private async generate(attempt: Attempt, name: string, plan: JitPlan): Promise<JitConfig> {
+    try {
+      return await this.generateOrRecover(attempt.actor, name, plan);
+    } catch (error) {
+      if (error instanceof GithubError && ANSWER_MAY_BE_LOST.includes(error.code)) {
+        attempt.failureDetails.orphan = await this.removeLeftover(name, (found) => looksFreshlyCreatedFor(found, plan));
+      }
+      if (error instanceof GithubError && error.code === ERROR_CODES.GITHUB_NAME_TAKEN) {
+        throw new NameTaken(name, 'taken on GitHub by another runner', undefined, error);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * generate-jitconfig, with one recovery: when GitHub says the name is taken by a runner that one of
+   * this owner's failed attempts left behind (GitHub created it, we never handed it out), that runner
+   * is removed and the call made once more.
+   */
+  private async generateOrRecover(actor: Actor, name: string, plan: JitPlan): Promise<JitConfig> {
+    const request = { name, ...plan };
+    try {
+      return await this.github.generateJitConfig(request);
+    } catch (error) {
+      if (!(error instanceof GithubError && error.code === ERROR_CODES.GITHUB_NAME_TAKEN)) throw error;
+      const leftByUs = async (found: GithubRunner) => {
+        const failed = await this.runners.listFailedAttempts(actor, name);
+        return failed.some(
+          (earlier) =>
+            earlier.githubRunnerId === found.id ||
+            (ANSWER_MAY_BE_LOST.includes(earlier.failureCode ?? '') && looksFreshlyCreatedFor(found, planOf(earlier))),
+        );
+      };
+      if ((await this.removeLeftover(name, leftByUs)) !== 'removed') throw error;
+      return this.github.generateJitConfig(request);
+    }
+  }
+
+  /**
+   * Best effort: removes the runner named `name` from GitHub when `isOurs` recognises it as one a
+   * failed attempt of ours left there, and says what it found. Somebody else's runner is never touched.
+   */
+  private async removeLeftover(
+    name: string,
+    isOurs: (found: GithubRunner) => boolean | Promise<boolean>,
+  ): Promise<LeftoverRemoval> {
+    try {
+      const found = await this.github.findRunnerByName(name);
+      if (!found) return 'none';
+      if (!(await isOurs(found))) return 'not-ours';
+      await this.github.deleteRunner(found.id);
+      this.logger.warn(`Removed runner ${name} (GitHub id ${found.id}) that a failed attempt left on GitHub`);
+      return 'removed';
+    } catch (error) {
+      this.logger.warn(`Could not check GitHub for a runner ${name} left by a failed attempt: ${(error as Error).message}`);
+      return 'unknown';
+    }
+  }
+
+  /**
+   * Frees the name an abandoned attempt still holds: removes what GitHub may have created for it
+   * (only if it looks exactly like that attempt's runner), then closes that attempt as failed.
+   */
+  private async releaseAbandoned(actor: Actor, runner: RunnerEntity): Promise<void> {
+    const orphan = await this.removeLeftover(runner.name, (found) => looksFreshlyCreatedFor(found, planOf(runner)));
+    await this.attempts.closeAbandoned(actor, runner, { orphan });
+  }
+
+  /**
+   * Removes the owner's pending runner from GitHub so a new one can take its name (the reservation
+   * then marks it deleted). Refused once it has connected.
+   */
+  private async removeForReplacement(holder: RunnerEntity): Promise<void> {
+    const onGithub = holder.githubRunnerId === null ? null : await this.github.getRunner(holder.githubRunnerId);
+    if (onGithub && hasConnected(onGithub)) {
+      throw new NameTaken(
+        holder.name,
+        'held by your runner that has already connected to GitHub',
+        'choose another runner_name (a connected runner is never replaced)',
+      );
+    }
+    if (onGithub) await this.github.deleteRunner(onGithub.id);
+    this.logger.log(`Replacing pending runner ${holder.name} (GitHub id ${holder.githubRunnerId}) at its owner's request`);
+  }
+}

@@ -1,0 +1,324 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Actor } from '../../auth/actor.js';
+import { type AuditRecord, AuditService } from '../../audit/audit.service.js';
+import type { AuditOutcome } from '../../audit/audit-event.entity.js';
+import { DomainError, ERROR_CODES, errorCodeOf } from '../../common/domain-error.js';
+import { Transactions } from '../../database/transactions.js';
+import { GithubClient } from '../../github/github.client.js';
+import { GithubError } from '../../github/github.errors.js';
+import { AUDIT_ACTIONS } from '../audit-actions.constants.js';
+import type { RunnerEntity, RunnerKind } from '../runner.entity.js';
+import { isAbandoned, isStillProvisioning, REQUEST_ABANDONED } from '../runner-state.rules.js';
+import { isNameTaken, type NewRunner, type RunnerChange, RunnersRepository } from '../runners.repository.js';
+
+/**
+ * Errors that are a decision about the request (denied), not a failure to carry it out. One list for
+ * both kinds: neither raises the codes only the other one lists.
+ */
+const DENIAL_CODES: readonly string[] = [
+  ERROR_CODES.VALIDATION_FAILED,
+  ERROR_CODES.RUNNER_NAME_TAKEN,
+  ERROR_CODES.RUNNER_BUSY,
+  ERROR_CODES.REGISTRATION_TOKENS_DISABLED,
+];
+
+/** Each kind of runner has its own provisioning action in the audit trail. */
+const PROVISION_ACTIONS: Record<RunnerKind, string> = {
+  jit: AUDIT_ACTIONS.PROVISION_JIT,
+  registration_token: AUDIT_ACTIONS.PROVISION_REGISTRATION_TOKEN,
+};
+
+/** How a refusal names a runner of each kind, and what it is never replaced by. */
+const KIND_NAMES: Record<RunnerKind, { runner: string; credential: string }> = {
+  jit: { runner: 'JIT runner', credential: 'JIT runner' },
+  registration_token: { runner: 'registration-token runner', credential: 'registration token' },
+};
+
+/** The name is held; a prefix request then quietly tries another suffix. */
+export class NameTaken extends DomainError {
+  /** `cause`: the error that showed it (GitHub's 409), which the attempt records in its place. */
+  constructor(name: string, reason: string, advice = 'choose another runner_name', cause?: unknown) {
+    super(ERROR_CODES.RUNNER_NAME_TAKEN, `The runner name "${name}" is ${reason}; ${advice}`, { runner_name: name }, { cause });
+  }
+}
+
+/** GitHub's HTTP status, when an error carries one, for an audit event's details. */
+export function githubStatusOf(error: unknown): { github_status?: number } {
+  return error instanceof GithubError && error.failure.status !== undefined ? { github_status: error.failure.status } : {};
+}
+
+/** The pending row an attempt reserves, the details of its 'attempted' event, and what it replaces. */
+export interface Reservation {
+  runner: Pick<NewRunner, 'kind' | 'ephemeral' | 'labels' | 'runnerGroupId'>;
+  details: Record<string, unknown>;
+  /** The owner's pending runner of the same name (from claimName), and the details of its 'replace' event. */
+  replacing?: { runner: RunnerEntity; details: Record<string, unknown> };
+  /** Why a name another request took between the claim and the insert is refused. */
+  takenReason?: string;
+}
+
+/** What GitHub issued, as an attempt's work hands it back for the attempt to complete. */
+export interface Issued<T> {
+  /** Written to the pending row, in the transaction of the success event. */
+  change: RunnerChange;
+  /** The success event's details (never the credential: a fingerprint at most). */
+  details: Record<string, unknown>;
+  /** The caller's answer, from the completed row. */
+  answer: (runner: RunnerEntity) => T;
+  /** GitHub's id of a runner GitHub created: removed again when the attempt cannot complete. */
+  createdOnGithub?: number;
+}
+
+/** What an attempt may claim: a name, and whether the caller's own pending runner there is replaced. */
+export interface NameClaim {
+  name: string;
+  /** False for a generated name: any holder means "try another". */
+  replaceable: boolean;
+  /** Frees a name an abandoned request holds (the JIT flow); without it such a holder refuses the name. */
+  releaseAbandoned?: (holder: RunnerEntity) => Promise<void>;
+}
+
+/**
+ * One attempt under way: who asked for what, the row it reserved, and what its work found out on the
+ * way. ProvisioningAttempts.run writes its closing event from this.
+ */
+export class Attempt {
+  /** The name being tried: the one asked for, or the one the work picked (a prefix's suffix). */
+  name: string | null;
+  /** The pending row, once reserved. */
+  runner: RunnerEntity | null = null;
+  /** Added to the closing event when the attempt fails (what the work learned, e.g. about an orphan). */
+  readonly failureDetails: Record<string, unknown> = {};
+  /** GitHub's id of a runner this attempt created but could not hand out, kept on the failed row. */
+  githubRunnerId: number | null = null;
+
+  constructor(
+    readonly actor: Actor,
+    readonly kind: RunnerKind,
+    name: string | null,
+    /** Details of the request for the closing event of an attempt that fails (e.g. the prefix). */
+    readonly requestDetails: Record<string, unknown>,
+  ) {
+    this.name = name;
+  }
+}
+
+/**
+ * One provisioning attempt, of either kind, from the caller's request to its one closing audit event.
+ * `run` is the only way to make one: the work claims a name, reserves the pending row (with its
+ * 'attempted' event) and asks GitHub; `run` then completes the row with the 'succeeded' event, or,
+ * whatever went wrong wherever, writes the one 'denied' or 'failed' event and marks the row failed.
+ */
+@Injectable()
+export class ProvisioningAttempts {
+  private readonly logger = new Logger(ProvisioningAttempts.name);
+
+  constructor(
+    private readonly runners: RunnersRepository,
+    private readonly audit: AuditService,
+    private readonly transactions: Transactions,
+    private readonly github: GithubClient,
+  ) {}
+
+  async run<T>(
+    actor: Actor,
+    kind: RunnerKind,
+    request: { name: string | null; details?: Record<string, unknown> },
+    work: (attempt: Attempt) => Promise<Issued<T>>,
+  ): Promise<T> {
+    const attempt = new Attempt(actor, kind, request.name, request.details ?? {});
+    let issued: Issued<T> | undefined;
+    try {
+      issued = await work(attempt);
+      return await this.complete(attempt, issued);
+    } catch (error) {
+      if (issued?.createdOnGithub !== undefined) await this.removeCreated(attempt, issued.createdOnGithub);
+      await this.closeUnsuccessful(attempt, error);
+      throw error;
+    }
+  }
+
+  /**
+   * Who may take the name. Nobody holds it: free. The caller's own pending runner of this kind holds
+   * it, and its request has finished: returned, to be replaced. Anything else is refused with why.
+   */
+  async claimName(attempt: Attempt, claim: NameClaim): Promise<RunnerEntity | undefined> {
+    const { name } = claim;
+    attempt.name = name;
+    let holder = await this.runners.findActiveByName(name);
+    if (holder && claim.releaseAbandoned && isAbandoned(holder)) {
+      await claim.releaseAbandoned(holder);
+      holder = null;
+    }
+    if (!holder) return undefined;
+    const own = holder.ownerIssuer === attempt.actor.issuer && holder.ownerSubject === attempt.actor.subject;
+    if (!claim.replaceable || !own || holder.status !== 'pending') throw new NameTaken(name, 'taken by another runner');
+    if (holder.kind !== attempt.kind) {
+      const theirs = KIND_NAMES[holder.kind];
+      throw new NameTaken(
+        name,
+        `held by your pending ${theirs.runner}`,
+        `choose another runner_name, or delete that runner first (a ${theirs.credential} is never replaced by a ${KIND_NAMES[attempt.kind].credential})`,
+      );
+    }
+    if (isStillProvisioning(holder)) {
+      throw new NameTaken(name, 'still being provisioned by an earlier request', 'retry in a moment');
+    }
+    return holder;
+  }
+
+  /**
+   * Writes the pending row and its 'attempted' event in one transaction, before GitHub is called.
+   * Marking the replaced runner deleted is part of the same transaction, so nobody can take the
+   * name in between.
+   */
+  async reserve(attempt: Attempt, reservation: Reservation): Promise<RunnerEntity> {
+    const { actor } = attempt;
+    const { runner: planned, replacing } = reservation;
+    const name = attempt.name as string;
+    try {
+      attempt.runner = await this.transactions.run(async (tx) => {
+        if (replacing) {
+          const deleted = await this.runners.updateWhilePending(tx, replacing.runner.id, replacing.runner.githubRunnerId, {
+            status: 'deleted',
+            deletedAt: new Date(),
+          });
+          if (!deleted) throw new NameTaken(name, 'being changed by another request', 'retry in a moment');
+          await this.audit.record(tx, actor, {
+            action: AUDIT_ACTIONS.REPLACE,
+            outcome: 'succeeded',
+            runnerId: replacing.runner.id,
+            runnerName: name,
+            details: replacing.details,
+          });
+        }
+        const runner = await this.runners.insert(tx, {
+          name,
+          kind: attempt.kind,
+          status: 'pending',
+          ephemeral: planned.ephemeral,
+          labels: planned.labels,
+          runnerGroupId: planned.runnerGroupId,
+          ownerIssuer: actor.issuer,
+          ownerSubject: actor.subject,
+          ownerName: actor.name,
+        });
+        await this.audit.record(tx, actor, {
+          action: PROVISION_ACTIONS[attempt.kind],
+          outcome: 'attempted',
+          runnerId: runner.id,
+          runnerName: name,
+          details: reservation.details,
+        });
+        return runner;
+      });
+    } catch (error) {
+      // Another request took the name between the claim and our insert.
+      if (isNameTaken(error)) throw new NameTaken(name, reservation.takenReason ?? 'taken by another runner');
+      throw error;
+    }
+    return attempt.runner;
+  }
+
+  /**
+   * Stores what GitHub issued on the row with the success event, unless a newer request replaced the
+   * row while GitHub was answering; only then is the credential handed out.
+   */
+  private async complete<T>(attempt: Attempt, issued: Issued<T>): Promise<T> {
+    const runner = attempt.runner;
+    if (!runner) throw new Error('A provisioning attempt issued a credential without reserving its runner first');
+    const completed = await this.transactions.run(async (tx) => {
+      if (!(await this.runners.updateWhilePending(tx, runner.id, null, issued.change))) return false;
+      await this.audit.record(tx, attempt.actor, this.closingEvent(attempt, 'succeeded', issued.details));
+      return true;
+    });
+    if (!completed) throw new NameTaken(runner.name, 'being provisioned again by a newer request');
+    // The answer needs only what this attempt set; no need to read the row back.
+    return issued.answer({ ...runner, ...issued.change });
+  }
+
+  /** GitHub created the runner but the attempt cannot hand it out: best effort to remove it again. */
+  private async removeCreated(attempt: Attempt, githubRunnerId: number): Promise<void> {
+    let removed = false;
+    try {
+      await this.github.deleteRunner(githubRunnerId);
+      removed = true;
+    } catch (deleteError) {
+      this.logger.warn(`Could not remove runner ${attempt.name} (GitHub id ${githubRunnerId}): ${(deleteError as Error).message}`);
+    }
+    // The GitHub id stays on the failed row, so a retry can recognise the runner if it was not removed.
+    attempt.githubRunnerId = githubRunnerId;
+    Object.assign(attempt.failureDetails, { github_runner_id: githubRunnerId, removed_from_github: removed });
+  }
+
+  /**
+   * The closing event of an attempt that did not succeed: denied when it was refused before it
+   * reserved a row, else failed, with the row marked failed in the same transaction. Best effort: when
+   * it cannot be written it is logged, and the caller still gets the error that ended the attempt.
+   */
+  private async closeUnsuccessful(attempt: Attempt, error: unknown): Promise<void> {
+    // An error translated for the caller (GitHub's 409 as RUNNER_NAME_TAKEN) is recorded as it came.
+    const ended = error instanceof DomainError && error.cause instanceof DomainError ? error.cause : error;
+    const code = errorCodeOf(ended);
+    const { runner } = attempt;
+    const outcome: AuditOutcome = runner === null && DENIAL_CODES.includes(code) ? 'denied' : 'failed';
+    // Our own messages are safe to keep and show; an unexpected error's text is not.
+    const reason = ended instanceof DomainError ? ended.message : 'Internal error while provisioning';
+    const details = {
+      error_code: code,
+      ...githubStatusOf(ended),
+      ...attempt.requestDetails,
+      ...attempt.failureDetails,
+      // A failed row keeps the reason itself.
+      ...(runner === null && ended instanceof DomainError && { reason }),
+    };
+    try {
+      await this.transactions.run(async (tx) => {
+        if (runner) {
+          await this.runners.updateWhilePending(tx, runner.id, null, {
+            status: 'failed',
+            failureCode: code,
+            failureReason: reason,
+            githubRunnerId: attempt.githubRunnerId,
+          });
+        }
+        await this.audit.record(tx, attempt.actor, this.closingEvent(attempt, outcome, details));
+      });
+    } catch (recordError) {
+      this.logger.error(
+        `Could not record the closing event of a ${PROVISION_ACTIONS[attempt.kind]} attempt (${code}): ${(recordError as Error).message}`,
+      );
+    }
+  }
+
+  /**
+   * Closes an attempt whose request died before GitHub answered (a crash or restart), found by
+   * `actor`, who wants its name: the row is marked failed with the closing event it never got.
+   * Nothing is written when the row changed meanwhile.
+   */
+  async closeAbandoned(actor: Actor, runner: RunnerEntity, details: Record<string, unknown>): Promise<void> {
+    const attempt = new Attempt(actor, runner.kind, runner.name, {});
+    attempt.runner = runner;
+    await this.transactions.run(async (tx) => {
+      const failed = await this.runners.updateWhilePending(tx, runner.id, null, {
+        status: 'failed',
+        failureCode: REQUEST_ABANDONED,
+        failureReason: 'The request that created this runner never finished',
+      });
+      if (!failed) return;
+      const event = { error_code: REQUEST_ABANDONED, ...details, noticed_by: actor.name };
+      await this.audit.record(tx, actor, this.closingEvent(attempt, 'failed', event));
+    });
+  }
+
+  /** The one shape of an attempt's closing event. */
+  private closingEvent(attempt: Attempt, outcome: AuditOutcome, details: Record<string, unknown>): AuditRecord {
+    return {
+      action: PROVISION_ACTIONS[attempt.kind],
+      outcome,
+      runnerId: attempt.runner?.id ?? null,
+      runnerName: attempt.name,
+      details,
+    };
+  }
+}

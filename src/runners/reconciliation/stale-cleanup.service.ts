@@ -1,0 +1,170 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Actor } from '../../auth/actor.js';
+import { AuditService } from '../../audit/audit.service.js';
+import { DomainError } from '../../common/domain-error.js';
+import { Transactions } from '../../database/transactions.js';
+import { GithubClient } from '../../github/github.client.js';
+import { AUDIT_ACTIONS } from '../audit-actions.constants.js';
+import { GithubRunnersService } from '../github-runners.service.js';
+import type { RunnerEntity } from '../runner.entity.js';
+import { isRunnerBusyError, observedState } from '../runner-state.rules.js';
+import { RunnersRepository } from '../runners.repository.js';
+import { changeReport, type CleanupOptions, type CleanupReport } from './reconciliation-report.js';
+
+/** A cleanup reports progress this often (runners). */
+const CLEANUP_PROGRESS_EVERY = 50;
+const HOUR_MS = 3_600_000;
+
+function describeAge(since: Date, now: Date): string {
+  const hours = (now.getTime() - since.getTime()) / HOUR_MS;
+  return hours >= 48 ? `${Math.floor(hours / 24)} days` : `${Math.floor(hours)} h`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof DomainError ? `${error.code}: ${error.message}` : 'internal error (see the service log)';
+}
+
+/**
+ * Removes this service's runners that stayed pending or offline too long: scheduled, and
+ * `cleanup-stale-runners`. Only rows in its table are ever touched.
+ */
+@Injectable()
+export class StaleCleanupService {
+  private readonly logger = new Logger(StaleCleanupService.name);
+
+  constructor(
+    private readonly runners: RunnersRepository,
+    private readonly audit: AuditService,
+    private readonly github: GithubClient,
+    private readonly githubRunners: GithubRunnersService,
+    private readonly transactions: Transactions,
+  ) {}
+
+  /**
+   * Removes this service's runners that stayed pending or offline longer than `hours`: from GitHub
+   * first, then marked deleted with their audit event. A runner GitHub shows online is not stale
+   * (its row is brought up to date instead); a busy one is skipped and reported; a failure on one
+   * runner is reported and the others go on. A dry run only lists what would be removed.
+   */
+  async cleanupStaleRunners(actor: Actor, options: CleanupOptions): Promise<CleanupReport> {
+    const started = Date.now();
+    const now = new Date();
+    const cutoff = new Date(now.getTime() - options.hours * HOUR_MS);
+    const stale = await this.runners.listStale(cutoff);
+    const report: CleanupReport = {
+      dry_run: options.dryRun,
+      hours: options.hours,
+      cutoff: cutoff.toISOString(),
+      stale: stale.length,
+      deleted: [],
+      skipped_busy: [],
+      failed: [],
+      stopped_early: false,
+      duration_ms: 0,
+    };
+    const reasonFor = (runner: RunnerEntity) =>
+      `${runner.status} for ${describeAge(runner.lastSeenAt ?? runner.createdAt, now)}`;
+    if (options.dryRun) {
+      report.deleted = stale.map((runner) => changeReport(runner, 'deleted', reasonFor(runner)));
+      report.duration_ms = Date.now() - started;
+      return report;
+    }
+
+    for (const [index, runner] of stale.entries()) {
+      if (options.signal?.aborted) {
+        report.stopped_early = true;
+        this.logger.warn(`Cleanup stopped after ${index} of ${stale.length} stale runners`);
+        break;
+      }
+      const item = changeReport(runner, 'deleted', reasonFor(runner));
+      try {
+        const outcome = await this.removeStale(actor, runner, cutoff, item.reason);
+        if (outcome === 'deleted') report.deleted.push(item);
+        else if (outcome === 'busy') report.skipped_busy.push(item);
+      } catch (error) {
+        if (isRunnerBusyError(error)) {
+          report.skipped_busy.push(item);
+        } else {
+          this.logger.warn(`Cleanup could not remove runner ${runner.name}: ${(error as Error).message}`);
+          report.failed.push({ ...item, error: messageOf(error) });
+        }
+      }
+      if ((index + 1) % CLEANUP_PROGRESS_EVERY === 0) {
+        options.onProgress?.(`Cleaned up ${index + 1} of ${stale.length} stale runners`);
+      }
+    }
+    report.duration_ms = Date.now() - started;
+    if (report.deleted.length + report.failed.length > 0) {
+      await this.recordSummary(actor, report.failed.length > 0 ? 'failed' : 'succeeded', {
+        hours: options.hours,
+        stale: report.stale,
+        deleted: report.deleted.length,
+        skipped_busy: report.skipped_busy.length,
+        failed: report.failed.length,
+      });
+    }
+    this.logger.log(
+      `Cleanup of runners stale for over ${options.hours} h: ${report.deleted.length} deleted, ` +
+        `${report.skipped_busy.length} busy, ${report.failed.length} failed`,
+    );
+    return report;
+  }
+
+  /** One stale runner: 'deleted', 'busy' (left alone), 'not-stale' (online after all) or 'changed' (by someone else). */
+  private async removeStale(
+    actor: Actor,
+    listed: RunnerEntity,
+    cutoff: Date,
+    reason: string,
+  ): Promise<'deleted' | 'busy' | 'not-stale' | 'changed'> {
+    // The list was read at the start: a sync, a refresh or its owner may have changed this runner
+    // since. Only a runner that is still stale, as it is now, is removed.
+    const runner = await this.runners.findStillStale(listed.id, cutoff);
+    if (!runner || runner.githubRunnerId !== listed.githubRunnerId) return 'changed';
+    const onGithub = await this.githubRunners.find(runner);
+    if (onGithub?.status === 'online') {
+      // Our record is behind GitHub (no sync since it came back): not stale, so record what it is.
+      const observed = observedState(runner, onGithub, new Date());
+      await this.transactions.run((tx) =>
+        this.runners.updateIfUnchanged(tx, runner, {
+          status: observed.status,
+          busy: observed.busy,
+          githubRunnerId: observed.githubRunnerId,
+          lastSeenAt: observed.lastSeenAt,
+        }),
+      );
+      return 'not-stale';
+    }
+    if (onGithub?.busy) return 'busy';
+    let github: string;
+    if (onGithub) github = await this.github.deleteRunner(onGithub.id);
+    else github = runner.githubRunnerId === null ? 'never-registered' : 'already-gone';
+
+    const done = await this.transactions.run(async (tx) => {
+      const changed = await this.runners.updateIfUnchanged(tx, runner, {
+        status: 'deleted',
+        busy: false,
+        deletedAt: new Date(),
+        ...(onGithub && { githubRunnerId: onGithub.id }),
+      });
+      if (!changed) return false;
+      await this.audit.record(tx, actor, {
+        action: AUDIT_ACTIONS.CLEANUP,
+        outcome: 'succeeded',
+        runnerId: runner.id,
+        runnerName: runner.name,
+        details: { from: runner.status, to: 'deleted', reason, github, github_runner_id: onGithub?.id ?? runner.githubRunnerId },
+      });
+      return true;
+    });
+    return done ? 'deleted' : 'changed';
+  }
+
+
+  /** The summary of a run, best effort: the run's work is done (or failed) either way. */
+  private async recordSummary(actor: Actor, outcome: 'succeeded' | 'failed', details: Record<string, unknown>): Promise<void> {
+    await this.audit.recordAlone(actor, { action: AUDIT_ACTIONS.CLEANUP, outcome, details }).catch((error: Error) => {
+      this.logger.error(`Could not record the cleanup summary in the audit trail: ${error.message}`);
+    });
+  }
+}
