@@ -10,10 +10,14 @@ import { API_PREFIX } from './common/api.js';
 import { DOCS_PATH, configureApp } from './configure-app.js';
 import { describeDatabase } from './database/data-source-options.js';
 import { SchemaNotReadyError } from './database/schema.js';
-import { GithubSimulator } from './github/simulator/github-simulator.js';
+import type { GithubSimulator } from './github/simulator/github-simulator.js';
 
-/** The demo's GitHub: the built-in simulator, in this process, with a fresh App key. */
+/**
+ * The demo's GitHub: the built-in simulator, in this process, with a fresh App key. Loaded only
+ * here, so a real deployment never loads the simulator's code.
+ */
 async function startSimulatedGithub(config: AppConfig): Promise<{ config: AppConfig; simulator: GithubSimulator }> {
+  const { GithubSimulator } = await import('./github/simulator/github-simulator.js');
   const simulator = await GithubSimulator.start();
   return { config: { ...config, github: { ...config.github, ...simulator.connectionSettings() } }, simulator };
 }

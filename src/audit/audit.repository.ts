@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
-import type { Transaction } from '../database/transactions.js';
+import type { Transaction } from '../database/transactions.service.js';
 import { AuditEventEntity } from './audit-event.entity.js';
 
 /** An event as it is written: everything but the id and the time, which the database sets. */

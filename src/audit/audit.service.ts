@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../auth/actor.js';
-import { type Transaction, Transactions } from '../database/transactions.js';
+import { type Transaction, Transactions } from '../database/transactions.service.js';
 import type { AuditOutcome } from './audit-event.entity.js';
 import { type AuditEventExportDto, toAuditEventExport } from './audit-event-export.dto.js';
 import { type AuditExportFilter, AuditRepository, type NewAuditEvent } from './audit.repository.js';

@@ -7,8 +7,8 @@ import type { CleanupReport, RunnerChangeReport } from '../runners/reconciliatio
 import { CommandFailedError } from './cli-errors.js';
 import { formatDuration, orDash, plural } from './format.js';
 import { parseWholeNumber } from './option-parsers.js';
-import { CliOutput } from './output.js';
-import { SchemaCheck } from './schema-check.js';
+import { CliOutput } from './cli-output.service.js';
+import { SchemaCheck } from './schema-check.service.js';
 
 export const CLEANUP_STALE_RUNNERS_COMMAND = 'cleanup-stale-runners';
 

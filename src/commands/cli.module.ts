@@ -9,8 +9,8 @@ import { CleanupStaleRunnersCommand } from './cleanup-stale-runners.command.js';
 import { ExportAuditLogCommand } from './export-audit-log.command.js';
 import { InitDbCommand } from './init-db.command.js';
 import { ListRunnersCommand } from './list-runners.command.js';
-import { CliOutput } from './output.js';
-import { SchemaCheck } from './schema-check.js';
+import { CliOutput } from './cli-output.service.js';
+import { SchemaCheck } from './schema-check.service.js';
 import { SyncGithubCommand } from './sync-github.command.js';
 
 /**

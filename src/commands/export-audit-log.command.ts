@@ -3,8 +3,8 @@ import { AuditService } from '../audit/audit.service.js';
 import { writeFileAtomically } from './atomic-file.js';
 import { type TextSink, writeJsonArray } from './json-array.js';
 import { parseEventType, parseInstant, parseNonBlank, parseWholeNumber } from './option-parsers.js';
-import { CliOutput } from './output.js';
-import { SchemaCheck } from './schema-check.js';
+import { CliOutput } from './cli-output.service.js';
+import { SchemaCheck } from './schema-check.service.js';
 
 export const EXPORT_AUDIT_LOG_COMMAND = 'export-audit-log';
 

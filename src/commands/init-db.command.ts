@@ -5,7 +5,7 @@ import type { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { describeDatabase } from '../database/data-source-options.js';
 import { applyMigrations } from '../database/schema.js';
-import { CliOutput } from './output.js';
+import { CliOutput } from './cli-output.service.js';
 
 interface InitDbOptions {
   json?: boolean;

@@ -4,8 +4,8 @@ import { RUNNER_STATUSES, type RunnerStatus } from '../runners/runner.entity.js'
 import { RunnersService } from '../runners/runners.service.js';
 import { formatTime, orDash, plural } from './format.js';
 import { parseChoice, parseNonBlank } from './option-parsers.js';
-import { CliOutput } from './output.js';
-import { SchemaCheck } from './schema-check.js';
+import { CliOutput } from './cli-output.service.js';
+import { SchemaCheck } from './schema-check.service.js';
 
 export const LIST_RUNNERS_COMMAND = 'list-runners';
 

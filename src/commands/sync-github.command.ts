@@ -3,8 +3,8 @@ import { Actor } from '../auth/actor.js';
 import { GithubSyncService } from '../runners/reconciliation/github-sync.service.js';
 import type { RunnerChangeReport, SyncReport } from '../runners/reconciliation/reconciliation-report.js';
 import { formatDuration, orDash, plural } from './format.js';
-import { CliOutput } from './output.js';
-import { SchemaCheck } from './schema-check.js';
+import { CliOutput } from './cli-output.service.js';
+import { SchemaCheck } from './schema-check.service.js';
 
 export const SYNC_GITHUB_COMMAND = 'sync-github';
 

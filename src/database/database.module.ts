@@ -4,7 +4,7 @@ import type { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { buildDataSourceOptions } from './data-source-options.js';
 import { prepareSchema, type SchemaMode } from './schema.js';
-import { Transactions } from './transactions.js';
+import { Transactions } from './transactions.service.js';
 
 const SCHEMA_MODE = Symbol('SCHEMA_MODE');
 

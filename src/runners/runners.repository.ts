@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { In, IsNull, Not, QueryFailedError, type Repository, type SelectQueryBuilder } from 'typeorm';
 import type { Actor } from '../auth/actor.js';
 import { UUID_PATTERN } from '../common/text.js';
-import type { Transaction } from '../database/transactions.js';
+import type { Transaction } from '../database/transactions.service.js';
 import { RunnerEntity, type RunnerStatus, TERMINAL_STATUSES, UQ_RUNNERS_NAME_ACTIVE } from './runner.entity.js';
 
 /** Which runners a list shows: live ones (not deleted or failed) unless a status is asked for. */

@@ -4,19 +4,17 @@ import { AuditService } from '../audit/audit.service.js';
 import { API_PREFIX } from '../common/api.js';
 import { DomainError, ERROR_CODES, errorCodeOf } from '../common/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { Transactions } from '../database/transactions.js';
+import { Transactions } from '../database/transactions.service.js';
 import { AUDIT_ACTIONS } from './audit-actions.constants.js';
-import { DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, type ListRunnersQueryDto } from './dto/list-runners-query.dto.js';
+import { decodeCursor, encodeCursor, type ListRunnersQueryDto } from './dto/list-runners-query.dto.js';
+import { DEFAULT_PAGE_SIZE } from './dto/runner-fields.js';
 import { toRunnerResponse, type RunnerListResponseDto, type RunnerResponseDto } from './dto/runner-response.dto.js';
 import { type GithubRemoval, GithubRunnersService } from './github-runners.service.js';
 import { type RunnerEntity, TERMINAL_STATUSES } from './runner.entity.js';
 import { insideGracePeriod, isAbandoned, isRunnerBusyError, observedState } from './runner-state.rules.js';
 import { type RunnerChange, type RunnerDirectoryFilter, RunnersRepository } from './runners.repository.js';
 
-/**
- * The lifecycle of runners once issued: list, get, refresh from GitHub, delete. (Issuing them is
- * provisioning/; keeping them in step with GitHub in the background is reconciliation/.)
- */
+/** The lifecycle of runners: list, get, refresh from GitHub, delete. */
 @Injectable()
 export class RunnersService {
   private readonly logger = new Logger(RunnersService.name);

@@ -1,5 +1,5 @@
 /**
- * The fields of the provisioning bodies, each one decorator that documents the field (OpenAPI) and
+ * The fields of the runner requests (the provisioning bodies, the list's query), each one decorator that documents the field (OpenAPI) and
  * validates it with a message that names the field and its rule. The DTOs only declare them.
  *
  * Each decorator lists its parts in the order they are applied, which is the order class-validator
@@ -7,8 +7,19 @@
  */
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsOptional, IsString, Matches, MaxLength, registerDecorator, type ValidationArguments } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  registerDecorator,
+  type ValidationArguments,
+} from 'class-validator';
 import { OptionalBoolean, WholeNumber } from '../../common/validation.js';
 import {
   DEFAULT_EPHEMERAL,
@@ -26,6 +37,13 @@ import {
   describeLabelsProblem,
   normaliseLabels,
 } from '../runner-input.rules.js';
+import { RUNNER_STATUSES } from '../runner.entity.js';
+
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 500;
+/** A cursor is the base64url of the last runner's id: opaque to callers, cheap to check. */
+export const CURSOR_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const CURSOR_RULE = "cursor must be a previous page's next_cursor, unchanged";
 
 const isName = (value: unknown, maxLength: number): boolean =>
   typeof value === 'string' && value.length <= maxLength && RUNNER_NAME_PATTERN.test(value);
@@ -178,5 +196,40 @@ export function EphemeralField(description: string): PropertyDecorator {
   return applyDecorators(
     OptionalBoolean(),
     ApiPropertyOptional({ description, example: true, default: DEFAULT_EPHEMERAL, type: Boolean }),
+  );
+}
+
+/** `status` of a list: one status, or (absent) every runner that is not deleted or failed. */
+export function StatusFilterField(): PropertyDecorator {
+  return applyDecorators(
+    IsIn(RUNNER_STATUSES, { message: `status must be one of ${RUNNER_STATUSES.join(', ')}` }),
+    IsOptional(),
+    ApiPropertyOptional({
+      enum: RUNNER_STATUSES,
+      description: 'Only runners in this status. Without it: every runner that is not deleted or failed.',
+    }),
+  );
+}
+
+/** `limit` of a list: runners per page, a whole number from the query string. */
+export function PageLimitField(): PropertyDecorator {
+  const message = `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`;
+  return applyDecorators(
+    Max(MAX_PAGE_SIZE, { message }),
+    Min(1, { message }),
+    IsInt({ message }),
+    Type(() => Number),
+    IsOptional(),
+    ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description: 'Runners per page' }),
+  );
+}
+
+/** `cursor` of a list: the previous page's next_cursor. */
+export function CursorField(): PropertyDecorator {
+  return applyDecorators(
+    Matches(CURSOR_PATTERN, { message: CURSOR_RULE }),
+    IsString(),
+    IsOptional(),
+    ApiPropertyOptional({ description: "The previous page's next_cursor, to get the page after it" }),
   );
 }

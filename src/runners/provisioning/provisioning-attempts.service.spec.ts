@@ -3,7 +3,7 @@ import { QueryFailedError } from 'typeorm';
 import { Actor } from '../../auth/actor.js';
 import type { AuditRecord, AuditService } from '../../audit/audit.service.js';
 import { DomainError, ERROR_CODES } from '../../common/domain-error.js';
-import type { Transaction, Transactions } from '../../database/transactions.js';
+import type { Transaction, Transactions } from '../../database/transactions.service.js';
 import type { GithubClient } from '../../github/github.client.js';
 import { GithubError } from '../../github/github.errors.js';
 import { type RunnerEntity, UQ_RUNNERS_NAME_ACTIVE } from '../runner.entity.js';

@@ -3,7 +3,7 @@ import type { Actor } from '../../auth/actor.js';
 import { type AuditRecord, AuditService } from '../../audit/audit.service.js';
 import type { AuditOutcome } from '../../audit/audit-event.entity.js';
 import { DomainError, ERROR_CODES, errorCodeOf } from '../../common/domain-error.js';
-import { Transactions } from '../../database/transactions.js';
+import { Transactions } from '../../database/transactions.service.js';
 import { GithubClient } from '../../github/github.client.js';
 import { GithubError } from '../../github/github.errors.js';
 import { AUDIT_ACTIONS } from '../audit-actions.constants.js';

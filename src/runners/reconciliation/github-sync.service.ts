@@ -4,7 +4,7 @@ import { AuditService } from '../../audit/audit.service.js';
 import { errorCodeOf } from '../../common/domain-error.js';
 import { plural } from '../../common/text.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
-import { Transactions } from '../../database/transactions.js';
+import { Transactions } from '../../database/transactions.service.js';
 import { GithubClient } from '../../github/github.client.js';
 import type { GithubRunner } from '../../github/github.types.js';
 import { AUDIT_ACTIONS } from '../audit-actions.constants.js';

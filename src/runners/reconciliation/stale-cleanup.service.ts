@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Actor } from '../../auth/actor.js';
 import { AuditService } from '../../audit/audit.service.js';
 import { DomainError } from '../../common/domain-error.js';
-import { Transactions } from '../../database/transactions.js';
+import { Transactions } from '../../database/transactions.service.js';
 import { GithubClient } from '../../github/github.client.js';
 import { AUDIT_ACTIONS } from '../audit-actions.constants.js';
 import { GithubRunnersService } from '../github-runners.service.js';
