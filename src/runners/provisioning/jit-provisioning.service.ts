@@ -43,9 +43,9 @@ export class JitProvisioningService {
   ) {}
 
   /**
-   * Issues a JIT config for the runner named in the request, or for the prefix plus a random suffix;
-   * a suffix that turns out to be taken (here or on GitHub) is one failed attempt, and another is
-   * tried.
+   * Issues a JIT config for the runner named in the request, or for the prefix plus a random suffix.
+   * Each name tried is an attempt with its own closing event; when a suffix turns out to be taken
+   * (here, or on GitHub), another is tried.
    */
   async provisionJit(actor: Actor, request: CreateJitRunnerDto): Promise<JitRunnerResponseDto> {
     const prefix = request.runner_name_prefix;
@@ -55,6 +55,7 @@ export class JitProvisioningService {
         return await this.provisionOnce(actor, request);
       } catch (error) {
         if (!(error instanceof NameTaken)) throw error;
+        this.logger.log(`Runner name ${String(error.details?.runner_name)} is taken (attempt ${attempt} of ${MAX_NAME_ATTEMPTS})`);
         if (attempt === MAX_NAME_ATTEMPTS) {
           throw new DomainError(
             ERROR_CODES.RUNNER_NAME_TAKEN,
@@ -62,7 +63,6 @@ export class JitProvisioningService {
             { runner_name_prefix: prefix },
           );
         }
-        this.logger.log(`Runner name ${String(error.details?.runner_name)} is taken; trying another suffix`);
       }
     }
   }
@@ -151,7 +151,9 @@ export class JitProvisioningService {
       return await this.generateOrRecover(attempt.actor, name, plan);
     } catch (error) {
       if (error instanceof GithubError && ANSWER_MAY_BE_LOST.includes(error.code)) {
-        attempt.failureDetails.orphan = await this.removeLeftover(name, (found) => looksFreshlyCreatedFor(found, plan));
+        attempt.failureDetails.orphan = await this.removeLeftover(name, 'that GitHub created although its answer was lost', (found) =>
+          looksFreshlyCreatedFor(found, plan),
+        );
       }
       if (error instanceof GithubError && error.code === ERROR_CODES.GITHUB_NAME_TAKEN) {
         throw new NameTaken(name, 'taken on GitHub by another runner', undefined, error);
@@ -179,17 +181,19 @@ export class JitProvisioningService {
             (ANSWER_MAY_BE_LOST.includes(earlier.failureCode ?? '') && looksFreshlyCreatedFor(found, planOf(earlier))),
         );
       };
-      if ((await this.removeLeftover(name, leftByUs)) !== 'removed') throw error;
+      if ((await this.removeLeftover(name, 'left by an earlier failed attempt', leftByUs)) !== 'removed') throw error;
       return this.github.generateJitConfig(request);
     }
   }
 
   /**
-   * Best effort: removes the runner named `name` from GitHub when `isOurs` recognises it as one a
-   * failed attempt of ours left there, and says what it found. Somebody else's runner is never touched.
+   * Best effort: removes the runner named `name` from GitHub when `isOurs` recognises it as the one a
+   * failed attempt of ours left there (`which`, for the log), and says what it found. Somebody else's
+   * runner is never touched.
    */
   private async removeLeftover(
     name: string,
+    which: string,
     isOurs: (found: GithubRunner) => boolean | Promise<boolean>,
   ): Promise<LeftoverRemoval> {
     try {
@@ -197,10 +201,10 @@ export class JitProvisioningService {
       if (!found) return 'none';
       if (!(await isOurs(found))) return 'not-ours';
       await this.github.deleteRunner(found.id);
-      this.logger.warn(`Removed runner ${name} (GitHub id ${found.id}) that a failed attempt left on GitHub`);
+      this.logger.warn(`Removed runner ${name} (GitHub id ${found.id}) ${which}`);
       return 'removed';
     } catch (error) {
-      this.logger.warn(`Could not check GitHub for a runner ${name} left by a failed attempt: ${(error as Error).message}`);
+      this.logger.warn(`Could not check GitHub for the runner ${name} ${which}: ${(error as Error).message}`);
       return 'unknown';
     }
   }
@@ -210,7 +214,9 @@ export class JitProvisioningService {
    * (only if it looks exactly like that attempt's runner), then closes that attempt as failed.
    */
   private async releaseAbandoned(actor: Actor, runner: RunnerEntity): Promise<void> {
-    const orphan = await this.removeLeftover(runner.name, (found) => looksFreshlyCreatedFor(found, planOf(runner)));
+    const orphan = await this.removeLeftover(runner.name, 'of a request that never finished', (found) =>
+      looksFreshlyCreatedFor(found, planOf(runner)),
+    );
     await this.attempts.closeAbandoned(actor, runner, { orphan });
   }
 
@@ -219,6 +225,7 @@ export class JitProvisioningService {
    * then marks it deleted). Refused once it has connected.
    */
   private async removeForReplacement(holder: RunnerEntity): Promise<void> {
+    // A claimed JIT holder has GitHub's id: one without it is still provisioning, or abandoned.
     const onGithub = holder.githubRunnerId === null ? null : await this.github.getRunner(holder.githubRunnerId);
     if (onGithub && hasConnected(onGithub)) {
       throw new NameTaken(

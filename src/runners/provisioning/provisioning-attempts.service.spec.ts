@@ -39,7 +39,10 @@ class FakeRunners {
     return this.holder;
   }
 
+  failUpdatesWith: Error | undefined;
+
   async updateWhilePending(_tx: Transaction, id: string, _githubRunnerId: number | null, change: RunnerChange) {
+    if (this.failUpdatesWith) throw this.failUpdatesWith;
     if (!this.pendingIds.has(id)) return false;
     this.updates.push({ id, change });
     return true;
@@ -58,6 +61,10 @@ class FakeAudit {
   async record(_tx: Transaction, _actor: Actor, event: AuditRecord): Promise<void> {
     if (this.failWith) throw this.failWith;
     this.events.push(event);
+  }
+
+  async recordAlone(actor: Actor, event: AuditRecord): Promise<void> {
+    await this.record(tx, actor, event);
   }
 }
 
@@ -199,6 +206,25 @@ describe('ProvisioningAttempts', () => {
         github_runner_id: 77,
         removed_from_github: true,
       });
+    });
+
+    it('still records the closing event, without the row, when the row cannot be marked failed', async () => {
+      const error = new GithubError(ERROR_CODES.GITHUB_UNAVAILABLE, 'GitHub is unavailable', { status: 502 });
+      const running = attempts.run(actor, 'registration_token', token, async (attempt) => {
+        await attempts.reserve(attempt, reservation);
+        runners.failUpdatesWith = new Error('row is locked');
+        throw error;
+      });
+      jest.spyOn(attempts['logger'], 'error').mockImplementation(() => undefined);
+
+      await expect(running).rejects.toBe(error);
+      expect(outcomes(audit.events)).toEqual(['provision:attempted', 'provision:failed']);
+      expect(audit.events[1]).toMatchObject({
+        runnerId: null,
+        runnerName: 'build-1',
+        details: { error_code: ERROR_CODES.GITHUB_UNAVAILABLE, github_status: 502 },
+      });
+      expect(attempts['logger'].error).toHaveBeenCalledWith(expect.stringContaining('build-1 (GITHUB_UNAVAILABLE) on its runner row: row is locked'));
     });
 
     it('does not throw the audit failure when the closing event cannot be written: the caller gets its own error', async () => {

@@ -28,13 +28,19 @@ const PROVISION_ACTIONS: Record<RunnerKind, string> = {
   registration_token: AUDIT_ACTIONS.PROVISION_REGISTRATION_TOKEN,
 };
 
-/** How a refusal names a runner of each kind, and what it is never replaced by. */
-const KIND_NAMES: Record<RunnerKind, { runner: string; credential: string }> = {
-  jit: { runner: 'JIT runner', credential: 'JIT runner' },
-  registration_token: { runner: 'registration-token runner', credential: 'registration token' },
+/** Why the caller's own pending runner of the other kind keeps its name, by that runner's kind. */
+const HELD_BY_OTHER_KIND: Record<RunnerKind, { reason: string; advice: string }> = {
+  jit: {
+    reason: 'held by your pending JIT runner',
+    advice: 'choose another runner_name, or delete that runner first (a JIT runner is never replaced by a registration token)',
+  },
+  registration_token: {
+    reason: 'held by your pending registration-token runner',
+    advice: 'choose another runner_name, or delete that runner first (a registration token is never replaced by a JIT runner)',
+  },
 };
 
-/** The name is held; a prefix request then quietly tries another suffix. */
+/** The name is held; a prefix request then tries another suffix (as a new attempt). */
 export class NameTaken extends DomainError {
   /** `cause`: the error that showed it (GitHub's 409), which the attempt records in its place. */
   constructor(name: string, reason: string, advice = 'choose another runner_name', cause?: unknown) {
@@ -43,7 +49,7 @@ export class NameTaken extends DomainError {
 }
 
 /** GitHub's HTTP status, when an error carries one, for an audit event's details. */
-export function githubStatusOf(error: unknown): { github_status?: number } {
+function githubStatusOf(error: unknown): { github_status?: number } {
   return error instanceof GithubError && error.failure.status !== undefined ? { github_status: error.failure.status } : {};
 }
 
@@ -105,9 +111,10 @@ export class Attempt {
 
 /**
  * One provisioning attempt, of either kind, from the caller's request to its one closing audit event.
- * `run` is the only way to make one: the work claims a name, reserves the pending row (with its
+ * An attempt is made with `run`: the work claims a name, reserves the pending row (with its
  * 'attempted' event) and asks GitHub; `run` then completes the row with the 'succeeded' event, or,
  * whatever went wrong wherever, writes the one 'denied' or 'failed' event and marks the row failed.
+ * (The one other closing event is that of an attempt whose process died: closeAbandoned.)
  */
 @Injectable()
 export class ProvisioningAttempts {
@@ -146,7 +153,9 @@ export class ProvisioningAttempts {
     const { name } = claim;
     attempt.name = name;
     let holder = await this.runners.findActiveByName(name);
-    if (holder && claim.releaseAbandoned && isAbandoned(holder)) {
+    // One clock reading for both checks: a holder is either abandoned or still provisioning, never neither.
+    const now = Date.now();
+    if (holder && claim.releaseAbandoned && isAbandoned(holder, now)) {
       await claim.releaseAbandoned(holder);
       holder = null;
     }
@@ -154,14 +163,10 @@ export class ProvisioningAttempts {
     const own = holder.ownerIssuer === attempt.actor.issuer && holder.ownerSubject === attempt.actor.subject;
     if (!claim.replaceable || !own || holder.status !== 'pending') throw new NameTaken(name, 'taken by another runner');
     if (holder.kind !== attempt.kind) {
-      const theirs = KIND_NAMES[holder.kind];
-      throw new NameTaken(
-        name,
-        `held by your pending ${theirs.runner}`,
-        `choose another runner_name, or delete that runner first (a ${theirs.credential} is never replaced by a ${KIND_NAMES[attempt.kind].credential})`,
-      );
+      const refusal = HELD_BY_OTHER_KIND[holder.kind];
+      throw new NameTaken(name, refusal.reason, refusal.advice);
     }
-    if (isStillProvisioning(holder)) {
+    if (isStillProvisioning(holder, now)) {
       throw new NameTaken(name, 'still being provisioned by an earlier request', 'retry in a moment');
     }
     return holder;
@@ -252,9 +257,11 @@ export class ProvisioningAttempts {
   }
 
   /**
-   * The closing event of an attempt that did not succeed: denied when it was refused before it
-   * reserved a row, else failed, with the row marked failed in the same transaction. Best effort: when
-   * it cannot be written it is logged, and the caller still gets the error that ended the attempt.
+   * The closing event of an attempt that did not succeed: denied when it was refused (a denial code)
+   * before it reserved a row, else failed, with the row marked failed in the same transaction. When
+   * that cannot be written, the event alone is tried once more, without the row (which stays
+   * pending until a sync, a cleanup or the name's next request resolves it). Best effort: a failure
+   * here is logged, and the caller still gets the error that ended the attempt.
    */
   private async closeUnsuccessful(attempt: Attempt, error: unknown): Promise<void> {
     // An error translated for the caller (GitHub's 409 as RUNNER_NAME_TAKEN) is recorded as it came.
@@ -272,6 +279,8 @@ export class ProvisioningAttempts {
       // A failed row keeps the reason itself.
       ...(runner === null && ended instanceof DomainError && { reason }),
     };
+    const event = this.closingEvent(attempt, outcome, details);
+    const what = `the failure of provisioning ${attempt.name ?? 'a runner'} (${code})`;
     try {
       await this.transactions.run(async (tx) => {
         if (runner) {
@@ -282,13 +291,20 @@ export class ProvisioningAttempts {
             githubRunnerId: attempt.githubRunnerId,
           });
         }
-        await this.audit.record(tx, attempt.actor, this.closingEvent(attempt, outcome, details));
+        await this.audit.record(tx, attempt.actor, event);
       });
+      return;
     } catch (recordError) {
-      this.logger.error(
-        `Could not record the closing event of a ${PROVISION_ACTIONS[attempt.kind]} attempt (${code}): ${(recordError as Error).message}`,
-      );
+      if (!runner) {
+        this.logger.error(`Could not record ${what} in the audit trail: ${(recordError as Error).message}`);
+        return;
+      }
+      this.logger.error(`Could not mark ${what} on its runner row: ${(recordError as Error).message}`);
     }
+    // Not tied to the row, which stays pending: its own closing event comes when it is resolved.
+    await this.audit.recordAlone(attempt.actor, { ...event, runnerId: null }).catch((recordError: Error) => {
+      this.logger.error(`Could not record ${what} in the audit trail: ${recordError.message}`);
+    });
   }
 
   /**

@@ -124,13 +124,21 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
 
   /** The job's work; `signal` fires at shutdown or when the lease is lost. */
   private runJob(name: JobName, signal: AbortSignal): Promise<string> {
-    return name === SYNC_JOB ? this.syncWithGithub() : this.cleanupStaleRunners(signal);
+    switch (name) {
+      case SYNC_JOB:
+        return this.syncWithGithub();
+      case CLEANUP_JOB:
+        return this.cleanupStaleRunners(signal);
+    }
   }
 
   private intervalMs(name: JobName): number {
-    return name === SYNC_JOB
-      ? this.config.scheduler.syncIntervalSeconds * 1000
-      : this.config.scheduler.cleanupIntervalMinutes * 60_000;
+    switch (name) {
+      case SYNC_JOB:
+        return this.config.scheduler.syncIntervalSeconds * 1000;
+      case CLEANUP_JOB:
+        return this.config.scheduler.cleanupIntervalMinutes * 60_000;
+    }
   }
 
   private async runUnderLease(name: JobName): Promise<TickOutcome> {

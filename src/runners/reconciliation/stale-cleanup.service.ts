@@ -160,7 +160,6 @@ export class StaleCleanupService {
     return done ? 'deleted' : 'changed';
   }
 
-
   /** The summary of a run, best effort: the run's work is done (or failed) either way. */
   private async recordSummary(actor: Actor, outcome: 'succeeded' | 'failed', details: Record<string, unknown>): Promise<void> {
     await this.audit.recordAlone(actor, { action: AUDIT_ACTIONS.CLEANUP, outcome, details }).catch((error: Error) => {
