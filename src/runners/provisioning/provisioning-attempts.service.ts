@@ -180,7 +180,8 @@ export class ProvisioningAttempts {
   async reserve(attempt: Attempt, reservation: Reservation): Promise<RunnerEntity> {
     const { actor } = attempt;
     const { runner: planned, replacing } = reservation;
-    const name = attempt.name as string;
+    const name = attempt.name;
+    if (name === null) throw new Error('A provisioning attempt must claim a name before it reserves a runner');
     try {
       attempt.runner = await this.transactions.run(async (tx) => {
         if (replacing) {
