@@ -13,7 +13,7 @@ import { DEFAULT_WORK_FOLDER } from './runner-input.rules.js';
  * A pending JIT row still without GitHub's id after this long belongs to a request that died (a
  * crash or restart between writing the row and hearing from GitHub); it no longer holds its name.
  */
-export const ABANDONED_AFTER_MS = 60_000;
+const ABANDONED_AFTER_MS = 60_000;
 /** The failure code of such a row. */
 export const REQUEST_ABANDONED = 'REQUEST_ABANDONED';
 

@@ -40,9 +40,9 @@ import {
 import { RUNNER_STATUSES } from '../runner.entity.js';
 
 export const DEFAULT_PAGE_SIZE = 100;
-export const MAX_PAGE_SIZE = 500;
+const MAX_PAGE_SIZE = 500;
 /** A cursor is the base64url of the last runner's id: opaque to callers, cheap to check. */
-export const CURSOR_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const CURSOR_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const CURSOR_RULE = "cursor must be a previous page's next_cursor, unchanged";
 
 const isName = (value: unknown, maxLength: number): boolean =>
