@@ -11,6 +11,22 @@ export const LOCAL_SUBJECT = 'local-user';
 export const LOCAL_NAME = 'local-user';
 export const SYSTEM_ISSUER = 'system';
 
+/** Who a verified token says the caller is. Ownership is bound to issuer + subject; name is for display. */
+export interface Identity {
+  /** The token's `iss`. */
+  issuer: string;
+  /** The token's `sub`. */
+  subject: string;
+  /** The issuer's display claim, else `sub`. */
+  name: string;
+  /** The configured issuer's name in the policy (`github-actions`); absent for local and system actors. */
+  issuerName?: string;
+  /** The verified token payload, for the policy's claim conditions. */
+  claims?: Readonly<Record<string, unknown>>;
+}
+
+const NO_CLAIMS: Readonly<Record<string, unknown>> = Object.freeze({});
+
 export class Actor {
   constructor(
     readonly kind: ActorKind,
@@ -18,17 +34,27 @@ export class Actor {
     readonly issuer: string,
     /** The token's `sub`. */
     readonly subject: string,
-    /** The user claim (OIDC_USER_CLAIM, default `email`, else `sub`): what people see. */
+    /** The display claim (default `email`, else `sub`): what people see. */
     readonly name: string,
     readonly requestId?: string,
     readonly sourceIp?: string,
+    /** The verified token's claims; empty for local and system actors. */
+    readonly claims: Readonly<Record<string, unknown>> = NO_CLAIMS,
+    /** The policy's name for the issuer; null for local and system actors. */
+    readonly issuerName: string | null = null,
   ) {}
 
-  static user(
-    identity: { issuer: string; subject: string; name: string },
-    request?: { requestId?: string; sourceIp?: string },
-  ): Actor {
-    return new Actor('user', identity.issuer, identity.subject, identity.name, request?.requestId, request?.sourceIp);
+  static user(identity: Identity, request?: { requestId?: string; sourceIp?: string }): Actor {
+    return new Actor(
+      'user',
+      identity.issuer,
+      identity.subject,
+      identity.name,
+      request?.requestId,
+      request?.sourceIp,
+      identity.claims ?? NO_CLAIMS,
+      identity.issuerName ?? null,
+    );
   }
 
   static local(request?: { requestId?: string; sourceIp?: string }): Actor {

@@ -3,6 +3,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import { passportJwtSecret } from 'jwks-rsa';
 import { ExtractJwt, Strategy, type SecretOrKeyProvider, type StrategyOptionsWithoutRequest } from 'passport-jwt';
 import { APP_CONFIG, type AppConfig, type AuthConfig } from '../config/app-config.js';
+import type { Identity } from './actor.js';
 import { MALFORMED_TOKEN_MESSAGE, TokenRejectedError } from './auth-errors.js';
 
 /** Asymmetric algorithms only: never HS* (a public key must not double as an HMAC secret), never none. */
@@ -24,12 +25,6 @@ export const JWKS_REQUESTS_PER_MINUTE = 10;
 /** jwks-rsa waits 30 s by default; every request without a cached key would hang that long. */
 export const JWKS_TIMEOUT_MS = 5_000;
 
-/** Who the token says the caller is. Ownership is bound to issuer + subject; name is for display. */
-export interface Identity {
-  issuer: string;
-  subject: string;
-  name: string;
-}
 
 export type JwtPayload = Record<string, unknown> & { iss?: unknown; sub?: unknown; exp?: unknown };
 

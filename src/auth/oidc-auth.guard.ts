@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { Request, Response } from 'express';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { Actor } from './actor.js';
+import { Actor, type Identity } from './actor.js';
 import {
   AuthenticationFailedException,
   AuthUnavailableException,
@@ -13,7 +13,7 @@ import {
   TokenRejectedError,
   wwwAuthenticateHeader,
 } from './auth-errors.js';
-import { extractBearerToken, type Identity } from './jwt.strategy.js';
+import { extractBearerToken } from './jwt.strategy.js';
 import { IS_PUBLIC_KEY } from './public.decorator.js';
 
 /** What the guard leaves on the request for `@CurrentActor()`. */

@@ -30,6 +30,8 @@ export interface AuthConfig {
   userClaim: string;
   /** Seconds of clock skew accepted on `exp`/`nbf`/`iat`; at most 60. */
   clockToleranceSeconds: number;
+  /** POLICY_FILE: the access policy (YAML); undefined keeps the seed's behaviour (any caller, any labels). */
+  policyFile?: string;
 }
 
 export interface GithubConfig {

@@ -191,6 +191,7 @@ function readAuth(reader: EnvReader, demo: boolean): AuthConfig {
     jwksUrl: jwksUrl ?? '',
     userClaim: reader.string('OIDC_USER_CLAIM') ?? 'email',
     clockToleranceSeconds: reader.integer('OIDC_CLOCK_TOLERANCE_SECONDS', 30, { min: 0, max: MAX_CLOCK_TOLERANCE_SECONDS }),
+    policyFile: reader.string('POLICY_FILE'),
   };
 }
 
