@@ -21,6 +21,7 @@ const OPERATIONS = [
   ['/orgs/{org}/actions/runners/{runner_id}', 'get'],
   ['/orgs/{org}/actions/runners/{runner_id}', 'delete'],
   ['/orgs/{org}/actions/runner-groups', 'get'],
+  ['/orgs/{org}/actions/runner-groups/{runner_group_id}', 'get'],
 ];
 
 // Examples are large (a full repository object per token example) and not needed for validation.

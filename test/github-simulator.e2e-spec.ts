@@ -69,6 +69,7 @@ const P = {
   runners: '/orgs/{org}/actions/runners',
   runner: '/orgs/{org}/actions/runners/{runner_id}',
   groups: '/orgs/{org}/actions/runner-groups',
+  group: '/orgs/{org}/actions/runner-groups/{runner_group_id}',
 };
 
 function signAppJwt(privateKeyPem: string, claims: Record<string, unknown>): string {
@@ -294,6 +295,38 @@ describe('GitHub simulator (contract with GitHub OpenAPI description)', () => {
       expect(answer.status).toBe(200);
       expectMatchesDescription(P.groups, 'get', 200, answer.body);
       expect(answer.body.runner_groups).toEqual([expect.objectContaining({ id: 1, name: 'Default', default: true })]);
+    });
+
+    it('answers one group by id, and 404 for a group the org does not have', async () => {
+      const created = await call('POST', '/_simulator/runner-groups', { body: { name: 'Team A' } });
+      expect(created.status).toBe(201);
+
+      const answer = await call('GET', `${orgUrl}/actions/runner-groups/${created.body.id}`);
+      const missing = await call('GET', `${orgUrl}/actions/runner-groups/999`);
+
+      expect(answer.status).toBe(200);
+      expectMatchesDescription(P.group, 'get', 200, answer.body);
+      expect(answer.body).toEqual(expect.objectContaining({ id: created.body.id, name: 'Team A', default: false }));
+      expect(missing.status).toBe(404);
+    });
+
+    it('creates JIT runners in a group it has, and config.sh registers into a group by name', async () => {
+      const group = (await call('POST', '/_simulator/runner-groups', { body: { name: 'builds' } })).body;
+      const jit = await call('POST', `${orgUrl}/actions/runners/generate-jitconfig`, {
+        body: { name: 'grouped-jit', runner_group_id: group.id, labels: ['self-hosted'] },
+      });
+      const registrationToken = (await call('POST', `${orgUrl}/actions/runners/registration-token`)).body.token;
+      const register = (name: string, runnerGroup: string) =>
+        call('POST', '/_simulator/runners/register', {
+          body: { token: registrationToken, name, runner_group: runnerGroup },
+        });
+      const registered = await register('grouped-legacy', 'builds');
+      const unknownGroup = await register('lost-legacy', 'nobody-made-this');
+
+      expect(jit.status).toBe(201);
+      expect(jit.body.runner.runner_group_id).toBe(group.id);
+      expect(registered.body.runner_group_id).toBe(group.id);
+      expect(unknownGroup.status).toBe(422);
     });
   });
 

@@ -25,7 +25,8 @@ export interface ControlTarget {
 const CONTROL_ENDPOINTS = [
   'GET    /_simulator/runners                      the runners GitHub holds',
   'POST   /_simulator/runners                      {"count", "name_prefix"?, "status"?, "busy"?, "ephemeral"?, "labels"?}: add runners',
-  'POST   /_simulator/runners/register             {"token", "name", "labels"?, "ephemeral"?}: what ./config.sh does with a registration token',
+  'POST   /_simulator/runners/register             {"token", "name", "labels"?, "ephemeral"?, "runner_group"?}: what ./config.sh does with a registration token',
+  'POST   /_simulator/runner-groups                {"name"}: create a runner group (ids count up from the default group, 1)',
   'POST   /_simulator/runners/{id}/status          {"status"?: "online"|"offline", "busy"?}: change a runner',
   'POST   /_simulator/runners/{id}/complete-job    an ephemeral runner finished its job (it disappears)',
   'POST   /_simulator/faults                       {"method"?, "path"? | "pathRegex"?, "query"?, "status"?, "body"?, "delayMs"?, "rateLimit"?, "retryAfterSeconds"?, "times"?, "afterHandling"?}',
@@ -90,6 +91,7 @@ export function controlRoutes(target: ControlTarget): Route<ControlRequest>[] {
     { method: 'GET', path: '/_simulator/runners', handle: () => ({ status: 200, body: { runners: store.list() } }) },
     { method: 'POST', path: '/_simulator/runners/register', handle: ({ body }) => registerRunner(store, body) },
     { method: 'POST', path: '/_simulator/runners', handle: ({ body }) => addRunners(store, body) },
+    { method: 'POST', path: '/_simulator/runner-groups', handle: ({ body }) => addRunnerGroup(store, body) },
     {
       method: 'POST',
       path: '/_simulator/runners/{id}/status',
@@ -115,10 +117,20 @@ function registerRunner(store: RunnerStore, input: Record<string, unknown>): Sim
       name: input.name,
       labels,
       ephemeral: input.ephemeral === true,
+      runnerGroup: typeof input.runner_group === 'string' ? input.runner_group : undefined,
     });
     return { status: 201, body: runner };
   } catch (error) {
     return controlError(422, (error as Error).message);
+  }
+}
+
+function addRunnerGroup(store: RunnerStore, input: Record<string, unknown>): SimResponse {
+  if (typeof input.name !== 'string' || input.name.trim() === '') return controlError(400, 'name must be a non-empty string');
+  try {
+    return { status: 201, body: store.addRunnerGroup(input.name) };
+  } catch (error) {
+    return controlError(409, (error as Error).message);
   }
 }
 

@@ -12,6 +12,7 @@ import {
   type GithubRunnerStatus,
   type RegisterRunnerOptions,
   type SimulatedRunner,
+  type SimulatedRunnerGroup,
 } from './runner.store.js';
 import {
   badJson,
@@ -177,6 +178,11 @@ export class GithubSimulator {
    */
   registerRunner(options: RegisterRunnerOptions): SimulatedRunner {
     return this.store.register(options);
+  }
+
+  /** Creates a runner group; JIT requests and `config.sh --runnergroup` can then use it. */
+  addRunnerGroup(name: string): SimulatedRunnerGroup {
+    return this.store.addRunnerGroup(name);
   }
 
   injectFault(fault: SimulatorFault): void {

@@ -1,6 +1,6 @@
 import { encodeJitConfig, validateJitRequest, type JitRequest } from './jit-config.js';
 import type { OrgRoute } from './route-table.js';
-import { DEFAULT_RUNNER_GROUP_ID, type RunnerStore, type SimulatedRunner } from './runner.store.js';
+import { type RunnerStore, type SimulatedRunner, type SimulatedRunnerGroup } from './runner.store.js';
 import { errorBody, notFound, type SimResponse } from './simulator-http.js';
 
 /** GitHub's REST endpoints for an org's self-hosted runners, answered from the runner store. */
@@ -17,8 +17,9 @@ const DOCS_JIT = `${DOCS_RUNNERS}#create-configuration-for-a-just-in-time-runner
 const DOCS_LIST_RUNNERS = `${DOCS_RUNNERS}#list-self-hosted-runners-for-an-organization`;
 const DOCS_GET_RUNNER = `${DOCS_RUNNERS}#get-a-self-hosted-runner-for-an-organization`;
 const DOCS_DELETE_RUNNER = `${DOCS_RUNNERS}#delete-a-self-hosted-runner-from-an-organization`;
-const DOCS_RUNNER_GROUPS =
-  'https://docs.github.com/rest/actions/self-hosted-runner-groups#list-self-hosted-runner-groups-for-an-organization';
+const DOCS_GROUPS = 'https://docs.github.com/rest/actions/self-hosted-runner-groups';
+const DOCS_RUNNER_GROUPS = `${DOCS_GROUPS}#list-self-hosted-runner-groups-for-an-organization`;
+const DOCS_RUNNER_GROUP = `${DOCS_GROUPS}#get-a-self-hosted-runner-group-for-an-organization`;
 
 const ORG_ACTIONS = '/orgs/{org}/actions';
 
@@ -58,6 +59,12 @@ export class RunnerRoutes {
       },
       {
         method: 'GET',
+        path: `${ORG_ACTIONS}/runner-groups/{runner_group_id}`,
+        docs: DOCS_RUNNER_GROUP,
+        handle: ({ params }) => this.getRunnerGroup(runnerId(params.runner_group_id)),
+      },
+      {
+        method: 'GET',
         path: `${ORG_ACTIONS}/runners/{runner_id}`,
         docs: DOCS_GET_RUNNER,
         handle: ({ params }) => this.getRunner(runnerId(params.runner_id)),
@@ -88,7 +95,7 @@ export class RunnerRoutes {
       return { status: 422, body: { ...errorBody(422, `Invalid request.\n\n${invalid.join('\n')}`, DOCS_JIT), errors: invalid } };
     }
     const request = body as JitRequest;
-    if (request.runner_group_id !== DEFAULT_RUNNER_GROUP_ID) return notFound(DOCS_JIT);
+    if (!this.store.runnerGroup(request.runner_group_id)) return notFound(DOCS_JIT);
     if (this.store.findByName(request.name)) {
       return {
         status: 409,
@@ -180,26 +187,28 @@ export class RunnerRoutes {
   }
 
   private listRunnerGroups(): SimResponse {
+    const groups = this.store.runnerGroups();
+    return { status: 200, body: { total_count: groups.length, runner_groups: groups.map((group) => this.groupBody(group)) } };
+  }
+
+  private getRunnerGroup(id: number | undefined): SimResponse {
+    const group = id === undefined ? undefined : this.store.runnerGroup(id);
+    return group ? { status: 200, body: this.groupBody(group) } : notFound(DOCS_RUNNER_GROUP);
+  }
+
+  private groupBody(group: SimulatedRunnerGroup): Record<string, unknown> {
     const org = encodeURIComponent(this.github.org);
     return {
-      status: 200,
-      body: {
-        total_count: 1,
-        runner_groups: [
-          {
-            id: DEFAULT_RUNNER_GROUP_ID,
-            name: 'Default',
-            visibility: 'all',
-            default: true,
-            runners_url: `${this.github.url}/orgs/${org}/actions/runner_groups/${DEFAULT_RUNNER_GROUP_ID}/runners`,
-            inherited: false,
-            allows_public_repositories: false,
-            restricted_to_workflows: false,
-            selected_workflows: [],
-            workflow_restrictions_read_only: false,
-          },
-        ],
-      },
+      id: group.id,
+      name: group.name,
+      visibility: 'all',
+      default: group.default,
+      runners_url: `${this.github.url}/orgs/${org}/actions/runner_groups/${group.id}/runners`,
+      inherited: false,
+      allows_public_repositories: false,
+      restricted_to_workflows: false,
+      selected_workflows: [],
+      workflow_restrictions_read_only: false,
     };
   }
 }

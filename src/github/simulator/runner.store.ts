@@ -28,6 +28,15 @@ export interface RegisterRunnerOptions {
   name: string;
   labels?: string[];
   ephemeral?: boolean;
+  /** `--runnergroup NAME`; config.sh's default is the org's default group. */
+  runnerGroup?: string;
+}
+
+/** An org runner group, as GitHub lists it (the fields the service reads). */
+export interface SimulatedRunnerGroup {
+  id: number;
+  name: string;
+  default: boolean;
 }
 
 export interface AddRunnersOptions {
@@ -41,6 +50,7 @@ export interface AddRunnersOptions {
 }
 
 export const DEFAULT_RUNNER_GROUP_ID = 1;
+export const DEFAULT_RUNNER_GROUP_NAME = 'Default';
 
 const RUNNER_VERSION = '2.330.0';
 const REGISTRATION_TOKEN_LIFETIME_SECONDS = 3600;
@@ -56,6 +66,9 @@ export class RunnerStore {
   private readonly registrationTokens = new Map<string, number>();
   // Map iteration order is id order (ids only grow); cache the array for pagination over many runners.
   private runnerListCache: SimulatedRunner[] | null = null;
+  private readonly groups = new Map<number, SimulatedRunnerGroup>([
+    [DEFAULT_RUNNER_GROUP_ID, { id: DEFAULT_RUNNER_GROUP_ID, name: DEFAULT_RUNNER_GROUP_NAME, default: true }],
+  ]);
   private nextRunnerId = 1;
   private nextLabelId = 1;
 
@@ -139,6 +152,9 @@ export class RunnerStore {
     const expiresAt = this.registrationTokens.get(options.token);
     if (expiresAt === undefined || expiresAt < Date.now()) throw new Error('Invalid or expired registration token');
     if (this.runnerIdsByName.has(options.name)) throw new Error(`A runner with the name ${options.name} already exists`);
+    const groupName = options.runnerGroup ?? DEFAULT_RUNNER_GROUP_NAME;
+    const group = [...this.groups.values()].find((candidate) => candidate.name === groupName);
+    if (!group) throw new Error(`Could not find any self-hosted runner group named "${groupName}".`);
     const runner: SimulatedRunner = {
       id: this.nextRunnerId++,
       name: options.name,
@@ -146,7 +162,7 @@ export class RunnerStore {
       status: 'offline',
       busy: false,
       ephemeral: options.ephemeral ?? false,
-      runner_group_id: DEFAULT_RUNNER_GROUP_ID,
+      runner_group_id: group.id,
       labels: this.toLabels(['self-hosted', 'Linux', 'X64', ...(options.labels ?? [])]),
       version: RUNNER_VERSION,
     };
@@ -168,6 +184,26 @@ export class RunnerStore {
     };
     this.insert(runner);
     return runner;
+  }
+
+  /** The org's runner groups, default first. */
+  runnerGroups(): SimulatedRunnerGroup[] {
+    return [...this.groups.values()].map((group) => ({ ...group }));
+  }
+
+  runnerGroup(id: number): SimulatedRunnerGroup | undefined {
+    const group = this.groups.get(id);
+    return group && { ...group };
+  }
+
+  /** Creates a runner group (an org admin's job on GitHub); names are unique, as on GitHub. */
+  addRunnerGroup(name: string): SimulatedRunnerGroup {
+    if ([...this.groups.values()].some((group) => group.name.toLowerCase() === name.toLowerCase())) {
+      throw new Error(`A runner group named "${name}" already exists`);
+    }
+    const group = { id: Math.max(...this.groups.keys()) + 1, name, default: false };
+    this.groups.set(group.id, group);
+    return { ...group };
   }
 
   remove(runner: SimulatedRunner): void {
