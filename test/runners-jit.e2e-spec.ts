@@ -209,9 +209,7 @@ describe('JIT runners (e2e)', () => {
         'runner_name_prefix',
         /at most 57 characters/,
       ],
-      ['no labels', { runner_name: 'x' }, 'labels', /^labels must be an array of 1 to 100 labels$/],
-      ['labels that are not a list', { ...valid, labels: 'gpu' }, 'labels', /^labels must be an array of 1 to 100 labels$/],
-      ['an empty label list', { ...valid, labels: [] }, 'labels', /^labels must hold at least 1 label$/],
+      ['labels that are not a list', { ...valid, labels: 'gpu' }, 'labels', /^labels must be an array of 0 to 100 labels$/],
       [
         '101 labels',
         { ...valid, labels: Array.from({ length: 101 }, (_, i) => `l${i}`) },
@@ -267,14 +265,24 @@ describe('JIT runners (e2e)', () => {
       const response = await provision(alice, {}).expect(400);
       expect(response.body.error).toEqual({
         code: 'VALIDATION_FAILED',
-        message: 'send exactly one of runner_name or runner_name_prefix; labels must be an array of 1 to 100 labels',
+        message: 'send exactly one of runner_name or runner_name_prefix',
         details: {
-          violations: [
-            { field: 'runner_name', message: 'send exactly one of runner_name or runner_name_prefix' },
-            { field: 'labels', message: 'labels must be an array of 1 to 100 labels' },
-          ],
+          violations: [{ field: 'runner_name', message: 'send exactly one of runner_name or runner_name_prefix' }],
         },
       });
+    });
+
+    it.each([
+      ['without labels', { runner_name: 'no-labels-sent' }],
+      ['with an empty label list', { runner_name: 'empty-label-list', labels: [] }],
+    ])('registers a runner %s with the system labels alone', async (_case, body) => {
+      const response = await provision(alice, body).expect(201);
+      expect(response.body.labels).toEqual(['self-hosted', 'linux', 'x64']);
+      expect(t.simulator.findRunnerByName(body.runner_name)?.labels.map((label) => label.name)).toEqual([
+        'self-hosted',
+        'linux',
+        'x64',
+      ]);
     });
 
     it('says only that a runner group sent as a string must be a JSON number', async () => {
@@ -383,10 +391,7 @@ describe('JIT runners (e2e)', () => {
     it('answers a POST with no body at all with the missing fields, not 415', async () => {
       const response = await request(t.server).post(JIT_PATH).auth(alice, { type: 'bearer' }).expect(400);
       expect(response.body.error.code).toBe('VALIDATION_FAILED');
-      expect(response.body.error.details.violations.map((v: { field: string }) => v.field)).toEqual([
-        'runner_name',
-        'labels',
-      ]);
+      expect(response.body.error.details.violations.map((v: { field: string }) => v.field)).toEqual(['runner_name']);
     });
   });
 
@@ -394,9 +399,10 @@ describe('JIT runners (e2e)', () => {
     it('documents the label and work folder rules and what the 201 answer is', async () => {
       const document = (await request(t.server).get('/docs/openapi.json').expect(200)).body;
       const fields = document.components.schemas.CreateJitRunnerDto.properties;
+      expect(fields.labels).not.toHaveProperty('minItems');
+      expect(document.components.schemas.CreateJitRunnerDto.required ?? []).not.toContain('labels');
       expect(fields.labels).toMatchObject({
         type: 'array',
-        minItems: 1,
         maxItems: 100,
         items: { type: 'string', pattern: '^[A-Za-z0-9._:/-]+$', maxLength: 256 },
       });

@@ -99,7 +99,7 @@ describe('Registration tokens (e2e)', () => {
         runner_group_id: 1,
         ephemeral: true,
         labels: ['gpu', 'ubuntu-22.04', 'cuda-11.8'],
-        configuration_command: `./config.sh --url ${githubUrl} --token ${token} --name gpu-worker-001 --labels gpu,ubuntu-22.04,cuda-11.8 --ephemeral`,
+        configuration_command: `./config.sh --url ${githubUrl} --token ${token} --name gpu-worker-001 --labels gpu,ubuntu-22.04,cuda-11.8 --runnergroup Default --ephemeral`,
       });
       expect(response.headers['cache-control']).toBe('no-store');
       // GitHub's token lives an hour; its expires_at (with a non-Z offset) comes back in UTC.
@@ -117,7 +117,7 @@ describe('Registration tokens (e2e)', () => {
 
       expect(second.body.runner_id).not.toBe(first.body.runner_id);
       expect(second.body.labels).toEqual(['gpu']);
-      expect(second.body.configuration_command).toMatch(/ --name gpu-worker-001 --labels gpu --ephemeral$/);
+      expect(second.body.configuration_command).toMatch(/ --name gpu-worker-001 --labels gpu --runnergroup Default --ephemeral$/);
       expect(await runnerRow(first.body.runner_id)).toMatchObject({ status: 'deleted' });
       expect(await runnerRow(second.body.runner_id)).toMatchObject({ status: 'pending', labels: ['gpu'] });
       const live = (await runnerRows('gpu-worker-001')).filter((row) => row.status === 'pending');
@@ -128,6 +128,19 @@ describe('Registration tokens (e2e)', () => {
         ['provision:attempted', 'provision:succeeded', 'replace:succeeded'].sort(),
       );
       expect(eventsOf(events, second.body.runner_id).sort()).toEqual(['provision:attempted', 'provision:succeeded'].sort());
+    });
+
+    it('registers the runner in the group the answer names: config.sh gets --runnergroup with its name', async () => {
+      const response = await provision(alice, { runner_name: 'grouped-worker', labels: ['build'] }).expect(201);
+      expect(response.body.runner_group_id).toBe(1);
+      expect(response.body.configuration_command).toContain(' --runnergroup Default ');
+      const registered = t.simulator.registerRunner({
+        token: response.body.registration_token,
+        name: response.body.runner_name,
+        runnerGroup: 'Default',
+      });
+      expect(registered.runner_group_id).toBe(response.body.runner_group_id);
+      expect(await runnerRow(response.body.runner_id)).toMatchObject({ runner_group_id: 1 });
     });
 
     it('issues a token that registers the runner the way ./config.sh does', async () => {
@@ -151,12 +164,12 @@ describe('Registration tokens (e2e)', () => {
       );
       expect(persistent.body.ephemeral).toBe(false);
       expect(persistent.body.configuration_command).toBe(
-        `./config.sh --url ${persistent.body.github_url} --token ${persistent.body.registration_token} --name persistent-worker --labels a,b`,
+        `./config.sh --url ${persistent.body.github_url} --token ${persistent.body.registration_token} --name persistent-worker --labels a,b --runnergroup Default`,
       );
 
       const byDefault = await provision(alice, { runner_name: 'default-worker', labels: ['a'] }).expect(201);
       expect(byDefault.body.ephemeral).toBe(true);
-      expect(byDefault.body.configuration_command).toMatch(/ --labels a --ephemeral$/);
+      expect(byDefault.body.configuration_command).toMatch(/ --labels a --runnergroup Default --ephemeral$/);
       expect(await runnerRow(byDefault.body.runner_id)).toMatchObject({ ephemeral: true });
     });
 
@@ -335,7 +348,7 @@ describe('Registration tokens (e2e)', () => {
       ['ephemeral as a string', { ...valid, ephemeral: 'true' }, 'ephemeral', /^ephemeral must be true or false \(a JSON boolean\)/],
       ['ephemeral as a number', { ...valid, ephemeral: 1 }, 'ephemeral', /^ephemeral must be true or false/],
       ['ephemeral as null', { ...valid, ephemeral: null }, 'ephemeral', /^ephemeral must be true or false/],
-      ['an unknown field', { ...valid, runner_group_id: 1 }, 'runner_group_id', /^runner_group_id is not a known field; remove it$/],
+      ['an unknown field', { ...valid, group: 1 }, 'group', /^group is not a known field; remove it$/],
       ['a JIT-only field', { ...valid, runner_name_prefix: 'x' }, 'runner_name_prefix', /is not a known field/],
     ])('rejects %s with a 400 naming the field, and asks GitHub nothing', async (_case, body, field, message) => {
       const calls = tokenCalls();
@@ -515,7 +528,7 @@ describe('Registration tokens from a GitHub Enterprise Server (e2e)', () => {
     const webUrl = `${simulator.url}/${simulator.org}`;
     expect(response.body.github_url).toBe(webUrl);
     expect(response.body.configuration_command).toBe(
-      `./config.sh --url ${webUrl} --token ${response.body.registration_token} --name ghes-worker --labels gpu`,
+      `./config.sh --url ${webUrl} --token ${response.body.registration_token} --name ghes-worker --labels gpu --runnergroup Default`,
     );
     expect(simulator.requestCount('POST', /\/orgs\/[^/]+\/actions\/runners\/registration-token$/)).toBe(1);
   });

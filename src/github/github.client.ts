@@ -4,7 +4,7 @@ import { Octokit } from '@octokit/core';
 import { APP_CONFIG, type AppConfig, type GithubConfig } from '../config/app-config.js';
 import { ERROR_CODES } from '../common/domain-error.js';
 import { GithubError, toGithubError } from './github.errors.js';
-import type { GithubRunner, JitConfig, JitConfigRequest, RegistrationToken } from './github.types.js';
+import type { GithubRunner, GithubRunnerGroup, JitConfig, JitConfigRequest, RegistrationToken } from './github.types.js';
 
 const API_VERSION = '2022-11-28';
 const USER_AGENT = 'runner-token-service';
@@ -108,6 +108,23 @@ export class GithubClient {
     );
     const data = response.data as { token: string; expires_at: string };
     return { token: data.token, expiresAt: new Date(data.expires_at) };
+  }
+
+  /** The org's runner group with this id, or null when the org has none such. */
+  async getRunnerGroup(runnerGroupId: number): Promise<GithubRunnerGroup | null> {
+    try {
+      const response = await this.call('get-runner-group', () =>
+        this.octokit.request('GET /orgs/{org}/actions/runner-groups/{runner_group_id}', {
+          org: this.settings.org,
+          runner_group_id: runnerGroupId,
+        }),
+      );
+      const data = response.data as GithubRunnerGroup;
+      return { id: data.id, name: data.name, default: data.default };
+    } catch (error) {
+      if (error instanceof GithubError && error.failure.status === 404) return null;
+      throw error;
+    }
   }
 
   /** The org's runner with exactly this name, or null. */

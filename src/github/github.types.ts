@@ -29,3 +29,10 @@ export interface RegistrationToken {
   token: string;
   expiresAt: Date;
 }
+
+/** An org runner group (the fields this service reads). */
+export interface GithubRunnerGroup {
+  id: number;
+  name: string;
+  default: boolean;
+}

@@ -16,6 +16,8 @@ export const LABEL_PATTERN = /^[a-z0-9._:/-]+$/;
 export const LABEL_INPUT_PATTERN = /^[A-Za-z0-9._:/-]+$/;
 export const LABEL_ITEM_RULE = `at most ${LABEL_MAX_LENGTH} characters of letters, digits and . _ - : /`;
 export const LABEL_RULE = `1 to ${MAX_LABELS} labels, each ${LABEL_ITEM_RULE}`;
+/** A JIT request may send none: the system labels (or bind_to_run's run label) are enough. */
+export const JIT_LABEL_RULE = `0 to ${MAX_LABELS} labels, each ${LABEL_ITEM_RULE}`;
 
 export const WORK_FOLDER_MAX_LENGTH = 256;
 /** A path relative to the runner's folder: no leading "/", no ".." segment anywhere. */
@@ -43,9 +45,9 @@ const QUOTED_LABEL_MAX_LENGTH = 40;
  * What is wrong with a normalised label list, or null. Names the first bad label by the position the
  * caller sent it at.
  */
-export function describeLabelsProblem(labels: unknown): string | null {
-  if (!Array.isArray(labels)) return `labels must be an array of 1 to ${MAX_LABELS} labels`;
-  if (labels.length === 0) return 'labels must hold at least 1 label';
+export function describeLabelsProblem(labels: unknown, minimum: 0 | 1 = 1): string | null {
+  if (!Array.isArray(labels)) return `labels must be an array of ${minimum} to ${MAX_LABELS} labels`;
+  if (labels.length < minimum) return 'labels must hold at least 1 label';
   // Counted as GitHub will see them: a label sent twice is registered once.
   if (new Set(labels).size > MAX_LABELS) return `labels must hold at most ${MAX_LABELS} labels`;
   for (const [index, label] of labels.entries()) {

@@ -2,10 +2,13 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module.js';
 import { GithubModule } from '../github/github.module.js';
+import { PolicyModule } from '../policy/policy.module.js';
 import { GithubRunnersService } from './github-runners.service.js';
 import { JitProvisioningService } from './provisioning/jit-provisioning.service.js';
 import { ProvisioningAttempts } from './provisioning/provisioning-attempts.service.js';
 import { RegistrationTokensService } from './provisioning/registration-tokens.service.js';
+import { RunnerGroupNames } from './provisioning/runner-group-names.service.js';
+import { RunnerQuotas } from './provisioning/runner-quotas.service.js';
 import { GithubSyncService } from './reconciliation/github-sync.service.js';
 import { StaleCleanupService } from './reconciliation/stale-cleanup.service.js';
 import { RunnerEntity } from './runner.entity.js';
@@ -19,11 +22,13 @@ import { RunnersService } from './runners.service.js';
  * HTTP service loads).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([RunnerEntity]), AuditModule, GithubModule],
+  imports: [TypeOrmModule.forFeature([RunnerEntity]), AuditModule, GithubModule, PolicyModule],
   controllers: [RunnersController],
   providers: [
     RunnersRepository,
     GithubRunnersService,
+    RunnerQuotas,
+    RunnerGroupNames,
     ProvisioningAttempts,
     JitProvisioningService,
     RegistrationTokensService,
@@ -31,6 +36,6 @@ import { RunnersService } from './runners.service.js';
     GithubSyncService,
     StaleCleanupService,
   ],
-  exports: [RunnersService, GithubSyncService, StaleCleanupService],
+  exports: [RunnersService, GithubSyncService, StaleCleanupService, RunnerQuotas],
 })
 export class RunnersModule {}

@@ -22,7 +22,16 @@ export interface RunnerDirectoryFilter {
 
 export type NewRunner = Pick<
   RunnerEntity,
-  'name' | 'kind' | 'status' | 'ephemeral' | 'labels' | 'runnerGroupId' | 'ownerIssuer' | 'ownerSubject' | 'ownerName'
+  | 'name'
+  | 'kind'
+  | 'status'
+  | 'ephemeral'
+  | 'labels'
+  | 'runnerGroupId'
+  | 'ownerIssuer'
+  | 'ownerSubject'
+  | 'ownerName'
+  | 'policyRule'
 >;
 
 export type RunnerChange = Partial<
@@ -133,6 +142,24 @@ export class RunnersRepository {
   private filterByStatus(query: SelectQueryBuilder<RunnerEntity>, status: RunnerStatus | undefined): void {
     if (status !== undefined) query.andWhere('runner.status = :status', { status });
     else query.andWhere('runner.status NOT IN (:...terminal)', { terminal: [...TERMINAL_STATUSES] });
+  }
+
+  /** Live runners (not deleted, not failed, whatever GitHub calls them) of one owner: what a per-identity quota counts. */
+  countLiveOwnedBy(tx: Transaction, owner: { issuer: string; subject: string }): Promise<number> {
+    return tx.count(RunnerEntity, { where: { ownerIssuer: owner.issuer, ownerSubject: owner.subject, status: live() } });
+  }
+
+  /** Live runners granted by one policy rule, whoever owns them: what a rule-wide quota counts. */
+  countLiveByRule(tx: Transaction, rule: string): Promise<number> {
+    return tx.count(RunnerEntity, { where: { policyRule: rule, status: live() } });
+  }
+
+  /**
+   * Holds a transaction-scoped PostgreSQL advisory lock on `key` until the transaction ends, so
+   * that counting and inserting under it cannot interleave with another transaction doing the same.
+   */
+  async lockForCounting(tx: Transaction, key: string): Promise<void> {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
   }
 
   async insert(tx: Transaction, runner: NewRunner): Promise<RunnerEntity> {

@@ -49,27 +49,39 @@ export class ProvisionRunnerResponseDto {
     description: 'The command that registers the runner on its machine (it carries the token)',
     example:
       './config.sh --url https://github.com/my-org --token AABBCCDD... --name gpu-worker-001 ' +
-      '--labels gpu,ubuntu-22.04,cuda-11.8 --ephemeral',
+      '--labels gpu,ubuntu-22.04,cuda-11.8 --runnergroup Default --ephemeral',
   })
   configuration_command: string;
 }
 
-/** The `./config.sh` line for this runner; names and labels hold no characters a shell would read. */
+/**
+ * The `./config.sh` line for this runner. Names and labels hold no characters a shell would read;
+ * the runner group's name is GitHub's (it may hold spaces), so it is quoted when it needs to be.
+ */
 export function configurationCommand(options: {
   githubUrl: string;
   token: string;
   name: string;
   labels: string[];
+  runnerGroup: string;
   ephemeral: boolean;
 }): string {
-  const command = `./config.sh --url ${options.githubUrl} --token ${options.token} --name ${options.name} --labels ${options.labels.join(',')}`;
+  const command =
+    `./config.sh --url ${options.githubUrl} --token ${options.token} --name ${options.name} ` +
+    `--labels ${options.labels.join(',')} --runnergroup ${shellWord(options.runnerGroup)}`;
   return options.ephemeral ? `${command} --ephemeral` : command;
+}
+
+/** One shell word: as it is when it holds only safe characters, else single-quoted. */
+export function shellWord(value: string): string {
+  return /^[A-Za-z0-9._\/:@%+=-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 export function toProvisionRunnerResponse(
   runner: Pick<RunnerEntity, 'id' | 'name' | 'labels' | 'ephemeral' | 'runnerGroupId'>,
   token: { token: string; expiresAt: Date },
   githubUrl: string,
+  runnerGroup: string,
 ): ProvisionRunnerResponseDto {
   return {
     runner_id: runner.id,
@@ -85,6 +97,7 @@ export function toProvisionRunnerResponse(
       token: token.token,
       name: runner.name,
       labels: runner.labels,
+      runnerGroup,
       ephemeral: runner.ephemeral,
     }),
   };

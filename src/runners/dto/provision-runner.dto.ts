@@ -1,5 +1,5 @@
 import { LABEL_RULE, RUNNER_NAME_RULE } from '../runner-input.rules.js';
-import { EphemeralField, LabelsField, RequiredRunnerNameField } from './runner-fields.js';
+import { EphemeralField, LabelsField, RequiredRunnerNameField, RunnerGroupIdField } from './runner-fields.js';
 
 export class ProvisionRunnerDto {
   @RequiredRunnerNameField({
@@ -17,6 +17,12 @@ export class ProvisionRunnerDto {
     example: ['gpu', 'ubuntu-22.04', 'cuda-11.8'],
   })
   labels: string[];
+
+  @RunnerGroupIdField(
+    'The runner group, one the access policy grants (its first is the default; without a policy, only the ' +
+      'configured group). configuration_command passes its name to `./config.sh --runnergroup`.',
+  )
+  runner_group_id?: number;
 
   @EphemeralField(
     'Whether configuration_command registers an ephemeral runner (`--ephemeral`: one job, then GitHub removes it). ' +

@@ -100,14 +100,14 @@ function ExactlyOneNameField(): PropertyDecorator {
 }
 
 /** The label list, with one message that names the first bad label and its position. */
-function LabelList(): PropertyDecorator {
+function LabelList(minimum: 0 | 1): PropertyDecorator {
   return (target: object, propertyName: string | symbol) => {
     registerDecorator({
       name: 'labelList',
       target: target.constructor,
       propertyName: String(propertyName),
-      options: { message: (args: ValidationArguments) => describeLabelsProblem(args.value) ?? '' },
-      validator: { validate: (value: unknown) => describeLabelsProblem(value) === null },
+      options: { message: (args: ValidationArguments) => describeLabelsProblem(args.value, minimum) ?? '' },
+      validator: { validate: (value: unknown) => describeLabelsProblem(value, minimum) === null },
     });
   };
 }
@@ -161,7 +161,22 @@ export function LabelsField(doc: { description: string; example: string[] }): Pr
       maxItems: MAX_LABELS,
     }),
     Transform(({ value }) => normaliseLabels(value)),
-    LabelList(),
+    LabelList(1),
+  );
+}
+
+/** The `labels` of a JIT request: as LabelsField, but optional (none is an empty list). */
+export function OptionalLabelsField(doc: { description: string; example: string[] }): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({
+      ...doc,
+      type: 'array',
+      items: { type: 'string', pattern: LABEL_INPUT_PATTERN.source, maxLength: LABEL_MAX_LENGTH },
+      maxItems: MAX_LABELS,
+      default: [],
+    }),
+    Transform(({ value }) => (value === undefined || value === null ? [] : normaliseLabels(value))),
+    LabelList(0),
   );
 }
 

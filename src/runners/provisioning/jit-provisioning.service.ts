@@ -10,9 +10,12 @@ import type { GithubRunner, JitConfig } from '../../github/github.types.js';
 import type { CreateJitRunnerDto } from '../dto/create-jit-runner.dto.js';
 import { toJitRunnerResponse, type JitRunnerResponseDto } from '../dto/jit-runner-response.dto.js';
 import type { RunnerEntity } from '../runner.entity.js';
-import { DEFAULT_WORK_FOLDER, MAX_LABELS, NAME_SUFFIX_HEX_LENGTH } from '../runner-input.rules.js';
+import { PolicyService } from '../../policy/policy.service.js';
+import type { QuotaLimits } from '../../policy/policy.types.js';
+import { DEFAULT_WORK_FOLDER, NAME_SUFFIX_HEX_LENGTH } from '../runner-input.rules.js';
 import { hasConnected, type JitPlan, looksFreshlyCreatedFor, planOf, REQUEST_ABANDONED } from '../runner-state.rules.js';
 import { RunnersRepository } from '../runners.repository.js';
+import { policyRefusal } from './policy-refusal.js';
 import { type Attempt, type Issued, NameTaken, ProvisioningAttempts } from './provisioning-attempts.service.js';
 
 /** How long a caller has to start a JIT runner before the service may treat it as unused. */
@@ -40,6 +43,7 @@ export class JitProvisioningService {
     private readonly runners: RunnersRepository,
     private readonly github: GithubClient,
     private readonly attempts: ProvisioningAttempts,
+    private readonly policy: PolicyService,
   ) {}
 
   /**
@@ -72,7 +76,7 @@ export class JitProvisioningService {
     const prefix = request.runner_name_prefix;
     const details = prefix === undefined ? {} : { runner_name_prefix: prefix };
     return this.attempts.run(actor, 'jit', { name: request.runner_name ?? null, details }, async (attempt) => {
-      const plan = this.planJit(request);
+      const { plan, limits } = this.planJit(attempt, request);
       const name = request.runner_name ?? `${prefix}-${randomBytes(NAME_SUFFIX_HEX_LENGTH / 2).toString('hex')}`;
       const explicitName = request.runner_name !== undefined;
       const replacing = await this.attempts.claimName(attempt, {
@@ -83,6 +87,7 @@ export class JitProvisioningService {
       if (replacing) await this.removeForReplacement(replacing);
       await this.attempts.reserve(attempt, {
         runner: { kind: 'jit', ephemeral: true, labels: plan.labels, runnerGroupId: plan.runnerGroupId },
+        limits,
         details: { labels: plan.labels, runner_group_id: plan.runnerGroupId },
         replacing: replacing && {
           runner: replacing,
@@ -98,28 +103,23 @@ export class JitProvisioningService {
     });
   }
 
-  private planJit(request: CreateJitRunnerDto): JitPlan {
-    // The shape of every other validation error: one violation per field.
-    const invalidField = (field: string, message: string) =>
-      new DomainError(ERROR_CODES.VALIDATION_FAILED, message, { violations: [{ field, message }] });
-    const groupId = this.config.github.runnerGroupId;
-    if (request.runner_group_id !== undefined && request.runner_group_id !== groupId) {
-      throw invalidField(
-        'runner_group_id',
-        `runner_group_id must be ${groupId}: this service registers runners in runner group ${groupId} only`,
-      );
-    }
-    // GitHub registers exactly the labels sent to a JIT runner: the system labels go first, and a
-    // label sent twice (or one that is also a system label) once.
-    const systemLabels = this.config.github.systemLabels;
-    const labels = [...new Set([...systemLabels, ...request.labels])];
-    if (labels.length > MAX_LABELS) {
-      throw invalidField(
-        'labels',
-        `labels must hold at most ${MAX_LABELS - systemLabels.length} labels besides the ${systemLabels.length} system labels (GitHub allows ${MAX_LABELS} in all)`,
-      );
-    }
-    return { labels, runnerGroupId: groupId, workFolder: request.work_folder ?? DEFAULT_WORK_FOLDER };
+  /**
+   * What the policy grants this caller for this request: the labels (system labels first, or the one
+   * run label of bind_to_run), the group, and the limits the reservation checks. A refusal ends the
+   * attempt as denied, with the rule that decided.
+   */
+  private planJit(attempt: Attempt, request: CreateJitRunnerDto): { plan: JitPlan; limits: QuotaLimits } {
+    const decision = this.policy.decideProvision(
+      attempt.actor,
+      { kind: 'jit', labels: request.labels, runnerGroupId: request.runner_group_id },
+      { systemLabels: this.config.github.systemLabels, defaultRunnerGroupId: this.config.github.runnerGroupId },
+    );
+    attempt.policy = { rule: decision.rule, claims: decision.matchedClaims };
+    if (!decision.allowed) throw policyRefusal(decision);
+    return {
+      plan: { labels: decision.labels, runnerGroupId: decision.runnerGroupId, workFolder: request.work_folder ?? DEFAULT_WORK_FOLDER },
+      limits: decision.limits,
+    };
   }
 
   /** What completes the attempt: GitHub's id on the row, the success event, the caller's answer. */

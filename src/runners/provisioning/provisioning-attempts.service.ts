@@ -10,6 +10,8 @@ import { AUDIT_ACTIONS } from '../audit-actions.constants.js';
 import type { RunnerEntity, RunnerKind } from '../runner.entity.js';
 import { isAbandoned, isStillProvisioning, REQUEST_ABANDONED } from '../runner-state.rules.js';
 import { isNameTaken, type NewRunner, type RunnerChange, RunnersRepository } from '../runners.repository.js';
+import type { QuotaLimits } from '../../policy/policy.types.js';
+import { RunnerQuotas } from './runner-quotas.service.js';
 
 /**
  * Errors that are a decision about the request (denied), not a failure to carry it out. One list for
@@ -20,7 +22,15 @@ const DENIAL_CODES: readonly string[] = [
   ERROR_CODES.RUNNER_NAME_TAKEN,
   ERROR_CODES.RUNNER_BUSY,
   ERROR_CODES.REGISTRATION_TOKENS_DISABLED,
+  ERROR_CODES.POLICY_NO_MATCH,
+  ERROR_CODES.LABEL_NOT_ALLOWED,
+  ERROR_CODES.RUNNER_GROUP_NOT_ALLOWED,
+  ERROR_CODES.QUOTA_EXCEEDED,
+  ERROR_CODES.REGISTRATION_TOKENS_NOT_ALLOWED,
+  ERROR_CODES.IDENTITY_SUSPENDED,
 ];
+
+const NO_LIMITS: QuotaLimits = { maxRunners: null, maxRunnersPerIdentity: null };
 
 /** Each kind of runner has its own provisioning action in the audit trail. */
 const PROVISION_ACTIONS: Record<RunnerKind, string> = {
@@ -56,6 +66,8 @@ function githubStatusOf(error: unknown): { github_status?: number } {
 /** The pending row an attempt reserves, the details of its 'attempted' event, and what it replaces. */
 export interface Reservation {
   runner: Pick<NewRunner, 'kind' | 'ephemeral' | 'labels' | 'runnerGroupId'>;
+  /** The grant's limits, checked against the live runners in the transaction that inserts the row; none when absent. */
+  limits?: QuotaLimits;
   details: Record<string, unknown>;
   /** The owner's pending runner of the same name (from claimName), and the details of its 'replace' event. */
   replacing?: { runner: RunnerEntity; details: Record<string, unknown> };
@@ -97,6 +109,8 @@ export class Attempt {
   readonly failureDetails: Record<string, unknown> = {};
   /** GitHub's id of a runner this attempt created but could not hand out, kept on the failed row. */
   githubRunnerId: number | null = null;
+  /** The policy's decision: the rule (null without a policy file) and the claims it looked at. */
+  policy: { rule: string | null; claims: Record<string, unknown> } | null = null;
 
   constructor(
     readonly actor: Actor,
@@ -122,6 +136,7 @@ export class ProvisioningAttempts {
 
   constructor(
     private readonly runners: RunnersRepository,
+    private readonly quotas: RunnerQuotas,
     private readonly audit: AuditService,
     private readonly transactions: Transactions,
     private readonly github: GithubClient,
@@ -198,6 +213,7 @@ export class ProvisioningAttempts {
             details: replacing.details,
           });
         }
+        await this.quotas.enforce(tx, actor, attempt.policy?.rule ?? null, reservation.limits ?? NO_LIMITS);
         const runner = await this.runners.insert(tx, {
           name,
           kind: attempt.kind,
@@ -208,13 +224,14 @@ export class ProvisioningAttempts {
           ownerIssuer: actor.issuer,
           ownerSubject: actor.subject,
           ownerName: actor.name,
+          policyRule: attempt.policy?.rule ?? null,
         });
         await this.audit.record(tx, actor, {
           action: PROVISION_ACTIONS[attempt.kind],
           outcome: 'attempted',
           runnerId: runner.id,
           runnerName: name,
-          details: reservation.details,
+          details: { ...reservation.details, ...policyDetails(attempt) },
         });
         return runner;
       });
@@ -335,7 +352,13 @@ export class ProvisioningAttempts {
       outcome,
       runnerId: attempt.runner?.id ?? null,
       runnerName: attempt.name,
-      details,
+      details: { ...details, ...policyDetails(attempt) },
     };
   }
+}
+
+/** Which rule decided, and the claims that made it match: on every event of the attempt. */
+function policyDetails(attempt: Attempt): Record<string, unknown> {
+  if (!attempt.policy) return {};
+  return { policy_rule: attempt.policy.rule, policy_claims: attempt.policy.claims };
 }

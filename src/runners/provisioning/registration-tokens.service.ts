@@ -9,7 +9,11 @@ import { orgWebUrl } from '../../github/github-urls.js';
 import type { ProvisionRunnerDto } from '../dto/provision-runner.dto.js';
 import { DEFAULT_EPHEMERAL } from '../runner-input.rules.js';
 import { toProvisionRunnerResponse, type ProvisionRunnerResponseDto } from '../dto/provision-runner-response.dto.js';
-import { NameTaken, ProvisioningAttempts } from './provisioning-attempts.service.js';
+import { PolicyService } from '../../policy/policy.service.js';
+import type { QuotaLimits } from '../../policy/policy.types.js';
+import { policyRefusal } from './policy-refusal.js';
+import { type Attempt, NameTaken, ProvisioningAttempts } from './provisioning-attempts.service.js';
+import { RunnerGroupNames } from './runner-group-names.service.js';
 
 /**
  * Legacy provisioning: a GitHub registration token and the `./config.sh` command that uses it. The
@@ -27,6 +31,8 @@ export class RegistrationTokensService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly github: GithubClient,
     private readonly attempts: ProvisioningAttempts,
+    private readonly policy: PolicyService,
+    private readonly groupNames: RunnerGroupNames,
   ) {}
 
   /**
@@ -37,10 +43,7 @@ export class RegistrationTokensService {
    */
   async provisionRunner(actor: Actor, request: ProvisionRunnerDto): Promise<ProvisionRunnerResponseDto> {
     const name = request.runner_name;
-    // config.sh adds self-hosted, the OS and the architecture itself: only the caller's labels here.
-    const labels = [...new Set(request.labels)];
     const ephemeral = request.ephemeral ?? DEFAULT_EPHEMERAL;
-    const runnerGroupId = this.config.github.runnerGroupId;
     return this.attempts.run(actor, 'registration_token', { name }, async (attempt) => {
       if (!this.config.runners.registrationTokensEnabled) {
         throw new DomainError(
@@ -48,6 +51,8 @@ export class RegistrationTokensService {
           `This service does not hand out registration tokens (ENABLE_REGISTRATION_TOKENS=false); use POST /${API_PREFIX}/runners/jit for a JIT runner config instead`,
         );
       }
+      const { labels, runnerGroupId, limits } = this.decide(attempt, request);
+      const runnerGroup = await this.groupNames.nameOf(runnerGroupId);
       const replacing = await this.attempts.claimName(attempt, { name, replaceable: true });
       // Whatever the database says, a name GitHub already has is refused: config.sh would fail on
       // it, and a sync would take that runner for ours.
@@ -60,6 +65,7 @@ export class RegistrationTokensService {
       }
       await this.attempts.reserve(attempt, {
         runner: { kind: 'registration_token', ephemeral, labels, runnerGroupId },
+        limits,
         details: { labels, ephemeral, runner_group_id: runnerGroupId },
         replacing: replacing && {
           runner: replacing,
@@ -77,14 +83,34 @@ export class RegistrationTokensService {
           labels,
           ephemeral,
           runner_group_id: runnerGroupId,
+          runner_group: runnerGroup,
           expires_at: token.expiresAt.toISOString(),
           token_fingerprint: fingerprint(token.token),
         },
         answer: (runner) => {
           this.logger.log(`Issued a registration token for runner ${name} to ${actor.name}`);
-          return toProvisionRunnerResponse(runner, token, orgWebUrl(this.config.github.apiUrl, this.config.github.org));
+          const githubUrl = orgWebUrl(this.config.github.apiUrl, this.config.github.org);
+          return toProvisionRunnerResponse(runner, token, githubUrl, runnerGroup);
         },
       };
     });
+  }
+
+  /**
+   * What the policy grants: the labels for config.sh (the requested ones and the rule's required
+   * ones; config.sh adds self-hosted, OS and architecture itself, so system labels appear only when
+   * asked for), the group, and the limits. A refusal ends the attempt as denied.
+   */
+  private decide(attempt: Attempt, request: ProvisionRunnerDto): { labels: string[]; runnerGroupId: number; limits: QuotaLimits } {
+    const systemLabels = this.config.github.systemLabels;
+    const decision = this.policy.decideProvision(
+      attempt.actor,
+      { kind: 'registration_token', labels: request.labels, runnerGroupId: request.runner_group_id },
+      { systemLabels, defaultRunnerGroupId: this.config.github.runnerGroupId },
+    );
+    attempt.policy = { rule: decision.rule, claims: decision.matchedClaims };
+    if (!decision.allowed) throw policyRefusal(decision);
+    const labels = decision.labels.filter((label) => !systemLabels.includes(label) || request.labels.includes(label));
+    return { labels, runnerGroupId: decision.runnerGroupId, limits: decision.limits };
   }
 }
