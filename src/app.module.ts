@@ -10,6 +10,7 @@ import { DatabaseModule } from './database/database.module.js';
 import type { SchemaMode } from './database/schema.js';
 import { GithubModule } from './github/github.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MeModule } from './me/me.module.js';
 import { RunnersModule } from './runners/runners.module.js';
 import { SchedulerModule } from './runners/reconciliation/scheduler.module.js';
 
@@ -34,6 +35,7 @@ export class AppModule {
         AuditModule,
         GithubModule,
         RunnersModule,
+        MeModule,
         SchedulerModule,
         HealthModule,
       ],

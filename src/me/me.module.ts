@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { PolicyModule } from '../policy/policy.module.js';
+import { RunnersModule } from '../runners/runners.module.js';
+import { MeController } from './me.controller.js';
+import { MeService } from './me.service.js';
+
+/** GET /me: the caller's identity, rule, grant and usage. */
+@Module({
+  imports: [PolicyModule, RunnersModule],
+  controllers: [MeController],
+  providers: [MeService],
+})
+export class MeModule {}
