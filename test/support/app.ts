@@ -28,6 +28,8 @@ export interface TestAppOptions {
   database?: AppConfig['database'];
   /** Use this simulator instead of a fresh one; the caller stops it. */
   simulator?: GithubSimulator;
+  /** POLICY_FILE: the access policy the service loads (write one with writePolicyFile). */
+  policyFile?: string;
 }
 
 export interface TestApp {
@@ -62,7 +64,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const config: AppConfig = {
     app: { port: 0, host: '127.0.0.1', logLevel: 'trace', prettyLogs: false, demo: false, trustProxy: false, ...options.app },
     database: database.config as AppConfig['database'],
-    auth: options.auth === 'off' ? { ...oidc.authConfig(), enabled: false } : oidc.authConfig(),
+    auth: {
+      ...(options.auth === 'off' ? { ...oidc.authConfig(), enabled: false } : oidc.authConfig()),
+      policyFile: options.policyFile,
+    },
     github: {
       ...simulator.connectionSettings(),
       runnerGroupId: 1,
