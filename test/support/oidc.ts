@@ -302,18 +302,6 @@ export async function hmacToken(payload: Record<string, unknown>, secret: string
     .sign(new TextEncoder().encode(secret));
 }
 
-/**
- * jwks-rsa 4 `require()`s jose 6, which is ESM-only. Node >= 20.19 allows that, Jest's CommonJS
- * loader does not before Node 24.9 ("Must use import to load ES Module"). Call this before
- * importing — with `await import(...)`, after this call — any module that loads jwks-rsa
- * (AuthModule, AppModule): jwks-rsa's `require('jose')` then gets the jose this file imported.
- * test/jest-setup.ts calls it before every test file. Outside Jest it does nothing.
- */
-export function provideJoseToJwksRsa(): void {
-  const meta = import.meta as ImportMeta & { jest?: { mock(name: string, factory: () => unknown): unknown } };
-  meta.jest?.mock('jose', () => jose);
-}
-
 const SPAN_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 /** 300, -120, '90s', '5m', '-2h', '1d' -> seconds. */
