@@ -1,74 +1,19 @@
-import { Controller, type DynamicModule, Get, type INestApplication, type LoggerService, Module } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import type { Actor } from '../src/auth/actor.js';
-import { CurrentActor } from '../src/auth/current-actor.decorator.js';
-import { Public } from '../src/auth/public.decorator.js';
-import { APP_CONFIG, type AppConfig, type AuthConfig } from '../src/config/app-config.js';
-import { AuthModule } from '../src/auth/auth.module.js';
+import { PROBE_PATH, PUBLIC_PROBE_PATH, startAuthApp, type AuthApp } from './support/auth-app.js';
 import { hmacToken, TestOidcProvider, unsignedToken } from './support/oidc.js';
-
-
-@Controller('probe')
-class ProbeController {
-  @Get('me')
-  me(@CurrentActor() actor: Actor) {
-    const { kind, issuer, subject, name, requestId, sourceIp } = actor;
-    return { kind, issuer, subject, name, request_id: requestId, source_ip: sourceIp };
-  }
-
-  @Public()
-  @Get('open')
-  open() {
-    return { ok: true };
-  }
-}
-
-@Module({})
-class TestConfigModule {
-  static forAuth(auth: AuthConfig): DynamicModule {
-    return {
-      module: TestConfigModule,
-      global: true,
-      providers: [{ provide: APP_CONFIG, useValue: { auth } as AppConfig }],
-      exports: [APP_CONFIG],
-    };
-  }
-}
-
-class RecordingLogger implements LoggerService {
-  readonly warnings: string[] = [];
-  log(): void {}
-  error(): void {}
-  warn(message: unknown): void {
-    this.warnings.push(String(message));
-  }
-}
-
-// passport keeps strategies in one process-wide registry, so each describe builds its app in
-// beforeAll and closes it in afterAll: the newest JwtStrategy is the one every app uses.
-async function startApp(auth: AuthConfig, logger: LoggerService = new RecordingLogger()): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [TestConfigModule.forAuth(auth), AuthModule],
-    controllers: [ProbeController],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger });
-  await app.init();
-  return app;
-}
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 /**
- * A local issuer and an app trusting it, for one describe block. Tests read them through the
- * returned getters (they exist only once beforeAll ran).
+ * A local issuer and an app trusting it (through the OIDC_* shorthand's one issuer), for one
+ * describe block. Tests read them through the returned getters (they exist only once beforeAll ran).
  */
-function withOidcApp(): { oidc: () => TestOidcProvider; app: () => INestApplication } {
+function withOidcApp(): { oidc: () => TestOidcProvider; app: () => AuthApp } {
   let oidc: TestOidcProvider;
-  let app: INestApplication;
+  let app: AuthApp;
   beforeAll(async () => {
     oidc = await TestOidcProvider.start();
-    app = await startApp(oidc.authConfig());
+    app = await startAuthApp({ issuers: [oidc.trustedIssuer({ name: 'default' })] });
   });
   afterAll(async () => {
     await app?.close();
@@ -83,8 +28,8 @@ describe('OIDC authentication (on)', () => {
   it('answers 200 with the caller named by the email claim for a valid token', async () => {
     const token = await oidc().token({ sub: 'user-42', email: 'ada@example.test' });
 
-    const response = await request(app().getHttpServer())
-      .get('/probe/me')
+    const response = await request(app().server)
+      .get(PROBE_PATH)
       .set(bearer(token))
       .set('x-request-id', 'req-valid-1')
       .expect(200);
@@ -94,6 +39,7 @@ describe('OIDC authentication (on)', () => {
       issuer: oidc().issuer,
       subject: 'user-42',
       name: 'ada@example.test',
+      issuer_name: 'default',
       request_id: 'req-valid-1',
       source_ip: expect.any(String),
     });
@@ -102,7 +48,7 @@ describe('OIDC authentication (on)', () => {
   it('names the caller by sub when the token has no email claim', async () => {
     const token = await oidc().token({ sub: 'svc-build', email: undefined });
 
-    const response = await request(app().getHttpServer()).get('/probe/me').set(bearer(token)).expect(200);
+    const response = await request(app().server).get(PROBE_PATH).set(bearer(token)).expect(200);
 
     expect(response.body).toMatchObject({ subject: 'svc-build', name: 'svc-build' });
   });
@@ -110,12 +56,12 @@ describe('OIDC authentication (on)', () => {
   it('accepts a token that expired within the clock tolerance', async () => {
     const token = await oidc().token({}, { expiresIn: -10 });
 
-    await request(app().getHttpServer()).get('/probe/me').set(bearer(token)).expect(200);
+    await request(app().server).get(PROBE_PATH).set(bearer(token)).expect(200);
   });
 
   it('answers 401 UNAUTHENTICATED with a bare Bearer challenge when there is no token', async () => {
-    const response = await request(app().getHttpServer())
-      .get('/probe/me')
+    const response = await request(app().server)
+      .get(PROBE_PATH)
       .set('x-request-id', 'req-no-token')
       .expect(401);
 
@@ -124,14 +70,15 @@ describe('OIDC authentication (on)', () => {
       error: {
         code: 'UNAUTHENTICATED',
         message: 'Send an OIDC token in the Authorization header: Bearer <token>',
+        details: { reason: 'missing' },
       },
       request_id: 'req-no-token',
     });
   });
 
   it('answers 401 UNAUTHENTICATED when the Authorization header is not a Bearer one', async () => {
-    const response = await request(app().getHttpServer())
-      .get('/probe/me')
+    const response = await request(app().server)
+      .get(PROBE_PATH)
       .set('Authorization', 'Basic dXNlcjpwYXNz')
       .expect(401);
 
@@ -141,10 +88,10 @@ describe('OIDC authentication (on)', () => {
   it('answers 401 TOKEN_EXPIRED with the expiry time for a token expired beyond the tolerance', async () => {
     const token = await oidc().token({}, { expiresIn: -120 });
 
-    const response = await request(app().getHttpServer()).get('/probe/me').set(bearer(token)).expect(401);
+    const response = await request(app().server).get(PROBE_PATH).set(bearer(token)).expect(401);
 
-    expect(response.body.error.code).toBe('TOKEN_EXPIRED');
-    expect(response.body.error.message).toMatch(/^The token expired at \d{4}-\d\d-\d\dT.*; get a new token from /);
+    expect(response.body.error).toMatchObject({ code: 'TOKEN_EXPIRED', details: { reason: 'expired' } });
+    expect(response.body.error.message).toMatch(/^The token expired at \d{4}-\d\d-\d\dT.*; get a new token from its issuer$/);
     expect(response.headers['www-authenticate']).toMatch(
       /^Bearer realm="runner-token-service", error="invalid_token", error_description="The token expired at /,
     );
@@ -152,57 +99,84 @@ describe('OIDC authentication (on)', () => {
     expect(response.headers['www-authenticate']).not.toContain(token);
   });
 
-  const rejectedTokens: Array<[string, () => Promise<string>, RegExp]> = [
+  // None of the messages may name the configured issuer, audience or JWKS URL.
+  const rejectedTokens: Array<[string, () => Promise<string>, string, RegExp]> = [
     [
       'a wrong audience',
       () => oidc().token({}, { audience: 'some-other-service' }),
-      /^The token's audience \(aud\) must be runner-token-service$/,
+      'audience',
+      /^The token's audience \(aud\) is not one this service accepts from its issuer/,
     ],
     [
-      'a wrong issuer',
+      'an issuer that is not trusted',
       () => oidc().token({}, { issuer: 'https://evil.example' }),
-      /^The token's issuer \(iss\) must be http:\/\/127\.0\.0\.1:\d+$/,
+      'issuer_unknown',
+      /^The token's issuer \(iss\) is not one this service trusts/,
     ],
-    ['alg none', () => oidc().token({}, { alg: 'none' }), /^The token's alg must be one of RS256, /],
+    ['alg none', () => oidc().token({}, { alg: 'none' }), 'algorithm', /^The token's alg must be one of RS256, /],
     [
       'HS256 signed with the public key (key confusion)',
       () => oidc().token({}, { alg: 'HS256' }),
+      'algorithm',
       /^The token's alg must be one of RS256, /,
     ],
     [
       'a key that the JWKS does not publish',
       () => oidc().token({}, { signWith: 'unknown-key' }),
-      /^The token's signing key \(kid\) is not among the keys published at /,
+      'key_unknown',
+      /^The token's signing key \(kid\) is not among the keys its issuer publishes/,
     ],
     [
       'a kid that the JWKS does not publish',
       () => oidc().token({}, { kid: 'rotated-away' }),
-      /^The token's signing key \(kid\) is not among the keys published at /,
+      'key_unknown',
+      /^The token's signing key \(kid\) is not among the keys its issuer publishes/,
+    ],
+    [
+      'a kid that is not a short token of letters, digits and . _ -',
+      () => oidc().token({}, { kid: '../../etc/passwd' }),
+      'kid_invalid',
+      /^The token's kid header must be at most 128 characters/,
     ],
     [
       "the published kid but another key's signature",
       () => oidc().token({}, { signWith: 'unknown-key', kid: oidc().kid }),
-      /^The token's signature does not match the issuer's key/,
+      'signature',
+      /^The token's signature does not match its issuer's key/,
     ],
-    ['no exp claim', () => oidc().token({}, { noExp: true }), /^The token has no exp claim/],
-    ['no sub claim', () => oidc().token({ sub: undefined }), /^The token has no sub claim/],
-    ['a non-numeric exp claim', () => oidc().token({ exp: 'tomorrow' }), /^The token's exp claim must be a number/],
-    ['not a JWT at all', async () => 'not-a-jwt', /^The bearer token is not a well-formed signed JWT/],
+    ['no exp claim', () => oidc().token({}, { noExp: true }), 'claims', /^The token has no exp claim/],
+    ['no sub claim', () => oidc().token({ sub: undefined }), 'claims', /^The token has no sub claim/],
+    ['an empty sub claim', () => oidc().token({ sub: '' }), 'claims', /^The token has no sub claim/],
+    [
+      'a non-numeric exp claim',
+      () => oidc().token({ exp: 'tomorrow' }),
+      'claims',
+      /^The token's exp claim must be a number/,
+    ],
+    [
+      'an nbf in the future',
+      () => oidc().token({ nbf: Math.floor(Date.now() / 1000) + 120 }),
+      'not_yet_valid',
+      /^The token is not valid before \d{4}-.* \(nbf\)/,
+    ],
+    ['not a JWT at all', async () => 'not-a-jwt', 'malformed', /^The bearer token is not a well-formed signed JWT/],
   ];
 
-  it.each(rejectedTokens)('answers 401 TOKEN_INVALID for a token with %s', async (_case, makeToken, message) => {
+  it.each(rejectedTokens)('answers 401 TOKEN_INVALID for a token with %s', async (_case, makeToken, reason, message) => {
     const token = await makeToken();
 
-    const response = await request(app().getHttpServer())
-      .get('/probe/me')
+    const response = await request(app().server)
+      .get(PROBE_PATH)
       .set(bearer(token))
       .set('x-request-id', 'req-bad-token')
       .expect(401);
 
     expect(response.body).toEqual({
-      error: { code: 'TOKEN_INVALID', message: expect.stringMatching(message) },
+      error: { code: 'TOKEN_INVALID', message: expect.stringMatching(message), details: { reason } },
       request_id: 'req-bad-token',
     });
+    const answer = `${JSON.stringify(response.body)} ${response.headers['www-authenticate']}`;
+    for (const configured of [oidc().issuer, oidc().jwksUrl, oidc().url]) expect(answer).not.toContain(configured);
     expect(response.headers['www-authenticate']).toMatch(
       /^Bearer realm="runner-token-service", error="invalid_token", error_description="[^"]+"$/,
     );
@@ -216,30 +190,31 @@ describe('OIDC authentication (on)', () => {
       JSON.stringify({ iss: oidc().issuer, aud: oidc().audience, sub: 'admin', exp: Math.floor(Date.now() / 1000) + 300 }),
     ).toString('base64url');
 
-    const response = await request(app().getHttpServer())
-      .get('/probe/me')
+    const response = await request(app().server)
+      .get(PROBE_PATH)
       .set(bearer(`${header}.${forgedPayload}.${signature}`))
       .expect(401);
 
     expect(response.body.error).toEqual({
       code: 'TOKEN_INVALID',
       message: expect.stringMatching(/^The token's signature does not match/),
+      details: { reason: 'signature' },
     });
   });
 
   it('rejects unsigned and HMAC tokens made without the provider', async () => {
     const claims = { iss: oidc().issuer, aud: oidc().audience, sub: 'x', exp: Math.floor(Date.now() / 1000) + 300 };
-    const server = app().getHttpServer();
+    const server = app().server;
 
     for (const token of [unsignedToken(claims), await hmacToken(claims, 'a-shared-secret')]) {
-      const response = await request(server).get('/probe/me').set(bearer(token)).expect(401);
+      const response = await request(server).get(PROBE_PATH).set(bearer(token)).expect(401);
       expect(response.body.error.code).toBe('TOKEN_INVALID');
     }
   });
 
   it('serves @Public() routes without a token, and ignores a bad one there', async () => {
-    await request(app().getHttpServer()).get('/probe/open').expect(200, { ok: true });
-    await request(app().getHttpServer()).get('/probe/open').set(bearer('not-a-jwt')).expect(200, { ok: true });
+    await request(app().server).get(PUBLIC_PROBE_PATH).expect(200, { ok: true });
+    await request(app().server).get(PUBLIC_PROBE_PATH).set(bearer('not-a-jwt')).expect(200, { ok: true });
   });
 });
 
@@ -247,13 +222,13 @@ describe('OIDC authentication: JWKS caching', () => {
   const { oidc, app } = withOidcApp();
 
   it('fetches the JWKS once for many requests', async () => {
-    const server = app().getHttpServer();
+    const server = app().server;
     for (let i = 0; i < 5; i += 1) {
-      await request(server).get('/probe/me').set(bearer(await oidc().token())).expect(200);
+      await request(server).get(PROBE_PATH).set(bearer(await oidc().token())).expect(200);
     }
     await Promise.all(
       Array.from({ length: 5 }, async () =>
-        request(server).get('/probe/me').set(bearer(await oidc().token())).expect(200),
+        request(server).get(PROBE_PATH).set(bearer(await oidc().token())).expect(200),
       ),
     );
 
@@ -268,22 +243,20 @@ describe('OIDC authentication: issuer unreachable', () => {
     const token = await oidc().token();
     await oidc().stop();
 
-    const response = await request(app().getHttpServer()).get('/probe/me').set(bearer(token)).expect(503);
+    const response = await request(app().server).get(PROBE_PATH).set(bearer(token)).expect(503);
 
-    expect(response.body.error.code).toBe('AUTH_UNAVAILABLE');
+    expect(response.body.error).toMatchObject({ code: 'AUTH_UNAVAILABLE', details: { reason: 'keys_unavailable' } });
     expect(JSON.stringify(response.body)).not.toContain(token);
+    expect(JSON.stringify(response.body)).not.toContain(oidc().jwksUrl);
+    expect(app().logger.messages('warn')).toContainEqual(expect.stringContaining(oidc().jwksUrl));
   });
 });
 
 describe('OIDC authentication off (ENABLE_OIDC_AUTH=false)', () => {
-  const logger = new RecordingLogger();
-  let app: INestApplication;
+  let app: AuthApp;
 
   beforeAll(async () => {
-    app = await startApp(
-      { enabled: false, issuer: '', audience: '', jwksUrl: '', userClaim: 'email', clockToleranceSeconds: 30 },
-      logger,
-    );
+    app = await startAuthApp({ auth: { enabled: false } });
   });
 
   afterAll(async () => {
@@ -291,19 +264,19 @@ describe('OIDC authentication off (ENABLE_OIDC_AUTH=false)', () => {
   });
 
   it('acts as local-user for a request without a token', async () => {
-    const response = await request(app.getHttpServer()).get('/probe/me').expect(200);
+    const response = await request(app.server).get(PROBE_PATH).expect(200);
 
     expect(response.body).toMatchObject({ kind: 'user', issuer: 'local', subject: 'local-user', name: 'local-user' });
   });
 
   it('does not look at a token that is sent anyway', async () => {
-    const response = await request(app.getHttpServer()).get('/probe/me').set(bearer('not-a-jwt')).expect(200);
+    const response = await request(app.server).get(PROBE_PATH).set(bearer('not-a-jwt')).expect(200);
 
     expect(response.body.subject).toBe('local-user');
   });
 
   it('warns once at start that every request acts as local-user', () => {
-    const warnings = logger.warnings.filter((message) => message.includes('OIDC authentication is OFF'));
+    const warnings = app.logger.messages('warn').filter((message) => message.includes('OIDC authentication is OFF'));
 
     expect(warnings).toEqual([expect.stringContaining('Never run this in production')]);
   });

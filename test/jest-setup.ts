@@ -2,10 +2,6 @@ import * as nestCommon from '@nestjs/common';
 import * as nestCommonConstants from '@nestjs/common/constants.js';
 import * as nestCore from '@nestjs/core';
 import * as nestInjectorConstants from '@nestjs/core/injector/constants.js';
-import { provideJoseToJwksRsa } from './support/oidc.js';
-
-// jwks-rsa (CommonJS) require()s the ESM-only jose; see provideJoseToJwksRsa.
-provideJoseToJwksRsa();
 
 /*
  * nest-commander and its discovery helper are CommonJS and require() the ESM-only Nest 12 packages,

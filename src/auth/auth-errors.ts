@@ -1,11 +1,30 @@
 import { ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
-import type { AuthConfig } from '../config/app-config.js';
 
 /**
  * Why a request was not authenticated. The first three answer 401; AUTH_UNAVAILABLE answers 503
  * because the caller's token is not at fault when the issuer's keys (JWKS) cannot be fetched.
  */
 export type AuthErrorCode = 'UNAUTHENTICATED' | 'TOKEN_EXPIRED' | 'TOKEN_INVALID' | 'AUTH_UNAVAILABLE';
+
+/** What was wrong with a refused token, for machines: `error.details.reason`. */
+export const TOKEN_REJECTION_REASONS = [
+  'malformed',
+  'issuer_unknown',
+  'algorithm',
+  'kid_invalid',
+  'key_unknown',
+  'signature',
+  'expired',
+  'not_yet_valid',
+  'issued_in_future',
+  'lifetime',
+  'audience',
+  'claims',
+] as const;
+export type TokenRejectionReason = (typeof TOKEN_REJECTION_REASONS)[number];
+
+/** Every `error.details.reason` authentication answers with: a refused token's, or none sent, or no keys. */
+export type AuthFailureReason = TokenRejectionReason | 'missing' | 'keys_unavailable';
 
 export const AUTH_REALM = 'runner-token-service';
 
@@ -14,31 +33,63 @@ export const MISSING_TOKEN_MESSAGE = 'Send an OIDC token in the Authorization he
 export const MALFORMED_TOKEN_MESSAGE =
   'The bearer token is not a well-formed signed JWT (base64url header.payload.signature)';
 
-/** The same body shape as every other error: `{ error: { code, message }, request_id }`. */
+export const KEYS_UNAVAILABLE_MESSAGE = "The issuer's signing keys (JWKS) cannot be fetched right now; retry in a minute";
+
+/** The same body shape as every other error: `{ error: { code, message, details }, request_id }`. */
 export interface AuthErrorBody {
-  error: { code: AuthErrorCode; message: string };
+  error: { code: AuthErrorCode; message: string; details: { reason: AuthFailureReason } };
   request_id: string | null;
 }
 
 export interface AuthFailure {
   code: AuthErrorCode;
-  /** What the caller should change. Never contains the token. */
+  reason: AuthFailureReason;
+  /**
+   * What the caller should change. Never contains the token, nor the configured issuer, audience
+   * or JWKS URL: a caller probing the service learns nothing about its setup.
+   */
   message: string;
 }
 
-/** Thrown by the JWT strategy for the checks it adds on top of jsonwebtoken (alg, exp, sub). */
+/**
+ * A token refused: a reason for machines, a message for the caller, and for the log only, what
+ * exactly did not match (configured values, jose's own words). Never carries the token.
+ */
 export class TokenRejectedError extends Error {
+  readonly code: 'TOKEN_EXPIRED' | 'TOKEN_INVALID';
+
   constructor(
-    readonly code: Exclude<AuthErrorCode, 'UNAUTHENTICATED' | 'AUTH_UNAVAILABLE'>,
+    readonly reason: TokenRejectionReason,
     message: string,
+    /** For the log only. */
+    readonly detail?: string,
   ) {
     super(message);
     this.name = 'TokenRejectedError';
+    this.code = reason === 'expired' ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID';
+  }
+
+  get failure(): AuthFailure {
+    return { code: this.code, reason: this.reason, message: this.message };
+  }
+}
+
+/** The issuer's keys could not be fetched and none are cached: the service cannot tell good tokens from bad. */
+export class KeysUnavailableError extends Error {
+  constructor(
+    /** For the log only: which issuer, from where, and why it failed. */
+    readonly detail: string,
+  ) {
+    super(KEYS_UNAVAILABLE_MESSAGE);
+    this.name = 'KeysUnavailableError';
   }
 }
 
 export function authErrorBody(failure: AuthFailure, requestId: string | undefined): AuthErrorBody {
-  return { error: { code: failure.code, message: failure.message }, request_id: requestId ?? null };
+  return {
+    error: { code: failure.code, message: failure.message, details: { reason: failure.reason } },
+    request_id: requestId ?? null,
+  };
 }
 
 /** 401 whose response is the complete error body (no `statusCode`/`message` added by Nest). */
@@ -51,7 +102,7 @@ export class AuthenticationFailedException extends UnauthorizedException {
   }
 }
 
-/** 503 when the issuer's JWKS cannot be fetched (down, rate-limited, or without signing keys). */
+/** 503 when the issuer's JWKS cannot be fetched (down, too slow, too large, or without signing keys). */
 export class AuthUnavailableException extends ServiceUnavailableException {
   constructor(
     readonly failure: AuthFailure,
@@ -73,100 +124,4 @@ export function wwwAuthenticateHeader(failure: AuthFailure): string {
   // error_description allows printable ASCII except `"` and `\` (RFC 6750 section 3).
   const description = failure.message.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?');
   return `${challenge}, error="invalid_token", error_description="${description}"`;
-}
-
-const JWKS_ERROR_NAMES = new Set(['JwksError', 'JwksRateLimitError', 'ArgumentError']);
-
-/**
- * Maps what passport-jwt, jsonwebtoken and jwks-rsa report into a code and a message that says what
- * to change. jsonwebtoken's messages are matched on their stable prefixes (jsonwebtoken 9).
- */
-export function describeAuthFailure(reason: unknown, auth: AuthConfig): AuthFailure {
-  const invalid = (message: string): AuthFailure => ({ code: 'TOKEN_INVALID', message });
-  const getNewToken = `get a new token from ${auth.issuer}`;
-
-  if (reason instanceof TokenRejectedError) {
-    return { code: reason.code, message: reason.message };
-  }
-  if (!isErrorLike(reason)) {
-    return invalid(`The token could not be verified; ${getNewToken}`);
-  }
-  const error = reason;
-
-  // passport-jwt's own failure when jwtFromRequest finds nothing.
-  if (error.message === 'No auth token') {
-    return { code: 'UNAUTHENTICATED', message: MISSING_TOKEN_MESSAGE };
-  }
-  if (error.name === 'TokenExpiredError') {
-    const at = isDate(error.expiredAt) ? error.expiredAt.toISOString() : 'an earlier time';
-    return { code: 'TOKEN_EXPIRED', message: `The token expired at ${at}; ${getNewToken}` };
-  }
-  if (error.name === 'NotBeforeError') {
-    const at = isDate(error.date) ? error.date.toISOString() : 'a later time';
-    return invalid(`The token is not valid before ${at} (nbf); check the clocks or wait until then`);
-  }
-  // jwks-rsa: the token names a key the issuer does not publish (or names none among several keys).
-  if (error.name === 'SigningKeyNotFoundError') {
-    return invalid(`The token's signing key (kid) is not among the keys published at ${auth.jwksUrl}; ${getNewToken}`);
-  }
-  if (JWKS_ERROR_NAMES.has(error.name) || error.isEndpointUnavailable) {
-    return {
-      code: 'AUTH_UNAVAILABLE',
-      message: "The issuer's signing keys (JWKS) cannot be fetched right now; retry in a minute",
-    };
-  }
-
-  const message = error.message;
-  if (message.startsWith('jwt audience invalid')) {
-    return invalid(`The token's audience (aud) must be ${auth.audience}`);
-  }
-  if (message.startsWith('jwt issuer invalid')) {
-    return invalid(`The token's issuer (iss) must be ${auth.issuer}`);
-  }
-  if (message === 'invalid signature') {
-    return invalid(`The token's signature does not match the issuer's key; ${getNewToken}`);
-  }
-  if (message === 'invalid algorithm') {
-    return invalid(`The token's alg is not accepted; ${getNewToken}`);
-  }
-  if (message === 'invalid exp value') {
-    return invalid('The token\'s exp claim must be a number (seconds since the epoch)');
-  }
-  if (message === 'invalid nbf value') {
-    return invalid('The token\'s nbf claim must be a number (seconds since the epoch)');
-  }
-  if (
-    message === 'jwt malformed' ||
-    message === 'invalid token' ||
-    message === 'jwt signature is required' ||
-    // jwks-rsa hands over no key when it cannot decode the token.
-    message === 'secret or public key must be provided' ||
-    error.name === 'SyntaxError'
-  ) {
-    return invalid(MALFORMED_TOKEN_MESSAGE);
-  }
-  return invalid(`The token could not be verified; ${getNewToken}`);
-}
-
-interface ErrorLike {
-  name: string;
-  message: string;
-  expiredAt?: unknown;
-  date?: unknown;
-  isEndpointUnavailable?: boolean;
-}
-
-// Duck-typed, not instanceof: errors from node:http (a refused JWKS connection) come from another
-// realm under Jest, and nothing here depends on the prototype.
-function isErrorLike(value: unknown): value is ErrorLike {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as ErrorLike).name === 'string' &&
-    typeof (value as ErrorLike).message === 'string'
-  );
-}
-
-function isDate(value: unknown): value is Date {
-  return Object.prototype.toString.call(value) === '[object Date]';
 }

@@ -23,8 +23,10 @@ export interface AppSettings {
 
 export interface AuthConfig {
   enabled: boolean;
+  /** OIDC_ISSUER: the one issuer of the shorthand; '' when a policy file names the issuers. */
   issuer: string;
   audience: string;
+  /** OIDC_JWKS_URL; '' means discovered from OIDC_ISSUER/.well-known/openid-configuration. */
   jwksUrl: string;
   /** The claim shown as the caller's name (default `email`, falling back to `sub`). */
   userClaim: string;

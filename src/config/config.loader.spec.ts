@@ -67,7 +67,6 @@ describe('loadConfig', () => {
       expect.arrayContaining([
         'OIDC_ISSUER',
         'OIDC_AUDIENCE',
-        'OIDC_JWKS_URL',
         'GITHUB_APP_ID',
         'GITHUB_APP_INSTALLATION_ID',
         'GITHUB_ORG',
@@ -75,6 +74,31 @@ describe('loadConfig', () => {
       ]),
     );
     expect(problems.find((problem) => problem.startsWith('GITHUB_APP_INSTALLATION_ID'))).toContain('whole number');
+  });
+
+  it('does not require OIDC_JWKS_URL: the keys are then discovered from the issuer', () => {
+    const problems = problemsOf({});
+    expect(problems.map((problem) => problem.split(' ')[0])).not.toContain('OIDC_JWKS_URL');
+    expect(loadConfig(productionEnv({ OIDC_JWKS_URL: undefined })).auth).toMatchObject({
+      issuer: 'https://auth.example.com',
+      jwksUrl: '',
+    });
+  });
+
+  it('refuses an issuer that is not an https URL when its keys are to be discovered', () => {
+    const problems = problemsOf(productionEnv({ OIDC_JWKS_URL: undefined, OIDC_ISSUER: 'http://auth.example.com' }));
+    expect(problems).toEqual([
+      expect.stringMatching(/^OIDC_ISSUER must be an https URL, because without OIDC_JWKS_URL the keys are found through/),
+    ]);
+    expect(problemsOf(productionEnv({ OIDC_JWKS_URL: undefined, OIDC_ISSUER: 'http://127.0.0.1:9000' }))).toEqual([]);
+  });
+
+  it('does not require the OIDC_* shorthand when POLICY_FILE names the trusted issuers, but wants it whole', () => {
+    const withoutShorthand = productionEnv({ POLICY_FILE: '/etc/rts/policy.yaml', OIDC_ISSUER: '', OIDC_AUDIENCE: '', OIDC_JWKS_URL: '' });
+    expect(loadConfig(withoutShorthand).auth).toMatchObject({ enabled: true, issuer: '', policyFile: '/etc/rts/policy.yaml' });
+
+    const half = problemsOf({ ...withoutShorthand, OIDC_ISSUER: 'https://auth.example.com' });
+    expect(half).toEqual([expect.stringMatching(/^OIDC_AUDIENCE is required with the other OIDC_\* variables/)]);
   });
 
   it('does not require OIDC settings when ENABLE_OIDC_AUTH=false', () => {

@@ -174,16 +174,28 @@ export function parseDatabaseUrl(url: string): DatabaseConfig | string {
 
 function readAuth(reader: EnvReader, demo: boolean): AuthConfig {
   const enabled = reader.boolean('ENABLE_OIDC_AUTH', !demo);
-  const required = enabled ? 'required when ENABLE_OIDC_AUTH is true' : undefined;
+  const policyFile = reader.string('POLICY_FILE');
   const issuer = reader.string('OIDC_ISSUER');
   const audience = reader.string('OIDC_AUDIENCE');
   const jwksUrl = reader.string('OIDC_JWKS_URL');
-  if (required) {
+  // A policy file may name every trusted issuer itself; then the OIDC_* shorthand is optional, but whole.
+  const shorthandWanted = enabled && (!policyFile || issuer !== undefined || audience !== undefined);
+  if (shorthandWanted) {
+    const required = policyFile
+      ? 'required with the other OIDC_* variables'
+      : 'required when ENABLE_OIDC_AUTH is true and no POLICY_FILE is set';
     if (!issuer) reader.problem('OIDC_ISSUER', `is ${required}: the issuer URL your tokens carry in "iss"`);
     if (!audience) reader.problem('OIDC_AUDIENCE', `is ${required}: the "aud" your tokens are issued for`);
-    if (!jwksUrl) reader.problem('OIDC_JWKS_URL', `is ${required}: the issuer's JWKS URL (…/.well-known/jwks.json)`);
   }
-  if (jwksUrl) reader.httpsUrl('OIDC_JWKS_URL', jwksUrl, 'anyone on the path could serve keys for forged tokens');
+  if (jwksUrl) {
+    reader.httpsUrl('OIDC_JWKS_URL', jwksUrl, 'anyone on the path could serve keys for forged tokens');
+  } else if (enabled && issuer) {
+    reader.httpsUrl(
+      'OIDC_ISSUER',
+      issuer,
+      'without OIDC_JWKS_URL the keys are found through ISSUER/.well-known/openid-configuration, and anyone on the path could serve keys for forged tokens',
+    );
+  }
   return {
     enabled,
     issuer: issuer ?? '',
@@ -191,7 +203,7 @@ function readAuth(reader: EnvReader, demo: boolean): AuthConfig {
     jwksUrl: jwksUrl ?? '',
     userClaim: reader.string('OIDC_USER_CLAIM') ?? 'email',
     clockToleranceSeconds: reader.integer('OIDC_CLOCK_TOLERANCE_SECONDS', 30, { min: 0, max: MAX_CLOCK_TOLERANCE_SECONDS }),
-    policyFile: reader.string('POLICY_FILE'),
+    policyFile,
   };
 }
 

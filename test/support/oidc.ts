@@ -1,17 +1,22 @@
 /**
- * A local OIDC issuer for tests: an RSA key pair, a JWKS served over HTTP on 127.0.0.1, and tokens
- * signed with that key (or deliberately wrong ones).
+ * A local OIDC issuer for tests: a key pair, a JWKS and a discovery document served over HTTP on
+ * 127.0.0.1, and tokens signed with that key (or deliberately wrong ones). Several can run at once,
+ * each with its own `iss` (which may differ from where its keys are served, as for GitHub Actions).
  *
  *   const oidc = await TestOidcProvider.start();
- *   config.auth = oidc.authConfig();
+ *   config.auth = oidc.authConfig();               // the OIDC_* shorthand
+ *   const issuer = oidc.trustedIssuer({ name: 'corp' });  // a TrustedIssuer for a policy
  *   await request(server).get('/api/v1/runners').auth(await oidc.token(), { type: 'bearer' });
  *   await oidc.stop();
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as jose from 'jose';
 import type { AuthConfig } from '../../src/config/app-config.js';
+import type { TrustedIssuer } from '../../src/policy/policy.types.js';
+
+export { corporateClaims, githubActionsClaims, kubernetesClaims, GITHUB_ACTIONS_ISSUER } from './oidc-claims.js';
 
 export const TEST_AUDIENCE = 'runner-token-service';
 
@@ -25,7 +30,24 @@ export const EXAMPLE_AUTH_CONFIG: AuthConfig = {
   clockToleranceSeconds: 30,
 };
 const JWKS_PATH = '/.well-known/jwks.json';
+const DISCOVERY_PATH = '/.well-known/openid-configuration';
 const SIGNING_ALG = 'RS256';
+const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
+/** How often a dripping JWKS sends its next byte. */
+const DRIP_INTERVAL_MS = 2_000;
+/** More than the service accepts (1 MiB). */
+const HUGE_JWKS_BYTES = 1024 * 1024 + 64 * 1024;
+
+/**
+ * How the JWKS endpoint answers: normally; one byte every 2 s, never finishing (`drip`); HTTP 500
+ * (`fail`); or a body over 1 MiB sent in chunks without a Content-Length (`huge`).
+ */
+export type JwksMode = 'normal' | 'drip' | 'fail' | 'huge';
+
+export interface ProviderOptions {
+  /** The `iss` its tokens carry; default its own URL, `http://127.0.0.1:PORT`. */
+  issuer?: string;
+}
 
 export interface TokenOptions {
   /** Seconds from now, or '90s', '5m', '2h', '1d'; negative means already expired. Default 300. */
@@ -33,8 +55,8 @@ export interface TokenOptions {
   /** RS256 (default) or another RSA alg; 'HS256'/'HS384'/'HS512' sign with an HMAC secret
    * (default: the provider's public key PEM, the classic key-confusion attack); 'none' is unsigned. */
   alg?: string;
-  /** The header's kid; default the published key's kid. */
-  kid?: string;
+  /** The header's kid; default the current key's kid. `null` leaves kid out of the header. */
+  kid?: string | null;
   /** HMAC secret for HS* algs. */
   hmacSecret?: string;
   /** Leave out the exp claim. */
@@ -47,54 +69,89 @@ export interface TokenOptions {
   signWith?: 'unknown-key';
 }
 
+interface SigningKey {
+  kid: string;
+  privateKey: jose.CryptoKey;
+  publicJwk: jose.JWK;
+  publicKeyPem: string;
+}
+
+async function makeSigningKey(): Promise<SigningKey> {
+  const { privateKey, publicKey } = await jose.generateKeyPair(SIGNING_ALG, { extractable: true });
+  const kid = `test-key-${randomBytes(4).toString('hex')}`;
+  const publicJwk = { ...(await jose.exportJWK(publicKey)), kid, alg: SIGNING_ALG, use: 'sig' };
+  return { kid, privateKey, publicJwk, publicKeyPem: await jose.exportSPKI(publicKey) };
+}
+
 export class TestOidcProvider {
   readonly audience = TEST_AUDIENCE;
-  private requests = 0;
+  /** The `iss` its tokens carry. */
+  readonly issuer: string;
+  /** How the JWKS endpoint answers from now on. */
+  jwksMode: JwksMode = 'normal';
+  /** The `issuer` its discovery document names; default its issuer (set another to test the check). */
+  discoveryIssuer?: string;
+  private requests = { jwks: 0, discovery: 0 };
+  private readonly drips = new Set<NodeJS.Timeout>();
   private unknownKey?: jose.CryptoKey;
+  /** Published keys, the current signing key last. */
+  private keys: SigningKey[];
 
   private constructor(
     private readonly server: Server,
-    /** `http://127.0.0.1:PORT` */
-    readonly issuer: string,
-    readonly kid: string,
-    private readonly privateKey: jose.CryptoKey,
-    private readonly publicJwk: jose.JWK,
-    private readonly publicKeyPem: string,
-  ) {}
+    /** `http://127.0.0.1:PORT`: where its JWKS and discovery document are served. */
+    readonly url: string,
+    first: SigningKey,
+    options: ProviderOptions,
+  ) {
+    this.issuer = options.issuer ?? url;
+    this.keys = [first];
+  }
 
-  /** Generates a key pair and serves its JWKS on an ephemeral port. */
-  static async start(): Promise<TestOidcProvider> {
-    const { privateKey, publicKey } = await jose.generateKeyPair(SIGNING_ALG, { extractable: true });
-    const kid = `test-key-${randomBytes(4).toString('hex')}`;
-    const publicJwk = { ...(await jose.exportJWK(publicKey)), kid, alg: SIGNING_ALG, use: 'sig' };
-    const publicKeyPem = await jose.exportSPKI(publicKey);
-
+  /** Generates a key pair and serves its JWKS and discovery document on an ephemeral port. */
+  static async start(options: ProviderOptions = {}): Promise<TestOidcProvider> {
+    const first = await makeSigningKey();
     let provider: TestOidcProvider | undefined;
     const server = createServer((request, response) => {
-      if (request.method === 'GET' && request.url === JWKS_PATH && provider) {
-        provider.requests += 1;
-        response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ keys: [provider.publicJwk] }));
-        return;
-      }
-      response.writeHead(404).end();
+      if (provider) provider.answer(request, response);
+      else response.writeHead(503).end();
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
     const { port } = server.address() as AddressInfo;
-    provider = new TestOidcProvider(server, `http://127.0.0.1:${port}`, kid, privateKey, publicJwk, publicKeyPem);
+    provider = new TestOidcProvider(server, `http://127.0.0.1:${port}`, first, options);
     return provider;
   }
 
+  /** The key tokens are signed with (the newest). */
+  get kid(): string {
+    return this.currentKey.kid;
+  }
+
   get jwksUrl(): string {
-    return `${this.issuer}${JWKS_PATH}`;
+    return `${this.url}${JWKS_PATH}`;
   }
 
   /** How many times the JWKS was fetched. */
   get jwksRequests(): number {
-    return this.requests;
+    return this.requests.jwks;
+  }
+
+  /** How many times the discovery document was fetched. */
+  get discoveryRequests(): number {
+    return this.requests.discovery;
+  }
+
+  /**
+   * Publishes a new key and signs with it from now on. The old key stays published unless
+   * `dropOld`, as an issuer rotating its keys does for a while.
+   */
+  async rotateKey(options: { dropOld?: boolean } = {}): Promise<string> {
+    const next = await makeSigningKey();
+    this.keys = options.dropOld ? [next] : [...this.keys, next];
+    return next.kid;
   }
 
   /**
@@ -121,12 +178,13 @@ export class TestOidcProvider {
       return unsignedToken(payload);
     }
     if (alg.startsWith('HS')) {
-      return hmacToken(payload, options.hmacSecret ?? this.publicKeyPem, alg);
+      return hmacToken(payload, options.hmacSecret ?? this.currentKey.publicKeyPem, alg);
     }
     const unknown = options.signWith === 'unknown-key';
-    const key = unknown ? await this.getUnknownKey() : this.privateKey;
-    const kid = options.kid ?? (unknown ? 'not-published' : this.kid);
-    return new jose.SignJWT(withoutUndefined(payload)).setProtectedHeader({ alg, kid, typ: 'JWT' }).sign(key);
+    const key = unknown ? await this.getUnknownKey() : this.currentKey.privateKey;
+    const kid = options.kid === undefined ? (unknown ? 'not-published' : this.kid) : options.kid;
+    const header = { alg, typ: 'JWT', ...(kid !== null && { kid }) };
+    return new jose.SignJWT(withoutUndefined(payload)).setProtectedHeader(header).sign(key);
   }
 
   /** An enabled AuthConfig for this provider (userClaim 'email', 30 s clock tolerance). */
@@ -142,11 +200,88 @@ export class TestOidcProvider {
     };
   }
 
-  /** Stops serving the JWKS and drops kept-alive connections. */
+  /**
+   * A TrustedIssuer for this provider, as a policy would hold it: its iss and audience, its JWKS
+   * URL (pass `jwksUrl: undefined` to have it discovered), RSA and EC algorithms, display claim
+   * `email`, tokens of at most an hour, a 30 s JWKS cooldown and 30 s of clock tolerance.
+   */
+  trustedIssuer(overrides: Partial<TrustedIssuer> = {}): TrustedIssuer {
+    return {
+      name: 'test',
+      issuer: this.issuer,
+      audiences: [this.audience],
+      jwksUrl: this.jwksUrl,
+      algorithms: [...ASYMMETRIC_ALGORITHMS],
+      displayClaim: 'email',
+      maxTokenLifetimeSeconds: 3600,
+      jwksCooldownSeconds: 30,
+      clockToleranceSeconds: 30,
+      publicIssuer: false,
+      ...overrides,
+    };
+  }
+
+  /** Stops serving and drops kept-alive and dripping connections. */
   async stop(): Promise<void> {
+    for (const drip of this.drips) clearInterval(drip);
+    this.drips.clear();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
     await closed;
+  }
+
+  private get currentKey(): SigningKey {
+    return this.keys[this.keys.length - 1];
+  }
+
+  private answer(request: IncomingMessage, response: ServerResponse): void {
+    if (request.method === 'GET' && request.url === DISCOVERY_PATH) {
+      this.requests.discovery += 1;
+      const document = { issuer: this.discoveryIssuer ?? this.issuer, jwks_uri: this.jwksUrl };
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document));
+      return;
+    }
+    if (request.method === 'GET' && request.url === JWKS_PATH) {
+      this.requests.jwks += 1;
+      this.answerJwks(response);
+      return;
+    }
+    response.writeHead(404).end();
+  }
+
+  private answerJwks(response: ServerResponse): void {
+    const body = JSON.stringify({ keys: this.keys.map((key) => key.publicJwk) });
+    switch (this.jwksMode) {
+      case 'normal':
+        response.writeHead(200, { 'content-type': 'application/json' }).end(body);
+        return;
+      case 'fail':
+        response.writeHead(500).end();
+        return;
+      case 'huge': {
+        // Chunked, with no Content-Length: only counting the bytes finds out.
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.write('{"keys":[],"padding":"');
+        const chunk = 'x'.repeat(64 * 1024);
+        for (let sent = 0; sent < HUGE_JWKS_BYTES; sent += chunk.length) response.write(chunk);
+        response.end('"}');
+        return;
+      }
+      case 'drip': {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.write(body.slice(0, 1));
+        let next = 1;
+        const drip = setInterval(() => {
+          if (!response.destroyed) response.write(body.charAt(next++) || ' ');
+        }, DRIP_INTERVAL_MS);
+        this.drips.add(drip);
+        response.on('close', () => {
+          clearInterval(drip);
+          this.drips.delete(drip);
+        });
+        return;
+      }
+    }
   }
 
   private async getUnknownKey(): Promise<jose.CryptoKey> {
@@ -165,18 +300,6 @@ export async function hmacToken(payload: Record<string, unknown>, secret: string
   return new jose.SignJWT(withoutUndefined(payload))
     .setProtectedHeader({ alg, typ: 'JWT' })
     .sign(new TextEncoder().encode(secret));
-}
-
-/**
- * jwks-rsa 4 `require()`s jose 6, which is ESM-only. Node >= 20.19 allows that, Jest's CommonJS
- * loader does not before Node 24.9 ("Must use import to load ES Module"). Call this before
- * importing — with `await import(...)`, after this call — any module that loads jwks-rsa
- * (AuthModule, AppModule): jwks-rsa's `require('jose')` then gets the jose this file imported.
- * test/jest-setup.ts calls it before every test file. Outside Jest it does nothing.
- */
-export function provideJoseToJwksRsa(): void {
-  const meta = import.meta as ImportMeta & { jest?: { mock(name: string, factory: () => unknown): unknown } };
-  meta.jest?.mock('jose', () => jose);
 }
 
 const SPAN_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
