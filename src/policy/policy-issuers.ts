@@ -34,6 +34,8 @@ export interface IssuerDefaults {
   clockToleranceSeconds: number;
 }
 
+export const SHORTHAND_AUDIENCE_MISSING = 'OIDC_AUDIENCE: is required with OIDC_ISSUER: the "aud" its tokens are issued for';
+
 /** True for GitHub Actions' public issuer (a trailing slash changes nothing). */
 export function isPublicIssuer(iss: string): boolean {
   return iss.replace(/\/+$/, '') === PUBLIC_GITHUB_ACTIONS_ISSUER;
@@ -89,6 +91,7 @@ export function buildIssuers(
   });
   const warnings: string[] = [];
   if (!shorthand) return { issuers, warnings };
+  if (!shorthand.audience) problems.push(SHORTHAND_AUDIENCE_MISSING);
   const overriding = issuers.find((issuer) => issuer.issuer === shorthand.issuer);
   if (overriding) {
     warnings.push(

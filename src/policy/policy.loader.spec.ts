@@ -242,6 +242,12 @@ describe('the OIDC_* shorthand', () => {
     );
   });
 
+  it('needs OIDC_AUDIENCE with OIDC_ISSUER', () => {
+    const withoutAudience = { ...shorthand, audience: '' };
+    expect(policyProblems(`${IDP}rules: []`, { shorthand: withoutAudience })).toMatch(/OIDC_AUDIENCE: is required with OIDC_ISSUER/);
+    expect(() => loadPolicy({ ...LOAD_OPTIONS, shorthand: withoutAudience })).toThrow(/OIDC_AUDIENCE: is required with OIDC_ISSUER/);
+  });
+
   it('keeps the name default for itself', () => {
     const file = `issuers: [{ name: default, issuer: https://other.example, audience: a }]\nrules: []`;
     expect(policyProblems(file, { shorthand })).toMatch(/issuers\[0\] "default": name: "default" is the name of the OIDC_ISSUER shorthand's issuer/);

@@ -8,6 +8,7 @@ import {
   type IssuerShorthand,
   isPublicIssuer,
   PUBLIC_GITHUB_ACTIONS_ISSUER,
+  SHORTHAND_AUDIENCE_MISSING,
   shorthandIssuer,
 } from './policy-issuers.js';
 import { problemAt, schemaProblems } from './policy-problems.js';
@@ -101,6 +102,7 @@ function withoutPolicyFile(options: PolicyLoadOptions, now: Date): LoadedPolicy 
         'Set POLICY_FILE to a policy whose rules bind repository_owner or repository_owner_id (docs/policy.md).',
     ]);
   }
+  if (shorthand && !shorthand.audience) throw new PolicyError(null, [SHORTHAND_AUDIENCE_MISSING]);
   if (options.authEnabled && !shorthand) {
     throw new PolicyError(null, ['OIDC authentication is on but no issuer is trusted: set OIDC_ISSUER, or POLICY_FILE with issuers']);
   }
