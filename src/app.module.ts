@@ -11,6 +11,7 @@ import type { SchemaMode } from './database/schema.js';
 import { GithubModule } from './github/github.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MeModule } from './me/me.module.js';
+import { PolicyModule } from './policy/policy.module.js';
 import { RunnersModule } from './runners/runners.module.js';
 import { SchedulerModule } from './runners/reconciliation/scheduler.module.js';
 
@@ -32,6 +33,8 @@ export class AppModule {
         LoggerModule.forRoot(loggerParams(config.app, options.logDestination)),
         DatabaseModule.forRoot(options.schema),
         AuthModule,
+        // Loaded at start: a bad POLICY_FILE stops the service before it answers anyone.
+        PolicyModule,
         AuditModule,
         GithubModule,
         RunnersModule,

@@ -4,7 +4,8 @@ import { ConfigError, loadConfig, readEnvironment } from './config/config.loader
 
 async function main(): Promise<number> {
   // sync-github and cleanup-stale-runners need GitHub; the rest (init-db first of all) runs before
-  // GitHub and OIDC are configured, with only the database. The CLI never needs OIDC.
+  // GitHub and OIDC are configured, with only the database; check-policy needs neither. The CLI
+  // never verifies tokens.
   const config = loadConfig(readEnvironment(), { scope: configScopeFor(process.argv) });
   return runCli(process.argv, config);
 }

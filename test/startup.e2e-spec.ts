@@ -1,4 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
@@ -45,6 +48,27 @@ describe('start-up', () => {
     });
     await expect(app.init()).rejects.toThrow(
       new RegExp(`lacks ${MIGRATIONS.length} migration\\(s\\): run \`node dist/cli\\.js init-db\``),
+    );
+  });
+
+  it('refuses to start on a bad POLICY_FILE, naming the rule, the field and the problem', async () => {
+    const policyFile = join(mkdtempSync(join(tmpdir(), 'rts-startup-policy-')), 'policy.yaml');
+    writeFileSync(
+      policyFile,
+      'issuers: [{ name: idp, issuer: "https://issuer.example", audience: rts }]\nrules: [{ name: everyone, issuer: idp, grant: {} }]\n',
+    );
+    database = await testDatabaseConfig();
+    const config = {
+      app: { port: 0, host: '127.0.0.1', logLevel: 'error', prettyLogs: false, demo: false, trustProxy: false },
+      database: database.config,
+      auth: { enabled: false, issuer: '', audience: '', jwksUrl: '', userClaim: 'email', clockToleranceSeconds: 0, policyFile },
+      github: { apiUrl: '', appId: '', installationId: 0, privateKey: '', org: '', runnerGroupId: 1, systemLabels: [], requestTimeoutMs: 1000, simulated: true },
+      runners: DEFAULT_RUNNER_SETTINGS,
+      scheduler: { ...DEFAULT_SCHEDULER_SETTINGS, enabled: false },
+    } satisfies AppConfig;
+    const starting = NestFactory.create(AppModule.forRoot(config, { schema: 'migrate', logDestination: silent }), { logger: false, abortOnError: false });
+    await expect(starting).rejects.toThrow(
+      `Policy file ${policyFile} is invalid:\n  - rules[0] "everyone": claims: a rule needs at least one claim condition`,
     );
   });
 });

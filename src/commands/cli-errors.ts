@@ -19,3 +19,19 @@ export class CommandFailedError extends Error {
     this.name = 'CommandFailedError';
   }
 }
+
+/** Bad usage the command found itself (a file it cannot read, JSON that is not): exit 2, like commander's. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** The command has printed its answer, and the answer is no (check-policy: invalid, or denied): exit 1, nothing more to say. */
+export class NegativeAnswer extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NegativeAnswer';
+  }
+}

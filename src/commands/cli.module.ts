@@ -1,10 +1,12 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
 import type { AppConfig } from '../config/app-config.js';
+import type { LoadOptions } from '../config/config.loader.js';
 import { ConfigModule } from '../config/config.module.js';
 import { DatabaseModule } from '../database/database.module.js';
 import { GithubModule } from '../github/github.module.js';
 import { RunnersModule } from '../runners/runners.module.js';
+import { CheckPolicyCommand } from './check-policy.command.js';
 import { CleanupStaleRunnersCommand } from './cleanup-stale-runners.command.js';
 import { ExportAuditLogCommand } from './export-audit-log.command.js';
 import { InitDbCommand } from './init-db.command.js';
@@ -18,10 +20,16 @@ import { SyncGithubCommand } from './sync-github.command.js';
  * scheduler (a command runs once and exits). The schema is left alone at start: init-db is how it
  * gets created, and every other command checks it first (SchemaCheck). RunnersModule's controller is
  * instantiated but never routed: an application context has no HTTP server.
+ *
+ * check-policy (scope `policy`) gets only the configuration: it must run where neither the database
+ * nor GitHub is set up, such as the CI of the repository that holds the policy file.
  */
 @Module({})
 export class CliModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, scope: NonNullable<LoadOptions['scope']> = 'database'): DynamicModule {
+    if (scope === 'policy') {
+      return { module: CliModule, imports: [ConfigModule.forRoot(config)], providers: [CliOutput, CheckPolicyCommand] };
+    }
     return {
       module: CliModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('none'), AuditModule, GithubModule, RunnersModule],
@@ -33,6 +41,7 @@ export class CliModule {
         SyncGithubCommand,
         CleanupStaleRunnersCommand,
         ExportAuditLogCommand,
+        CheckPolicyCommand,
       ],
     };
   }

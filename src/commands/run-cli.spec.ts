@@ -12,6 +12,11 @@ describe('configScopeFor', () => {
     }
   });
 
+  it('needs nothing for check-policy, which touches neither GitHub nor the database', () => {
+    expect(configScopeFor(argv('check-policy', '--policy', 'policy.yaml'))).toBe('policy');
+    expect(configScopeFor(argv('check-policy', '--help'))).toBe('policy');
+  });
+
   it('needs only the database for help and for no command at all', () => {
     expect(configScopeFor(argv())).toBe('database');
     expect(configScopeFor(argv('--help'))).toBe('database');

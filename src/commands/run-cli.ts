@@ -4,7 +4,9 @@ import { CommandFactory, CommandRunnerService } from 'nest-commander';
 import { DomainError } from '../common/domain-error.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { LoadOptions } from '../config/config.loader.js';
+import { CHECK_POLICY_COMMAND } from './check-policy.command.js';
 import { CLEANUP_STALE_RUNNERS_COMMAND } from './cleanup-stale-runners.command.js';
+import { NegativeAnswer, UsageError } from './cli-errors.js';
 import { CliModule } from './cli.module.js';
 import { SYNC_GITHUB_COMMAND } from './sync-github.command.js';
 
@@ -18,12 +20,14 @@ const COMMANDS_CALLING_GITHUB: readonly string[] = [SYNC_GITHUB_COMMAND, CLEANUP
 const HELP_FLAGS: readonly string[] = ['--help', '-h'];
 
 /**
- * The configuration a CLI invocation (`argv` as in process.argv) needs: GitHub settings for the
- * commands that call GitHub, else only the database. Help never needs more than the database.
+ * The configuration a CLI invocation (`argv` as in process.argv) needs: nothing for check-policy
+ * (it touches neither GitHub nor the database), GitHub settings for the commands that call GitHub,
+ * else only the database. Help never needs more than the database.
  */
 export function configScopeFor(argv: string[]): NonNullable<LoadOptions['scope']> {
   const args = argv.slice(2);
   const command = args.find((arg) => !arg.startsWith('-'));
+  if (command === CHECK_POLICY_COMMAND) return 'policy';
   if (command === undefined || args.some((arg) => HELP_FLAGS.includes(arg))) return 'database';
   return COMMANDS_CALLING_GITHUB.includes(command) ? 'github' : 'database';
 }
@@ -68,7 +72,7 @@ export async function runCli(argv: string[], config: AppConfig): Promise<number>
   let exitCode = EXIT_OK;
   let app: INestApplicationContext;
   try {
-    app = await CommandFactory.createWithoutRunning(CliModule.forRoot(config), {
+    app = await CommandFactory.createWithoutRunning(CliModule.forRoot(config, configScopeFor(argv)), {
       // Failures are printed once, below; Nest's own error lines would repeat them.
       logger: false,
       abortOnError: false,
@@ -77,6 +81,15 @@ export async function runCli(argv: string[], config: AppConfig): Promise<number>
       serviceErrorHandler: (error: Error) => {
         if (error instanceof CommanderExit) {
           exitCode = error.exitCode;
+          return;
+        }
+        if (error instanceof NegativeAnswer) {
+          exitCode = EXIT_FAILURE;
+          return;
+        }
+        if (error instanceof UsageError) {
+          exitCode = EXIT_USAGE;
+          process.stderr.write(`Error: ${error.message}\n`);
           return;
         }
         exitCode = EXIT_FAILURE;

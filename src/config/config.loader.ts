@@ -66,9 +66,11 @@ export interface LoadOptions {
   /**
    * What the process needs: everything (the service); the database and GitHub without OIDC (CLI
    * commands that call GitHub); or only the database (`init-db`, `list-runners`, `export-audit-log`,
-   * which must work before GitHub and OIDC are set up). Out-of-scope sections come back disabled and empty.
+   * which must work before GitHub and OIDC are set up); or nothing (`check-policy`, which reads the
+   * OIDC_* shorthand and the runner label and group settings when they are set, and needs none of
+   * them). Out-of-scope sections come back disabled and empty.
    */
-  scope?: 'all' | 'github' | 'database';
+  scope?: 'all' | 'github' | 'database' | 'policy';
 }
 
 /** Validates the environment once into a typed AppConfig; throws ConfigError naming every problem. */
@@ -78,8 +80,8 @@ export function loadConfig(env: Env, options: LoadOptions = {}): AppConfig {
   const app = readApp(reader, demo);
   const database = readDatabase(reader, demo);
   const scope = options.scope ?? 'all';
-  const auth = scope === 'all' ? readAuth(reader, demo) : disabledAuth();
-  const github = readGithub(reader, demo || scope === 'database');
+  const auth = scope === 'all' ? readAuth(reader, demo) : scope === 'policy' ? readAuthShorthand(reader) : disabledAuth();
+  const github = readGithub(reader, demo || scope === 'database' || scope === 'policy');
   const runners = readRunners(reader);
   const scheduler = readScheduler(reader);
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
@@ -204,6 +206,21 @@ function readAuth(reader: EnvReader, demo: boolean): AuthConfig {
     userClaim: reader.string('OIDC_USER_CLAIM') ?? 'email',
     clockToleranceSeconds: reader.integer('OIDC_CLOCK_TOLERANCE_SECONDS', 30, { min: 0, max: MAX_CLOCK_TOLERANCE_SECONDS }),
     policyFile,
+  };
+}
+
+/**
+ * check-policy: the OIDC_* shorthand as the service would merge it with a policy file, when it is
+ * set. Nothing is required, and no token is verified.
+ */
+function readAuthShorthand(reader: EnvReader): AuthConfig {
+  return {
+    enabled: false,
+    issuer: reader.string('OIDC_ISSUER') ?? '',
+    audience: reader.string('OIDC_AUDIENCE') ?? '',
+    jwksUrl: reader.string('OIDC_JWKS_URL') ?? '',
+    userClaim: reader.string('OIDC_USER_CLAIM') ?? 'email',
+    clockToleranceSeconds: reader.integer('OIDC_CLOCK_TOLERANCE_SECONDS', 30, { min: 0, max: MAX_CLOCK_TOLERANCE_SECONDS }),
   };
 }
 

@@ -31,9 +31,13 @@ export interface TrustedIssuer {
   publicIssuer: boolean;
 }
 
-/** How one claim is compared. Patterns are anchored: compiled as `^(?:p)$`. */
+/**
+ * How one claim is compared. Exact values compare as JSON (a string with a string, `true` with the
+ * boolean true, 5 with the number 5); patterns match the whole value (compiled as `^(?:p)$`) of a
+ * string, or the JSON text of a number or boolean; `contains` needs an array with a matching item.
+ */
 export type ValueMatcher =
-  | { kind: 'exact'; value: unknown }
+  | { kind: 'exact'; value: string | number | boolean }
   | { kind: 'pattern'; source: string; regex: RegExp }
   | { kind: 'any'; of: ValueMatcher[] }
   | { kind: 'contains'; item: ValueMatcher };
@@ -44,7 +48,7 @@ export interface ClaimCondition {
   matcher: ValueMatcher;
 }
 
-/** A label a grant allows: exact, or a whole-value pattern. */
+/** A label a grant allows: exact (lower-cased at load), or a whole-value pattern (case-insensitive). */
 export type LabelMatcher = { kind: 'exact'; value: string } | { kind: 'pattern'; source: string; regex: RegExp };
 
 export interface Grant {
@@ -68,7 +72,7 @@ export interface Grant {
 
 export interface PolicyRule {
   name: string;
-  /** The TrustedIssuer's name. */
+  /** The TrustedIssuer's name (the file may name it by its `iss`; the loader resolves that). */
   issuer: string;
   claims: ClaimCondition[];
   grant: Grant;
@@ -87,9 +91,27 @@ export interface Policy {
 export interface PolicyCaller {
   /** The token's `iss`. */
   issuer: string;
+  /** The policy's name for the issuer, when authentication has found it; else looked up by `issuer`. */
+  issuerName?: string | null;
   /** The verified claims (the token's payload). */
   claims: Readonly<Record<string, unknown>>;
 }
+
+/** Which rule matches a caller: the rule (null without a policy file), or the claim names considered when none did. */
+export type RuleMatch =
+  | {
+      matched: true;
+      rule: PolicyRule | null;
+      /** The claims the rule's conditions looked at, with their values (for the audit trail). */
+      matchedClaims: Record<string, unknown>;
+    }
+  | {
+      matched: false;
+      /** The names of the claims the issuer's rules look at; never their values. */
+      considered: string[];
+      /** Why no rule matched, one line per rule, naming claims but never their values. */
+      reasons: string[];
+    };
 
 export type ProvisionKind = 'jit' | 'registration_token';
 
@@ -102,7 +124,10 @@ export interface ProvisionAsk {
 
 /** Settings the decision needs from configuration. */
 export interface DecisionSettings {
-  /** RUNNER_SYSTEM_LABELS: an exact set, always first (not for bind_to_run). */
+  /**
+   * RUNNER_SYSTEM_LABELS: an exact set, always first (not for bind_to_run). A requested label in this
+   * set needs no `allowed` entry; one that merely starts like one (`self-hosted-gpu`) does.
+   */
   systemLabels: string[];
   /** GITHUB_RUNNER_GROUP_ID. */
   defaultRunnerGroupId: number;
