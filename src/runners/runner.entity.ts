@@ -25,6 +25,7 @@ const bigintToNumber = {
 @Index(UQ_RUNNERS_NAME_ACTIVE, ['name'], { unique: true, where: `"status" NOT IN ('deleted', 'failed')` })
 @Index('IDX_runners_owner_created_at', ['ownerIssuer', 'ownerSubject', 'createdAt'])
 @Index('IDX_runners_status', ['status'])
+@Index('IDX_runners_policy_rule', ['policyRule'])
 @Check('CHK_runners_status', `"status" IN ('pending', 'active', 'offline', 'deleted', 'failed')`)
 @Check('CHK_runners_kind', `"kind" IN ('jit', 'registration_token')`)
 export class RunnerEntity {
@@ -65,6 +66,10 @@ export class RunnerEntity {
   /** The owner's user claim at creation (OIDC_USER_CLAIM): what people and the CLI's --user see. */
   @Column({ name: 'owner_name', type: 'text' })
   ownerName: string;
+
+  /** The policy rule that allowed the runner; null without a policy file. Suspending a rule finds its runners by it. */
+  @Column({ name: 'policy_rule', type: 'text', nullable: true })
+  policyRule: string | null;
 
   /** The error code that failed the runner (status failed), e.g. GITHUB_UNAVAILABLE. */
   @Column({ name: 'failure_code', type: 'varchar', length: 64, nullable: true })
