@@ -19,3 +19,11 @@ export function decodeCursor(cursor: string): string {
   }
   return rowId;
 }
+
+/** The next page as a path with its query: the filters given (in this order), then the cursor. */
+export function nextPageLink(path: string, filters: Record<string, string | number | undefined>, cursor: string): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(filters)) if (value !== undefined) params.set(name, String(value));
+  params.set('cursor', cursor);
+  return `${path}?${params.toString()}`;
+}
