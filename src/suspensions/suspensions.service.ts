@@ -16,7 +16,7 @@ export const SUSPENSION_AUDIT_ACTIONS = {
 
 /** How a suspension is lifted, for the refused caller. */
 const HOW_TO_RESUME =
-  'an admin must resume it (POST /api/v1/admin/identities/resume, or the resume-identity command) before you can use this service again';
+  '(POST /api/v1/admin/identities/resume, or the resume-identity command) before you can use this service again';
 
 export interface SuspendResult {
   suspension: SuspensionResponseDto;
@@ -33,14 +33,16 @@ function auditTarget(target: SuspensionTarget): Record<string, string> {
   return target.kind === 'identity' ? { issuer: target.issuer, subject: target.subject } : { rule: target.rule };
 }
 
-/** What a refused caller is told is suspended: its identity, its rule, or both. */
-function describeCovering(covering: SuspensionEntity[]): string {
-  const parts = covering.map((suspension) =>
-    suspension.rule === null
-      ? `your identity (subject ${JSON.stringify(suspension.subject)} of issuer ${suspension.issuer})`
-      : `everyone the policy rule ${JSON.stringify(suspension.rule)} matched, you included`,
-  );
-  return parts.join(', and ');
+/** What a refused caller is told: what is suspended (its identity, its rule, or both) and how to get it lifted. */
+function describeRefusal(covering: SuspensionEntity[]): string {
+  const identity = covering.find((suspension) => suspension.rule === null);
+  const rule = covering.find((suspension) => suspension.rule !== null)?.rule;
+  const yours = identity && `Your identity (subject ${JSON.stringify(identity.subject)} of issuer ${identity.issuer}) is suspended`;
+  if (yours && rule) {
+    return `${yours}, and so is everyone the policy rule ${JSON.stringify(rule)} matched: an admin must resume both ${HOW_TO_RESUME}`;
+  }
+  if (yours) return `${yours}: an admin must resume it ${HOW_TO_RESUME}`;
+  return `Everyone the policy rule ${JSON.stringify(rule)} matched is suspended, you included: an admin must resume the rule ${HOW_TO_RESUME}`;
 }
 
 /**
@@ -119,7 +121,7 @@ export class SuspensionsService {
   async assertNotSuspended(actor: SuspendedIdentity, rule: string | null, tx?: Transaction): Promise<void> {
     const covering = await this.suspensions.listCovering(tx, actor, rule);
     if (covering.length === 0) return;
-    throw new DomainError(ERROR_CODES.IDENTITY_SUSPENDED, `${capitalise(describeCovering(covering))} is suspended: ${HOW_TO_RESUME}`, {
+    throw new DomainError(ERROR_CODES.IDENTITY_SUSPENDED, describeRefusal(covering), {
       suspended: covering.map((suspension) => {
         const { kind, issuer, subject, rule: suspendedRule, suspended_at } = toSuspensionResponse(suspension);
         return kind === 'identity' ? { kind, issuer, subject, suspended_at } : { kind, rule: suspendedRule, suspended_at };
@@ -131,8 +133,4 @@ export class SuspensionsService {
   async list(): Promise<SuspensionResponseDto[]> {
     return (await this.suspensions.listAll()).map(toSuspensionResponse);
   }
-}
-
-function capitalise(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }
