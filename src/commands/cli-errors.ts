@@ -19,3 +19,14 @@ export class CommandFailedError extends Error {
     this.name = 'CommandFailedError';
   }
 }
+
+/**
+ * Bad usage found once the options are read together (e.g. two selectors that exclude each other):
+ * exit 2, like commander's own usage errors, with the message on stderr.
+ */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { KillSwitchModule } from '../admin/kill-switch.module.js';
 import { AuditModule } from '../audit/audit.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { ConfigModule } from '../config/config.module.js';
@@ -9,8 +10,10 @@ import { CleanupStaleRunnersCommand } from './cleanup-stale-runners.command.js';
 import { ExportAuditLogCommand } from './export-audit-log.command.js';
 import { InitDbCommand } from './init-db.command.js';
 import { ListRunnersCommand } from './list-runners.command.js';
+import { ResumeIdentityCommand } from './resume-identity.command.js';
 import { CliOutput } from './cli-output.service.js';
 import { SchemaCheck } from './schema-check.service.js';
+import { SuspendIdentityCommand } from './suspend-identity.command.js';
 import { SyncGithubCommand } from './sync-github.command.js';
 
 /**
@@ -24,7 +27,7 @@ export class CliModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: CliModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('none'), AuditModule, GithubModule, RunnersModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('none'), AuditModule, GithubModule, RunnersModule, KillSwitchModule],
       providers: [
         CliOutput,
         SchemaCheck,
@@ -33,6 +36,8 @@ export class CliModule {
         SyncGithubCommand,
         CleanupStaleRunnersCommand,
         ExportAuditLogCommand,
+        SuspendIdentityCommand,
+        ResumeIdentityCommand,
       ],
     };
   }
