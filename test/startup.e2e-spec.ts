@@ -5,6 +5,7 @@ import request from 'supertest';
 import { AppModule } from '../src/app.module.js';
 import type { AppConfig } from '../src/config/app-config.js';
 import { DEFAULT_RUNNER_SETTINGS, DEFAULT_SCHEDULER_SETTINGS } from '../src/config/config.loader.js';
+import { MIGRATIONS } from '../src/database/migrations/index.js';
 import { testDatabaseConfig, type TestDatabase } from './support/database.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
@@ -42,7 +43,7 @@ describe('start-up', () => {
       logger: false,
       abortOnError: false,
     });
-    await expect(app.init()).rejects.toThrow(/lacks 3 migration\(s\): run `node dist\/cli\.js init-db`/);
+    await expect(app.init()).rejects.toThrow(`lacks ${MIGRATIONS.length} migration(s): run \`node dist/cli.js init-db\``);
   });
 });
 
