@@ -97,6 +97,25 @@ describe('Admin API: runners and the audit trail (e2e)', () => {
       const response = await request(t.server).get(`${ADMIN}/runners`);
       expect(response.status).toBe(401);
     });
+
+    it('documents the 403 of every admin operation, and their operation ids', async () => {
+      const document = (await request(t.server).get('/docs/openapi.json').expect(200)).body;
+      const operations = Object.entries(document.paths as Record<string, Record<string, { operationId: string; responses: object }>>)
+        .filter(([path]) => path.startsWith(ADMIN))
+        .flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ path, method, operation })));
+      expect(operations.map(({ method, path, operation }) => `${method} ${path} ${operation.operationId}`).sort()).toEqual([
+        `delete ${ADMIN}/runners/{idOrName} adminDeleteRunner`,
+        `get ${ADMIN}/audit-events adminListAuditEvents`,
+        `get ${ADMIN}/runners adminListRunners`,
+        `get ${ADMIN}/suspensions listSuspensions`,
+        `post ${ADMIN}/identities/resume resumeIdentity`,
+        `post ${ADMIN}/identities/suspend suspendIdentity`,
+      ]);
+      for (const { operation } of operations) expect(operation.responses).toHaveProperty('403');
+      expect(Object.keys(document.components.schemas.AdminRunnerResponseDto.properties)).toEqual(
+        expect.arrayContaining(['runner_id', 'owner', 'owner_name', 'owner_issuer', 'owner_subject', 'policy_rule']),
+      );
+    });
   });
 
   describe('GET /admin/runners', () => {
