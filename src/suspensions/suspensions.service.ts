@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Actor } from '../auth/actor.js';
 import { AuditService } from '../audit/audit.service.js';
+import { API_PREFIX } from '../common/api.js';
 import { DomainError, ERROR_CODES } from '../common/domain-error.js';
 import { type Transaction, Transactions } from '../database/transactions.service.js';
 import { type SuspensionResponseDto, toSuspensionResponse } from './dto/suspension-response.dto.js';
@@ -15,8 +16,7 @@ export const SUSPENSION_AUDIT_ACTIONS = {
 } as const;
 
 /** How a suspension is lifted, for the refused caller. */
-const HOW_TO_RESUME =
-  '(POST /api/v1/admin/identities/resume, or the resume-identity command) before you can use this service again';
+const HOW_TO_RESUME = `(POST /${API_PREFIX}/admin/identities/resume, or the resume-identity command) before you can use this service again`;
 
 export interface SuspendResult {
   suspension: SuspensionResponseDto;
@@ -70,7 +70,8 @@ export class SuspensionsService {
     const result = await this.transactions.run(async (tx) => {
       const inserted = await this.suspensions.insertIfAbsent(tx, target, { createdBy: actor.name, reason });
       const suspension = await this.suspensions.findByTarget(tx, target);
-      if (!suspension) throw new Error('A suspension just written or found is missing');
+      // Only a resume committed between the two statements gets here; nothing was changed, the caller may try again.
+      if (!suspension) throw new Error('The suspension was lifted by a concurrent request while this one was made');
       await this.audit.record(tx, actor, {
         action: SUSPENSION_AUDIT_ACTIONS.SUSPEND,
         outcome: 'succeeded',
