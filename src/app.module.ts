@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
+import { AdminModule } from './admin/admin.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { loggerParams } from './common/logging.js';
@@ -41,6 +42,7 @@ export class AppModule {
         MeModule,
         SchedulerModule,
         HealthModule,
+        AdminModule,
       ],
     };
   }

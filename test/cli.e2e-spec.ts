@@ -97,7 +97,15 @@ describe('CLI (e2e)', () => {
   it('lists every command in --help', async () => {
     const help = await cli(config, '--help');
     expect(help.code).toBe(EXIT_OK);
-    for (const command of ['init-db', 'list-runners', 'cleanup-stale-runners', 'sync-github', 'export-audit-log']) {
+    for (const command of [
+      'init-db',
+      'list-runners',
+      'cleanup-stale-runners',
+      'sync-github',
+      'export-audit-log',
+      'suspend-identity',
+      'resume-identity',
+    ]) {
       expect(help.stdout).toContain(command);
     }
     const exportHelp = await cli(config, 'export-audit-log', '--help');

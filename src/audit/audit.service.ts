@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../auth/actor.js';
+import { decodeCursor, encodeCursor } from '../common/page-cursor.js';
 import { type Transaction, Transactions } from '../database/transactions.service.js';
 import type { AuditOutcome } from './audit-event.entity.js';
 import { type AuditEventExportDto, toAuditEventExport } from './audit-event-export.dto.js';
@@ -10,6 +11,12 @@ export type { AuditExportFilter } from './audit.repository.js';
 
 /** Events read per query during an export: memory stays flat however long the trail is. */
 export const EXPORT_BATCH_SIZE = 500;
+
+/** One page of audit events; the caller adds the link to the next page. */
+export interface AuditEventPage {
+  events: AuditEventExportDto[];
+  next_cursor: string | null;
+}
 
 export interface AuditRecord {
   action: string;
@@ -62,6 +69,20 @@ export class AuditService {
       sourceIp: actor.sourceIp ?? null,
       details: event.details ?? {},
     };
+  }
+
+  /**
+   * One page of the events that match `filter`, newest first, with the cursor of the next page
+   * (`limit` is the page's size; the filter's own limit does not apply). A page continues strictly
+   * after the previous page's last event, so events recorded meanwhile never shift a page.
+   */
+  async listEventsPage(filter: AuditExportFilter, page: { limit: number; cursor?: string }): Promise<AuditEventPage> {
+    const afterId = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    // One more than asked tells whether there is a next page.
+    const rows = await this.events.listNewestFirst(filter, { afterId, take: page.limit + 1 });
+    const events = rows.slice(0, page.limit);
+    const nextCursor = rows.length > page.limit ? encodeCursor(events[events.length - 1].id) : null;
+    return { events: events.map(toAuditEventExport), next_cursor: nextCursor };
   }
 
   /**

@@ -20,7 +20,10 @@ export class CommandFailedError extends Error {
   }
 }
 
-/** Bad usage the command found itself (a file it cannot read, JSON that is not): exit 2, like commander's. */
+/**
+ * Bad usage found once the options are read together (e.g. two selectors that exclude each other):
+ * exit 2, like commander's own usage errors, with the message on stderr.
+ */
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);

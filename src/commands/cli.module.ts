@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { KillSwitchModule } from '../admin/kill-switch.module.js';
 import { AuditModule } from '../audit/audit.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { LoadOptions } from '../config/config.loader.js';
@@ -11,8 +12,10 @@ import { CleanupStaleRunnersCommand } from './cleanup-stale-runners.command.js';
 import { ExportAuditLogCommand } from './export-audit-log.command.js';
 import { InitDbCommand } from './init-db.command.js';
 import { ListRunnersCommand } from './list-runners.command.js';
+import { ResumeIdentityCommand } from './resume-identity.command.js';
 import { CliOutput } from './cli-output.service.js';
 import { SchemaCheck } from './schema-check.service.js';
+import { SuspendIdentityCommand } from './suspend-identity.command.js';
 import { SyncGithubCommand } from './sync-github.command.js';
 
 /**
@@ -32,7 +35,7 @@ export class CliModule {
     }
     return {
       module: CliModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('none'), AuditModule, GithubModule, RunnersModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('none'), AuditModule, GithubModule, RunnersModule, KillSwitchModule],
       providers: [
         CliOutput,
         SchemaCheck,
@@ -42,6 +45,8 @@ export class CliModule {
         CleanupStaleRunnersCommand,
         ExportAuditLogCommand,
         CheckPolicyCommand,
+        SuspendIdentityCommand,
+        ResumeIdentityCommand,
       ],
     };
   }

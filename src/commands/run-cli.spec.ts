@@ -17,6 +17,13 @@ describe('configScopeFor', () => {
     expect(configScopeFor(argv('check-policy', '--help'))).toBe('policy');
   });
 
+  it('asks for the GitHub settings for suspend-identity only when it removes runners', () => {
+    expect(configScopeFor(argv('suspend-identity', '--rule', 'ci', '--remove-runners'))).toBe('github');
+    expect(configScopeFor(argv('suspend-identity', '--rule', 'ci'))).toBe('database');
+    expect(configScopeFor(argv('resume-identity', '--rule', 'ci'))).toBe('database');
+    expect(configScopeFor(argv('suspend-identity', '--remove-runners', '--help'))).toBe('database');
+  });
+
   it('needs only the database for help and for no command at all', () => {
     expect(configScopeFor(argv())).toBe('database');
     expect(configScopeFor(argv('--help'))).toBe('database');

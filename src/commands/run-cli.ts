@@ -8,6 +8,7 @@ import { CHECK_POLICY_COMMAND } from './check-policy.command.js';
 import { CLEANUP_STALE_RUNNERS_COMMAND } from './cleanup-stale-runners.command.js';
 import { NegativeAnswer, UsageError } from './cli-errors.js';
 import { CliModule } from './cli.module.js';
+import { REMOVE_RUNNERS_FLAG, SUSPEND_IDENTITY_COMMAND } from './suspend-identity.command.js';
 import { SYNC_GITHUB_COMMAND } from './sync-github.command.js';
 
 /** Exit codes: 0 success, 1 the command failed, 2 bad usage (unknown command or option). */
@@ -17,6 +18,8 @@ export const EXIT_USAGE = 2;
 
 /** Commands that call GitHub; the others run with only DATABASE_URL set. */
 const COMMANDS_CALLING_GITHUB: readonly string[] = [SYNC_GITHUB_COMMAND, CLEANUP_STALE_RUNNERS_COMMAND];
+/** Commands that call GitHub only with a flag: suspending works without GitHub, removing runners does not. */
+const FLAGS_CALLING_GITHUB: Readonly<Record<string, string>> = { [SUSPEND_IDENTITY_COMMAND]: REMOVE_RUNNERS_FLAG };
 const HELP_FLAGS: readonly string[] = ['--help', '-h'];
 
 /**
@@ -29,7 +32,9 @@ export function configScopeFor(argv: string[]): NonNullable<LoadOptions['scope']
   const command = args.find((arg) => !arg.startsWith('-'));
   if (command === CHECK_POLICY_COMMAND) return 'policy';
   if (command === undefined || args.some((arg) => HELP_FLAGS.includes(arg))) return 'database';
-  return COMMANDS_CALLING_GITHUB.includes(command) ? 'github' : 'database';
+  if (COMMANDS_CALLING_GITHUB.includes(command)) return 'github';
+  const flag = FLAGS_CALLING_GITHUB[command];
+  return flag !== undefined && args.includes(flag) ? 'github' : 'database';
 }
 
 interface CommanderLikeError extends Error {

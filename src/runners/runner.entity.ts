@@ -67,7 +67,7 @@ export class RunnerEntity {
   @Column({ name: 'owner_name', type: 'text' })
   ownerName: string;
 
-  /** The policy rule that granted the runner (null without a policy file): rule-wide quotas count by it. */
+  /** The policy rule that allowed the runner; null without a policy file. Rule-wide quotas count by it, and suspending a rule finds its runners by it. */
   @Column({ name: 'policy_rule', type: 'text', nullable: true })
   policyRule: string | null;
 

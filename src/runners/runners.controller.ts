@@ -1,23 +1,21 @@
-import { applyDecorators, Body, Controller, Delete, Get, Header, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import {
-  ApiBadGatewayResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiForbiddenResponse,
-  ApiGatewayTimeoutResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
-  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { Actor } from '../auth/actor.js';
 import { CurrentActor } from '../auth/current-actor.decorator.js';
 import { ApiErrorResponseDto } from '../common/api-error-response.dto.js';
+import { ApiGithubErrors } from '../common/api-github-errors.js';
 import { CreateJitRunnerDto } from './dto/create-jit-runner.dto.js';
 import { JitRunnerResponseDto } from './dto/jit-runner-response.dto.js';
 import { ListRunnersQueryDto } from './dto/list-runners-query.dto.js';
@@ -27,21 +25,6 @@ import { RunnerListResponseDto, RunnerResponseDto } from './dto/runner-response.
 import { JitProvisioningService } from './provisioning/jit-provisioning.service.js';
 import { RegistrationTokensService } from './provisioning/registration-tokens.service.js';
 import { RunnersService } from './runners.service.js';
-
-/** The answers of every operation that calls GitHub when GitHub fails. */
-function ApiGithubErrors(): MethodDecorator {
-  return applyDecorators(
-    ApiBadGatewayResponse({
-      description: 'GITHUB_UNAVAILABLE, GITHUB_PERMISSION_DENIED or GITHUB_REJECTED: GitHub failed or refused',
-      type: ApiErrorResponseDto,
-    }),
-    ApiServiceUnavailableResponse({
-      description: "GITHUB_RATE_LIMITED: GitHub's rate limit is exhausted (see Retry-After)",
-      type: ApiErrorResponseDto,
-    }),
-    ApiGatewayTimeoutResponse({ description: 'GITHUB_TIMEOUT: GitHub did not answer in time', type: ApiErrorResponseDto }),
-  );
-}
 
 @ApiTags('runners')
 @ApiBearerAuth()

@@ -20,6 +20,26 @@ export interface RunnerDirectoryFilter {
   user?: string;
 }
 
+/** The admin view: one page of every owner's runners, narrowed by each filter given. */
+export interface RunnerDirectoryPageFilter {
+  /** The owner's display name or subject. */
+  owner?: string;
+  /** The policy rule that allowed the runner. */
+  rule?: string;
+  status?: RunnerStatus;
+  /** One of the runner's labels (lower-case, as stored). */
+  label?: string;
+  limit: number;
+  /** Continue after this runner (the last one of the previous page). */
+  afterId?: string;
+}
+
+/** An owner as runners record it: the token's issuer and subject. */
+export interface RunnerOwner {
+  issuer: string;
+  subject: string;
+}
+
 export type NewRunner = Pick<
   RunnerEntity,
   | 'name'
@@ -107,10 +127,20 @@ export class RunnersRepository {
   }
 
   /**
-   * One page of the actor's runners, newest first. The order (created_at, then id) is stable, and a
-   * page continues strictly after the runner it is given, so runners created meanwhile never shift
-   * a page: they appear on the first page of the next listing.
+   * Any owner's runner by id, or by name (the live one, else the newest): for admins, who act on
+   * every owner's runners.
    */
+  async findAny(idOrName: string): Promise<RunnerEntity | null> {
+    if (UUID_PATTERN.test(idOrName)) {
+      const byId = await this.rows.findOne({ where: { id: idOrName } });
+      if (byId) return byId;
+    }
+    const holder = await this.rows.findOne({ where: { name: idOrName, status: live() } });
+    if (holder) return holder;
+    return this.rows.findOne({ where: { name: idOrName }, order: { createdAt: 'DESC', id: 'DESC' } });
+  }
+
+  /** One page of the actor's runners, newest first (see page()). */
   listOwnedPage(actor: Actor, filter: RunnerListFilter): Promise<RunnerEntity[]> {
     const query = this.rows
       .createQueryBuilder('runner')
@@ -119,14 +149,34 @@ export class RunnersRepository {
         subject: actor.subject,
       });
     this.filterByStatus(query, filter.status);
-    if (filter.afterId !== undefined) {
+    return this.page(query, filter);
+  }
+
+  /** One page of every owner's runners, newest first, narrowed by each filter given: the admin view. */
+  listAllPage(filter: RunnerDirectoryPageFilter): Promise<RunnerEntity[]> {
+    const query = this.rows.createQueryBuilder('runner');
+    this.filterByStatus(query, filter.status);
+    if (filter.owner !== undefined) {
+      query.andWhere('(runner.owner_name = :owner OR runner.owner_subject = :owner)', { owner: filter.owner });
+    }
+    if (filter.rule !== undefined) query.andWhere('runner.policy_rule = :rule', { rule: filter.rule });
+    if (filter.label !== undefined) query.andWhere(':label = ANY(runner.labels)', { label: filter.label });
+    return this.page(query, filter);
+  }
+
+  /**
+   * Newest first in a stable order (created_at, then id), strictly after the runner `afterId`, so
+   * runners created meanwhile never shift a page: they appear on the first page of the next listing.
+   */
+  private page(query: SelectQueryBuilder<RunnerEntity>, page: { limit: number; afterId?: string }): Promise<RunnerEntity[]> {
+    if (page.afterId !== undefined) {
       // Compared in the database at full precision (a JavaScript Date would round to milliseconds).
       query.andWhere(
         '(runner.created_at, runner.id) < (SELECT after.created_at, after.id FROM runners after WHERE after.id = :afterId)',
-        { afterId: filter.afterId },
+        { afterId: page.afterId },
       );
     }
-    return query.orderBy('runner.created_at', 'DESC').addOrderBy('runner.id', 'DESC').limit(filter.limit).getMany();
+    return query.orderBy('runner.created_at', 'DESC').addOrderBy('runner.id', 'DESC').limit(page.limit).getMany();
   }
 
   /** Every owner's runners (or one user's, by name or subject), newest first: the ops view. */
@@ -219,6 +269,19 @@ export class RunnersRepository {
       .andWhere('runner.status IN (:...statuses)', { statuses: STALE_STATUSES })
       .andWhere('COALESCE(runner.last_seen_at, runner.created_at) < :cutoff', { cutoff })
       .getOne();
+  }
+
+  /** The owner's live runners (not deleted or failed), oldest first. */
+  listLiveOwnedBy(owner: RunnerOwner): Promise<RunnerEntity[]> {
+    return this.rows.find({
+      where: { ownerIssuer: owner.issuer, ownerSubject: owner.subject, status: live() },
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
+  }
+
+  /** The live runners (not deleted or failed) that a policy rule allowed, whoever owns them, oldest first. */
+  listLiveByRule(rule: string): Promise<RunnerEntity[]> {
+    return this.rows.find({ where: { policyRule: rule, status: live() }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
   /** Every live runner (not deleted or failed): what a sync compares with GitHub. */

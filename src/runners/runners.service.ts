@@ -3,16 +3,38 @@ import type { Actor } from '../auth/actor.js';
 import { AuditService } from '../audit/audit.service.js';
 import { API_PREFIX } from '../common/api.js';
 import { DomainError, ERROR_CODES, errorCodeOf } from '../common/domain-error.js';
+import { decodeCursor, encodeCursor } from '../common/page-cursor.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Transactions } from '../database/transactions.service.js';
 import { AUDIT_ACTIONS } from './audit-actions.constants.js';
-import { decodeCursor, encodeCursor, type ListRunnersQueryDto } from './dto/list-runners-query.dto.js';
+import { type AdminRunnerPage, type AdminRunnerResponseDto, toAdminRunnerResponse } from './dto/admin-runner-response.dto.js';
+import type { ListRunnersQueryDto } from './dto/list-runners-query.dto.js';
 import { DEFAULT_PAGE_SIZE } from './dto/runner-fields.js';
+import { type RunnerRemovalReportDto, toRemovalReportRunner } from './dto/runner-removal-report.dto.js';
 import { toRunnerResponse, type RunnerListResponseDto, type RunnerResponseDto } from './dto/runner-response.dto.js';
 import { type GithubRemoval, GithubRunnersService } from './github-runners.service.js';
-import { type RunnerEntity, TERMINAL_STATUSES } from './runner.entity.js';
+import { type RunnerEntity, type RunnerStatus, TERMINAL_STATUSES } from './runner.entity.js';
 import { insideGracePeriod, isAbandoned, isRunnerBusyError, observedState } from './runner-state.rules.js';
-import { type RunnerChange, type RunnerDirectoryFilter, RunnersRepository } from './runners.repository.js';
+import { type RunnerChange, type RunnerDirectoryFilter, type RunnerOwner, RunnersRepository } from './runners.repository.js';
+
+/** Whose runners removeRunnersOf removes: one owner's, or those a policy rule allowed. */
+export type RunnersSelector = { owner: RunnerOwner } | { rule: string };
+
+/** What the admin list takes: RunnerDirectoryPageFilter's filters, and the page as a client gives it. */
+export interface RunnerDirectoryQuery {
+  owner?: string;
+  rule?: string;
+  status?: RunnerStatus;
+  label?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+/** The owner, for the audit event of a change someone else made to their runner (an admin, the CLI). */
+function ownerDetails(actor: Actor, runner: RunnerEntity): { owner?: Record<string, string> } {
+  if (actor.issuer === runner.ownerIssuer && actor.subject === runner.ownerSubject) return {};
+  return { owner: { issuer: runner.ownerIssuer, subject: runner.ownerSubject, name: runner.ownerName } };
+}
 
 /** The lifecycle of runners: list, get, refresh from GitHub, delete. */
 @Injectable()
@@ -50,6 +72,21 @@ export class RunnersService {
   async listAllRunners(filter: RunnerDirectoryFilter): Promise<RunnerResponseDto[]> {
     const runners = await this.runners.listAll(filter);
     return runners.map(toRunnerResponse);
+  }
+
+  /**
+   * One page of every owner's runners, newest first, narrowed by owner, rule, status and label, with
+   * the cursor of the next page (the same cursor rules as listRunners): the admin view.
+   */
+  async listAllRunnersPage(query: RunnerDirectoryQuery): Promise<AdminRunnerPage> {
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const { owner, rule, status, label } = query;
+    // One more than asked tells whether there is a next page.
+    const page = await this.runners.listAllPage({ owner, rule, status, label, limit: limit + 1, afterId });
+    const runners = page.slice(0, limit);
+    const nextCursor = page.length > limit ? encodeCursor(runners[runners.length - 1].id) : null;
+    return { runners: runners.map(toAdminRunnerResponse), next_cursor: nextCursor };
   }
 
   async getRunner(actor: Actor, idOrName: string): Promise<RunnerResponseDto> {
@@ -117,8 +154,56 @@ export class RunnersService {
   async deleteRunner(actor: Actor, idOrName: string): Promise<RunnerResponseDto> {
     const runner = await this.findOwnedOrThrow(actor, idOrName);
     if (TERMINAL_STATUSES.includes(runner.status)) return toRunnerResponse(runner);
+    return toRunnerResponse((await this.removeRunner(actor, runner)).runner);
+  }
+
+  /**
+   * deleteRunner for any owner's runner (admins): the same rules and audit event, with the admin as
+   * the actor and the owner in the event's details.
+   */
+  async deleteAnyRunner(actor: Actor, idOrName: string): Promise<AdminRunnerResponseDto> {
+    const runner = await this.runners.findAny(idOrName);
+    if (!runner) throw new DomainError(ERROR_CODES.RUNNER_NOT_FOUND, `No runner has the id or name "${idOrName}"`);
+    if (TERMINAL_STATUSES.includes(runner.status)) return toAdminRunnerResponse(runner);
+    return toAdminRunnerResponse((await this.removeRunner(actor, runner)).runner);
+  }
+
+  /**
+   * Removes every live runner of one owner, or of everyone one policy rule allowed, one after the
+   * other by deleteRunner's rules (each with its own audit event). A runner running a job (or still
+   * being provisioned) is left and listed as busy; a failure at GitHub is listed and the others go on.
+   */
+  async removeRunnersOf(actor: Actor, selector: RunnersSelector): Promise<RunnerRemovalReportDto> {
+    const runners =
+      'rule' in selector ? await this.runners.listLiveByRule(selector.rule) : await this.runners.listLiveOwnedBy(selector.owner);
+    const report: RunnerRemovalReportDto = { removed: [], busy: [], failed: [] };
+    for (const runner of runners) {
+      const entry = toRemovalReportRunner(runner);
+      try {
+        const { github } = await this.removeRunner(actor, runner);
+        report.removed.push({ ...entry, github });
+      } catch (error) {
+        if (error instanceof DomainError && error.code === ERROR_CODES.RUNNER_BUSY) {
+          report.busy.push({ ...entry, reason: error.message });
+        } else {
+          if (!(error instanceof DomainError)) this.logger.error(`Could not remove runner ${runner.name}`, error as Error);
+          const reason = error instanceof DomainError ? error.message : 'internal error (see the service log)';
+          report.failed.push({ ...entry, error_code: errorCodeOf(error), reason });
+        }
+      }
+    }
+    return report;
+  }
+
+  /**
+   * The delete path every removal of a live runner takes: from GitHub first, then the row with its
+   * audit event. Returns the runner as it is afterwards and what GitHub's side came to. The owner is
+   * named in the event when someone else acts.
+   */
+  private async removeRunner(actor: Actor, runner: RunnerEntity): Promise<{ runner: RunnerEntity; github: GithubRemoval }> {
+    const owner = ownerDetails(actor, runner);
     if (runner.kind === 'jit' && runner.githubRunnerId === null && !isAbandoned(runner)) {
-      await this.recordOutcome(actor, AUDIT_ACTIONS.DELETE, runner, 'denied', { error_code: ERROR_CODES.RUNNER_BUSY });
+      await this.recordOutcome(actor, AUDIT_ACTIONS.DELETE, runner, 'denied', { error_code: ERROR_CODES.RUNNER_BUSY, ...owner });
       throw new DomainError(
         ERROR_CODES.RUNNER_BUSY,
         `Runner "${runner.name}" is still being provisioned by its request; try again in a moment`,
@@ -130,14 +215,14 @@ export class RunnersService {
       github = await this.githubRunners.remove(runner);
     } catch (error) {
       if (isRunnerBusyError(error)) {
-        await this.recordOutcome(actor, AUDIT_ACTIONS.DELETE, runner, 'denied', { error_code: ERROR_CODES.RUNNER_BUSY });
+        await this.recordOutcome(actor, AUDIT_ACTIONS.DELETE, runner, 'denied', { error_code: ERROR_CODES.RUNNER_BUSY, ...owner });
         throw new DomainError(
           ERROR_CODES.RUNNER_BUSY,
           `Runner "${runner.name}" is running a job on GitHub and was left as it is; delete it when the job is done`,
           { runner_id: runner.id, github_runner_id: runner.githubRunnerId },
         );
       }
-      await this.recordOutcome(actor, AUDIT_ACTIONS.DELETE, runner, 'failed', { error_code: errorCodeOf(error) });
+      await this.recordOutcome(actor, AUDIT_ACTIONS.DELETE, runner, 'failed', { error_code: errorCodeOf(error), ...owner });
       throw error;
     }
     const now = new Date();
@@ -150,13 +235,19 @@ export class RunnersService {
         outcome: 'succeeded',
         runnerId: runner.id,
         runnerName: runner.name,
-        details: { from: runner.status, github, github_runner_id: runner.githubRunnerId, ...(!marked && { already: 'deleted' }) },
+        details: {
+          from: runner.status,
+          github,
+          github_runner_id: runner.githubRunnerId,
+          ...(!marked && { already: 'deleted' }),
+          ...owner,
+        },
       });
       return marked;
     });
     this.logger.log(`Deleted runner ${runner.name} (GitHub: ${github}) for ${actor.name}`);
-    if (!changed) return toRunnerResponse(await this.findOwnedOrThrow(actor, runner.id));
-    return toRunnerResponse({ ...runner, ...change, updatedAt: now });
+    if (!changed) return { runner: (await this.runners.findAny(runner.id)) ?? runner, github };
+    return { runner: { ...runner, ...change, updatedAt: now }, github };
   }
 
   private async findOwnedOrThrow(actor: Actor, idOrName: string): Promise<RunnerEntity> {

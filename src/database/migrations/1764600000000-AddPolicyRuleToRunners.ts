@@ -1,10 +1,10 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** The policy rule that granted each runner, so a rule-wide quota (max_runners) can count by it. */
 export class AddPolicyRuleToRunners1764600000000 implements MigrationInterface {
   name = 'AddPolicyRuleToRunners1764600000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
+    // The policy rule that allowed the runner; null for runners made without a policy file (and before it).
     await queryRunner.query(`ALTER TABLE "runners" ADD "policy_rule" text`);
     await queryRunner.query(`CREATE INDEX "IDX_runners_policy_rule" ON "runners" ("policy_rule")`);
   }

@@ -2,6 +2,7 @@ import { CreateRunners1764110000000 } from './1764110000000-CreateRunners.js';
 import { CreateAuditEvents1764110001000 } from './1764110001000-CreateAuditEvents.js';
 import { CreateSchedulerLeases1764200000000 } from './1764200000000-CreateSchedulerLeases.js';
 import { AddPolicyRuleToRunners1764600000000 } from './1764600000000-AddPolicyRuleToRunners.js';
+import { CreateSuspensions1764600001000 } from './1764600001000-CreateSuspensions.js';
 
 /** Listed explicitly (not globbed) so the same list works from src/ under jest and from dist/. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   CreateAuditEvents1764110001000,
   CreateSchedulerLeases1764200000000,
   AddPolicyRuleToRunners1764600000000,
+  CreateSuspensions1764600001000,
 ];

@@ -20,6 +20,7 @@ import {
   registerDecorator,
   type ValidationArguments,
 } from 'class-validator';
+import { CURSOR_RULE } from '../../common/page-cursor.js';
 import { OptionalBoolean, WholeNumber } from '../../common/validation.js';
 import {
   DEFAULT_EPHEMERAL,
@@ -43,7 +44,6 @@ export const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 500;
 /** A cursor is the base64url of the last runner's id: opaque to callers, cheap to check. */
 const CURSOR_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-export const CURSOR_RULE = "cursor must be a previous page's next_cursor, unchanged";
 
 const isName = (value: unknown, maxLength: number): boolean =>
   typeof value === 'string' && value.length <= maxLength && RUNNER_NAME_PATTERN.test(value);
@@ -226,8 +226,8 @@ export function StatusFilterField(): PropertyDecorator {
   );
 }
 
-/** `limit` of a list: runners per page, a whole number from the query string. */
-export function PageLimitField(): PropertyDecorator {
+/** `limit` of a list: rows per page (runners unless told), a whole number from the query string. */
+export function PageLimitField(description = 'Runners per page'): PropertyDecorator {
   const message = `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`;
   return applyDecorators(
     Max(MAX_PAGE_SIZE, { message }),
@@ -235,7 +235,7 @@ export function PageLimitField(): PropertyDecorator {
     IsInt({ message }),
     Type(() => Number),
     IsOptional(),
-    ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description: 'Runners per page' }),
+    ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description }),
   );
 }
 

@@ -1,0 +1,18 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiBadGatewayResponse, ApiGatewayTimeoutResponse, ApiServiceUnavailableResponse } from '@nestjs/swagger';
+import { ApiErrorResponseDto } from './api-error-response.dto.js';
+
+/** The answers of every operation that calls GitHub when GitHub fails (OpenAPI). */
+export function ApiGithubErrors(): MethodDecorator {
+  return applyDecorators(
+    ApiBadGatewayResponse({
+      description: 'GITHUB_UNAVAILABLE, GITHUB_PERMISSION_DENIED or GITHUB_REJECTED: GitHub failed or refused',
+      type: ApiErrorResponseDto,
+    }),
+    ApiServiceUnavailableResponse({
+      description: "GITHUB_RATE_LIMITED: GitHub's rate limit is exhausted (see Retry-After)",
+      type: ApiErrorResponseDto,
+    }),
+    ApiGatewayTimeoutResponse({ description: 'GITHUB_TIMEOUT: GitHub did not answer in time', type: ApiErrorResponseDto }),
+  );
+}
