@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AdminModule } from './admin/admin.module.js';
@@ -15,6 +16,8 @@ import { MeModule } from './me/me.module.js';
 import { PolicyModule } from './policy/policy.module.js';
 import { RunnersModule } from './runners/runners.module.js';
 import { SchedulerModule } from './runners/reconciliation/scheduler.module.js';
+import { SuspendedCallerInterceptor } from './suspensions/suspended-caller.interceptor.js';
+import { SuspensionsModule } from './suspensions/suspensions.module.js';
 
 export interface AppModuleOptions {
   /** migrate: apply migrations at start (embedded database, tests); verify: require them applied. */
@@ -43,7 +46,10 @@ export class AppModule {
         SchedulerModule,
         HealthModule,
         AdminModule,
+        SuspensionsModule,
       ],
+      // After authentication, before any handler: a suspended caller is refused everywhere but GET /me.
+      providers: [{ provide: APP_INTERCEPTOR, useClass: SuspendedCallerInterceptor }],
     };
   }
 }

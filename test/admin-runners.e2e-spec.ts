@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { AuditService } from '../src/audit/audit.service.js';
-import { adminsAre } from './support/admin.js';
+import { adminPolicy } from './support/admin.js';
+import type { PolicyFile } from './support/policy.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
 const ADMIN = '/api/v1/admin';
@@ -29,6 +30,7 @@ interface AuditEventBody {
 
 describe('Admin API: runners and the audit trail (e2e)', () => {
   let t: TestApp;
+  let policy: PolicyFile;
   let admin: string;
   let alice: string;
   let bob: string;
@@ -37,7 +39,8 @@ describe('Admin API: runners and the audit trail (e2e)', () => {
 
   beforeAll(async () => {
     // TEMPORARY (see test/support/admin.ts): admin-sub is an admin until a policy file can say so.
-    t = await startTestApp({ providerOverrides: [adminsAre('admin-sub')] });
+    policy = adminPolicy('admin-sub');
+    t = await startTestApp({ policyFile: policy.path });
     admin = await t.oidc.token({ sub: 'admin-sub', email: 'admin@example.com' });
     alice = await t.oidc.token({ sub: 'alice-sub', email: 'alice@example.com' });
     bob = await t.oidc.token({ sub: 'bob-sub', email: 'bob@example.com' });
@@ -58,6 +61,7 @@ describe('Admin API: runners and the audit trail (e2e)', () => {
 
   afterAll(async () => {
     await t?.close();
+    policy?.remove();
   });
 
   afterEach(() => {

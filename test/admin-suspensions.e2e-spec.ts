@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { Transactions } from '../src/database/transactions.service.js';
 import { SuspensionsService } from '../src/suspensions/suspensions.service.js';
-import { adminsAre } from './support/admin.js';
+import { adminPolicy } from './support/admin.js';
+import type { PolicyFile } from './support/policy.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
 const ADMIN = '/api/v1/admin';
@@ -15,6 +16,7 @@ interface RemovalEntry {
 
 describe('Admin API: the kill switch (e2e)', () => {
   let t: TestApp;
+  let policy: PolicyFile;
   let admin: string;
   let otherAdmin: string;
   let suspensions: SuspensionsService;
@@ -22,7 +24,8 @@ describe('Admin API: the kill switch (e2e)', () => {
 
   beforeAll(async () => {
     // TEMPORARY (see test/support/admin.ts): these subjects are admins until a policy file can say so.
-    t = await startTestApp({ providerOverrides: [adminsAre('admin-sub', 'admin2-sub')] });
+    policy = adminPolicy('admin-sub', 'admin2-sub');
+    t = await startTestApp({ policyFile: policy.path });
     admin = await t.oidc.token({ sub: 'admin-sub', email: 'admin@example.com' });
     otherAdmin = await t.oidc.token({ sub: 'admin2-sub', email: 'admin2@example.com' });
     suspensions = t.app.get(SuspensionsService);
@@ -31,6 +34,7 @@ describe('Admin API: the kill switch (e2e)', () => {
 
   afterAll(async () => {
     await t?.close();
+    policy?.remove();
   });
 
   afterEach(() => {

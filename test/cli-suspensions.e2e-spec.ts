@@ -132,13 +132,13 @@ describe('CLI suspend-identity and resume-identity (e2e)', () => {
   });
 
   it.each([
-    [['suspend-identity'], /^error: send either --issuer and --subject \(one identity\) or --rule \(everyone a policy rule matched\)\n$/],
+    [['suspend-identity'], /^Error: send either --issuer and --subject \(one identity\) or --rule \(everyone a policy rule matched\)\n$/],
     [['suspend-identity', '--rule', 'x', '--issuer', 'https://a.example', '--subject', 's'], /not both\n$/],
-    [['suspend-identity', '--issuer', 'https://a.example'], /^error: --subject is required with --issuer/],
-    [['suspend-identity', '--issuer', 'a.example', '--subject', 's'], /^error: --issuer must be the token's iss exactly as it carries it: an https:\/\/ \(or http:\/\/\) URL\n$/],
+    [['suspend-identity', '--issuer', 'https://a.example'], /^Error: --subject is required with --issuer/],
+    [['suspend-identity', '--issuer', 'a.example', '--subject', 's'], /^Error: --issuer must be the token's iss exactly as it carries it: an https:\/\/ \(or http:\/\/\) URL\n$/],
     [['suspend-identity', '--rule', 'x', '--reason', ' '], /argument ' ' is invalid\. Give a reason/],
-    [['resume-identity'], /^error: send either --issuer and --subject/],
-    [['resume-identity', '--subject', 's'], /^error: --issuer is required with --subject/],
+    [['resume-identity'], /^Error: send either --issuer and --subject/],
+    [['resume-identity', '--subject', 's'], /^Error: --issuer is required with --subject/],
     [['resume-identity', '--rule', 'x', '--remove-runners'], /unknown option '--remove-runners'/],
   ])('exits 2 on bad usage %j, saying what to give, and changes nothing', async (args, message) => {
     const before = await query(database, `SELECT id FROM suspensions ORDER BY id`);

@@ -300,4 +300,47 @@ describe('Access policy (e2e)', () => {
       expect(me).toMatchObject({ identity: { name: 'ada@example.com' }, rule: 'platform-admins', grant: { admin: true } });
     });
   });
+
+  describe('the kill switch', () => {
+    const adminToken = () =>
+      corp.token(corporateClaims({ email: 'ada@example.com', groups: ['platform-admins'], email_verified: true }));
+    let adminBearer: string;
+    beforeAll(async () => {
+      adminBearer = await adminToken();
+    });
+    const admin = (path: string, body: object) =>
+      request(t.server).post(`/api/v1/admin/identities/${path}`).auth(adminBearer, { type: 'bearer' }).send(body);
+
+    it("suspends an identity: its idle runners leave GitHub, and it is refused everywhere but /me until resumed", async () => {
+      const pod = await cluster.token(kubernetesClaims('team-a', 'runner-launcher'));
+      const running = await jit(pod, { runner_name_prefix: 'team-a-kill', labels: ['team-a-x'] }).expect(201);
+      const subject = 'system:serviceaccount:team-a:runner-launcher';
+
+      const suspended = await admin('suspend', { issuer: CLUSTER_ISSUER, subject, remove_runners: true }).expect(200);
+      expect(suspended.body.runner_removal.removed.map((entry: { runner_name: string }) => entry.runner_name)).toContain(
+        running.body.runner_name,
+      );
+      expect(t.simulator.findRunnerByName(running.body.runner_name)).toBeUndefined();
+
+      const refused = await jit(pod, { runner_name_prefix: 'team-a-kill', labels: ['team-a-x'] }).expect(403);
+      expect(refused.body.error.code).toBe('IDENTITY_SUSPENDED');
+      const listing = await request(t.server).get('/api/v1/runners').auth(pod, { type: 'bearer' }).expect(403);
+      expect(listing.body.error.code).toBe('IDENTITY_SUSPENDED');
+      const me = await request(t.server).get('/api/v1/me').auth(pod, { type: 'bearer' }).expect(200);
+      expect(me.body.suspended).toBe(true);
+
+      await admin('resume', { issuer: CLUSTER_ISSUER, subject }).expect(200);
+      await jit(pod, { runner_name_prefix: 'team-a-kill', labels: ['team-a-x'] }).expect(201);
+    });
+
+    it('suspends everyone a rule matched', async () => {
+      await admin('suspend', { rule: 'ci-main-repos' }).expect(200);
+      const refused = await jit(await ciToken({ repo: 'api', ref: 'refs/heads/release' }), { runner_name_prefix: 'rule-off' }).expect(403);
+      expect(refused.body.error.code).toBe('IDENTITY_SUSPENDED');
+      expect(refused.body.error.message).toContain('ci-main-repos');
+      // Another rule's callers are not affected.
+      await jit(await cluster.token(kubernetesClaims('team-a', 'runner-launcher')), { runner_name_prefix: 'team-a-on' }).expect(201);
+      await admin('resume', { rule: 'ci-main-repos' }).expect(200);
+    });
+  });
 });

@@ -4,6 +4,7 @@ import { Actor } from '../auth/actor.js';
 import { CurrentActor } from '../auth/current-actor.decorator.js';
 import { ApiErrorResponseDto } from '../common/api-error-response.dto.js';
 import { MeResponseDto } from './dto/me-response.dto.js';
+import { OpenToSuspended } from '../suspensions/suspended-caller.interceptor.js';
 import { MeService } from './me.service.js';
 
 @ApiTags('me')
@@ -14,6 +15,8 @@ export class MeController {
   constructor(private readonly me: MeService) {}
 
   @Get()
+  // A suspended caller may still ask what it is; the answer says it is suspended.
+  @OpenToSuspended()
   @ApiOperation({
     summary: 'Who you are to this service, and what the access policy grants you',
     description:

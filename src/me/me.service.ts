@@ -6,6 +6,7 @@ import { PolicyService } from '../policy/policy.service.js';
 import { PolicyStore } from '../policy/policy.store.js';
 import type { Grant } from '../policy/policy.types.js';
 import { RunnerQuotas } from '../runners/provisioning/runner-quotas.service.js';
+import { SuspensionsService } from '../suspensions/suspensions.service.js';
 import { type MeResponseDto, toMeGrant } from './dto/me-response.dto.js';
 
 /**
@@ -20,6 +21,7 @@ export class MeService {
     private readonly store: PolicyStore,
     private readonly quotas: RunnerQuotas,
     private readonly transactions: Transactions,
+    private readonly suspensions: SuspensionsService,
   ) {}
 
   async describe(actor: Actor): Promise<MeResponseDto> {
@@ -27,7 +29,10 @@ export class MeService {
     const match = this.policy.match(actor);
     const rule = match.matched ? match.rule : null;
     const grant = match.matched ? (rule?.grant ?? this.noPolicyGrant()) : null;
-    const usage = await this.transactions.run((tx) => this.quotas.usage(tx, actor, rule?.name ?? null));
+    const { usage, suspended } = await this.transactions.run(async (tx) => ({
+      usage: await this.quotas.usage(tx, actor, rule?.name ?? null),
+      suspended: await this.suspensions.isSuspended(tx, actor, rule?.name ?? null),
+    }));
     return {
       identity: { issuer: actor.issuer, subject: actor.subject, name: actor.name, issuer_name: actor.issuerName },
       policy: withFile ? 'file' : 'none',
@@ -35,7 +40,7 @@ export class MeService {
       ...(!match.matched && { considered_claims: match.considered }),
       grant: grant && toMeGrant(grant, this.config.github.runnerGroupId),
       usage: { runners: usage.identity, rule_runners: usage.rule },
-      suspended: false,
+      suspended,
     };
   }
 

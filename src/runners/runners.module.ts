@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module.js';
 import { GithubModule } from '../github/github.module.js';
 import { PolicyModule } from '../policy/policy.module.js';
+import { SuspensionsModule } from '../suspensions/suspensions.module.js';
 import { GithubRunnersService } from './github-runners.service.js';
 import { JitProvisioningService } from './provisioning/jit-provisioning.service.js';
 import { ProvisioningAttempts } from './provisioning/provisioning-attempts.service.js';
@@ -22,7 +23,7 @@ import { RunnersService } from './runners.service.js';
  * HTTP service loads).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([RunnerEntity]), AuditModule, GithubModule, PolicyModule],
+  imports: [TypeOrmModule.forFeature([RunnerEntity]), AuditModule, GithubModule, PolicyModule, SuspensionsModule],
   controllers: [RunnersController],
   providers: [
     RunnersRepository,

@@ -15,6 +15,9 @@ export const SUSPENSION_AUDIT_ACTIONS = {
   RESUME: 'resume_identity',
 } as const;
 
+/** How old the snapshot of suspensions that ordinary requests are checked against may be. */
+const SNAPSHOT_MAX_AGE_MS = 2_000;
+
 /** How a suspension is lifted, for the refused caller. */
 const HOW_TO_RESUME = `(POST /${API_PREFIX}/admin/identities/resume, or the resume-identity command) before you can use this service again`;
 
@@ -54,6 +57,7 @@ function describeRefusal(covering: SuspensionEntity[]): string {
 @Injectable()
 export class SuspensionsService {
   private readonly logger = new Logger(SuspensionsService.name);
+  private cached: { at: number; rows: Promise<SuspensionEntity[]> } | null = null;
 
   constructor(
     private readonly suspensions: SuspensionsRepository,
@@ -79,6 +83,7 @@ export class SuspensionsService {
       });
       return { suspension: toSuspensionResponse(suspension), alreadySuspended: !inserted };
     });
+    this.cached = null;
     if (!result.alreadySuspended) this.logger.warn(`${actor.name} suspended ${describeTarget(target)}`);
     return result;
   }
@@ -102,6 +107,7 @@ export class SuspensionsService {
       });
       return removed;
     });
+    this.cached = null;
     if (lifted) this.logger.warn(`${actor.name} resumed ${describeTarget(target)}`);
     return { lifted: lifted && toSuspensionResponse(lifted) };
   }
@@ -128,6 +134,33 @@ export class SuspensionsService {
         return kind === 'identity' ? { kind, issuer, subject, suspended_at } : { kind, rule: suspendedRule, suspended_at };
       }),
     });
+  }
+
+  /**
+   * assertNotSuspended against a snapshot of every suspension, read at most every
+   * SNAPSHOT_MAX_AGE_MS (the table is small: one row per suspended identity or rule) and dropped at
+   * once when this process suspends or resumes. For requests that add nothing: another replica's
+   * suspension reaches them within that time. Provisioning asks the database itself, in its
+   * reservation transaction.
+   */
+  async assertNotSuspendedRecently(actor: SuspendedIdentity, rule: string | null): Promise<void> {
+    const all = await this.snapshot();
+    const covering = all.filter(
+      (suspension) =>
+        (suspension.rule === null && suspension.issuer === actor.issuer && suspension.subject === actor.subject) ||
+        (rule !== null && suspension.rule === rule),
+    );
+    if (covering.length > 0) await this.assertNotSuspended(actor, rule);
+  }
+
+  private snapshot(): Promise<SuspensionEntity[]> {
+    const now = Date.now();
+    if (!this.cached || now - this.cached.at > SNAPSHOT_MAX_AGE_MS) {
+      const rows = this.suspensions.listAll();
+      this.cached = { at: now, rows };
+      rows.catch(() => (this.cached = null));
+    }
+    return this.cached.rows;
   }
 
   /** Every suspension in force, newest first. */

@@ -4,9 +4,8 @@
  * HTTP, a local OIDC issuer, and every log line captured so tests can check what was logged.
  */
 import { Writable } from 'node:stream';
-import type { DynamicModule, INestApplication, LoggerService, Type } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Test } from '@nestjs/testing';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
@@ -31,25 +30,6 @@ export interface TestAppOptions {
   simulator?: GithubSimulator;
   /** POLICY_FILE: the access policy the service loads (write one with writePolicyFile). */
   policyFile?: string;
-  /** Providers replaced by a class of the test's (Nest's overrideProvider), e.g. a PolicyService that grants admin. */
-  providerOverrides?: ProviderOverride[];
-}
-
-export interface ProviderOverride {
-  provide: Type;
-  useClass: Type;
-}
-
-/** Start-up lines of a testing module, before the app's own logger takes over: not worth keeping. */
-const SILENT: LoggerService = { log: () => undefined, error: () => undefined, warn: () => undefined };
-
-/** The app as main.ts creates it, or through a testing module when providers are replaced. */
-async function createApp(root: DynamicModule, overrides: ProviderOverride[]): Promise<INestApplication> {
-  const options = { bufferLogs: true, abortOnError: false };
-  if (overrides.length === 0) return NestFactory.create(root, options);
-  const builder = Test.createTestingModule({ imports: [root] }).setLogger(SILENT);
-  for (const override of overrides) builder.overrideProvider(override.provide).useClass(override.useClass);
-  return (await builder.compile()).createNestApplication(options);
 }
 
 export interface TestApp {
@@ -100,7 +80,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     scheduler: { ...DEFAULT_SCHEDULER_SETTINGS, enabled: false, ...options.scheduler },
   };
   const logs = new LineCollector();
-  const app = await createApp(AppModule.forRoot(config, { schema: 'migrate', logDestination: logs }), options.providerOverrides ?? []);
+  const app = await NestFactory.create(AppModule.forRoot(config, { schema: 'migrate', logDestination: logs }), {
+    bufferLogs: true,
+    abortOnError: false,
+  });
   configureApp(app);
   await app.init();
   const dataSource = app.get<DataSource>(getDataSourceToken());

@@ -9,6 +9,7 @@ import { GithubError } from '../../github/github.errors.js';
 import { type RunnerEntity, UQ_RUNNERS_NAME_ACTIVE } from '../runner.entity.js';
 import type { RunnerChange, RunnersRepository } from '../runners.repository.js';
 import { type Attempt, type Issued, NameTaken, ProvisioningAttempts } from './provisioning-attempts.service.js';
+import type { SuspensionsService } from '../../suspensions/suspensions.service.js';
 import { RunnerQuotas } from './runner-quotas.service.js';
 
 const actor = Actor.user({ issuer: 'https://issuer.test', subject: 'alice-sub', name: 'alice' });
@@ -101,6 +102,8 @@ describe('ProvisioningAttempts', () => {
       runners as unknown as RunnersRepository,
       // No limits are set in these tests, so the quotas never count.
       new RunnerQuotas(runners as unknown as RunnersRepository),
+      // Nobody is suspended in these tests.
+      { assertNotSuspended: async () => undefined } as unknown as SuspensionsService,
       audit as unknown as AuditService,
       transactions,
       github as unknown as GithubClient,

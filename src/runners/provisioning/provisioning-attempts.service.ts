@@ -11,6 +11,7 @@ import type { RunnerEntity, RunnerKind } from '../runner.entity.js';
 import { isAbandoned, isStillProvisioning, REQUEST_ABANDONED } from '../runner-state.rules.js';
 import { isNameTaken, type NewRunner, type RunnerChange, RunnersRepository } from '../runners.repository.js';
 import type { QuotaLimits } from '../../policy/policy.types.js';
+import { SuspensionsService } from '../../suspensions/suspensions.service.js';
 import { RunnerQuotas } from './runner-quotas.service.js';
 
 /**
@@ -137,6 +138,7 @@ export class ProvisioningAttempts {
   constructor(
     private readonly runners: RunnersRepository,
     private readonly quotas: RunnerQuotas,
+    private readonly suspensions: SuspensionsService,
     private readonly audit: AuditService,
     private readonly transactions: Transactions,
     private readonly github: GithubClient,
@@ -213,6 +215,8 @@ export class ProvisioningAttempts {
             details: replacing.details,
           });
         }
+        // In the transaction that adds the runner: a suspension committed before it is always seen.
+        await this.suspensions.assertNotSuspended(actor, attempt.policy?.rule ?? null, tx);
         await this.quotas.enforce(tx, actor, attempt.policy?.rule ?? null, reservation.limits ?? NO_LIMITS);
         const runner = await this.runners.insert(tx, {
           name,
