@@ -98,6 +98,9 @@ function describeResponsesBySchema(document: OpenAPIObject): void {
 }
 
 /** Everything main.ts and the tests set on the app, in one place, so tests run what production runs. */
+/** The signals that stop the service gracefully. */
+export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
+
 export function configureApp(app: INestApplication): INestApplication {
   app.useLogger(app.get(Logger));
   const config = app.get<AppConfig>(APP_CONFIG);
@@ -126,7 +129,9 @@ export function configureApp(app: INestApplication): INestApplication {
     }),
   );
   app.useGlobalFilters(new AllExceptionsFilter());
-  app.enableShutdownHooks();
+  // Not Nest's default list, which includes SIGHUP: SIGHUP reloads the access policy (PolicyStore),
+  // and Nest would close the app on it.
+  app.enableShutdownHooks(SHUTDOWN_SIGNALS);
 
   const document = SwaggerModule.createDocument(
     app,
