@@ -1,5 +1,7 @@
 import request from 'supertest';
+import { Actor } from '../src/auth/actor.js';
 import { Transactions } from '../src/database/transactions.service.js';
+import { StaleCleanupService } from '../src/runners/reconciliation/stale-cleanup.service.js';
 import { SuspensionsService } from '../src/suspensions/suspensions.service.js';
 import { adminPolicy } from './support/admin.js';
 import type { PolicyFile } from './support/policy.js';
@@ -212,6 +214,29 @@ describe('Admin API: the kill switch (e2e)', () => {
       expect(await statusOf('carol-busy')).toBe('deleted');
     });
 
+    it('leaves the runners of a suspension without remove_runners, and the cleanup removes a busy one of remove_runners once idle', async () => {
+      await provision('gina-sub', 'gina-kept');
+      const busy = await provision('hank-sub', 'hank-busy');
+      t.simulator.setRunnerStatus(busy.githubId, { status: 'online', busy: true });
+      await suspend(identity('gina-sub')).expect(200);
+      const suspended = await suspend({ ...identity('hank-sub'), remove_runners: true }).expect(200);
+      expect(entryNames(suspended.body.runner_removal.busy)).toEqual(['hank-busy']);
+      const cleanup = t.app.get(StaleCleanupService);
+
+      const whileBusy = await cleanup.cleanupStaleRunners(Actor.system('scheduler'), { hours: 24, dryRun: false });
+      expect(entryNames(whileBusy.suspended?.busy ?? [])).toEqual(['hank-busy']);
+      expect(t.simulator.findRunnerByName('hank-busy')).toBeDefined();
+
+      t.simulator.setRunnerStatus(busy.githubId, { busy: false });
+      const onceIdle = await cleanup.cleanupStaleRunners(Actor.system('scheduler'), { hours: 24, dryRun: false });
+      expect(entryNames(onceIdle.suspended?.removed ?? [])).toEqual(['hank-busy']);
+      expect(t.simulator.findRunnerByName('hank-busy')).toBeUndefined();
+      expect(await statusOf('hank-busy')).toBe('deleted');
+      // Suspended without remove_runners: its runner stays until an admin asks.
+      expect(t.simulator.findRunnerByName('gina-kept')).toBeDefined();
+      expect(await statusOf('gina-kept')).toBe('pending');
+    });
+
     it('lists a runner GitHub failed to remove and goes on with the others; the suspension stands', async () => {
       const failing = await provision('erin-sub', 'erin-failing');
       await provision('erin-sub', 'erin-idle');
@@ -294,7 +319,7 @@ describe('Admin API: the kill switch (e2e)', () => {
         expect(response.body.error.message).toMatch(message);
       }
       const listed = await request(t.server).get(`${ADMIN}/suspensions`).auth(admin, { type: 'bearer' });
-      expect(listed.body.suspensions.map((suspension: { subject: string | null }) => suspension.subject)).toEqual(['erin-sub', 'carol-sub']);
+      expect(listed.body.suspensions.map((suspension: { subject: string | null }) => suspension.subject)).toEqual(['erin-sub', 'hank-sub', 'gina-sub', 'carol-sub']);
     });
   });
 });

@@ -318,7 +318,7 @@ describe('CLI cleanup-stale-runners (e2e)', () => {
     simulator.injectFault({ method: 'DELETE', path: `/orgs/${simulator.org}/actions/runners/${githubIdOf(simulator, 'stale-failing')}`, status: 500 });
     const result = await cli(config, 'cleanup-stale-runners', '--hours', '24');
     expect(result.code).toBe(EXIT_FAILURE);
-    expect(result.stderr).toBe('Error: 1 stale runner could not be removed (see above); run the command again later\n');
+    expect(result.stderr).toBe('Error: 1 runner could not be removed (see above); run the command again later\n');
     const table = parseTable(result.stdout);
     expect(table.rows.map((row) => [row[0], row[4]])).toEqual([
       ['stale-pending', 'deleted'],

@@ -60,7 +60,7 @@ describe('CLI suspend-identity and resume-identity (e2e)', () => {
     expect(lines[3]).toMatch(/^carol-busy\s+carol-sub@example\.com\s+\d+\s+skipped: busy\s+Runner "carol-busy" is running a job on GitHub/);
     expect(lines[4]).toMatch(/^carol-failing\s+carol-sub@example\.com\s+\d+\s+failed\s+GITHUB_UNAVAILABLE: /);
     expect(lines[5]).toBe(
-      '1 removed, 1 left because busy, 1 failed. Run this command again once the busy runners are idle (an ephemeral runner leaves GitHub after its job).',
+      '1 removed, 1 left because busy, 1 failed. The next cleanup removes the busy runners once they are idle (an ephemeral runner leaves GitHub after its job).',
     );
     expect(lines).toHaveLength(6);
 

@@ -95,7 +95,8 @@ export class AdminController {
     description:
       'From now on their requests are refused with 403 IDENTITY_SUSPENDED. With remove_runners: true their runners are ' +
       'removed from GitHub now, except those running a job (listed as busy). Suspending a suspended target changes ' +
-      'nothing (already_suspended: true), but still removes the runners when asked: ask again once busy runners are idle.',
+      'nothing (already_suspended: true), but still removes the runners when asked. Runners busy now are removed by the ' +
+        'next cleanup once idle.',
   })
   @ApiOkResponse({ type: SuspendIdentityResponseDto })
   @ApiBadRequestResponse({ description: SELECTOR_ERRORS, type: ApiErrorResponseDto })

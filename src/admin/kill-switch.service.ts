@@ -32,7 +32,10 @@ export class KillSwitchService {
    * suspended already removes what is left (the busy runners of last time, now idle).
    */
   async suspend(actor: Actor, target: SuspensionTarget, options: SuspendOptions = {}): Promise<SuspendIdentityResponseDto> {
-    const { suspension, alreadySuspended } = await this.suspensions.suspend(actor, target, { reason: options.reason });
+    const { suspension, alreadySuspended } = await this.suspensions.suspend(actor, target, {
+      reason: options.reason,
+      removeRunners: options.removeRunners,
+    });
     const runnerRemoval = options.removeRunners ? await this.runners.removeRunnersOf(actor, runnersOf(target)) : null;
     return { ...suspension, already_suspended: alreadySuspended, runner_removal: runnerRemoval };
   }

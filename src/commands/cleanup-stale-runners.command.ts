@@ -49,11 +49,17 @@ export class CleanupStaleRunnersCommand extends CommandRunner {
       // With nothing stale the summary line says all there is.
       if (rows.length > 0) this.output.table(HEADERS, rows);
       this.output.line(summarize(report));
+      const suspended = report.suspended;
+      if (suspended && suspended.removed.length + suspended.busy.length + suspended.failed.length > 0) {
+        this.output.line(
+          `Runners of suspended identities or rules: ${suspended.removed.length} removed, ` +
+            `${suspended.busy.length} left because busy, ${suspended.failed.length} failed.`,
+        );
+      }
     }
-    if (report.failed.length > 0) {
-      throw new CommandFailedError(
-        `${plural(report.failed.length, 'stale runner')} could not be removed (see above); run the command again later`,
-      );
+    const failed = report.failed.length + (report.suspended?.failed.length ?? 0);
+    if (failed > 0) {
+      throw new CommandFailedError(`${plural(failed, 'runner')} could not be removed (see above); run the command again later`);
     }
   }
 

@@ -71,7 +71,7 @@ export class SuspendIdentityCommand extends CommandRunner {
     const summary = `${removal.removed.length} removed, ${removal.busy.length} left because busy, ${removal.failed.length} failed.`;
     this.output.line(
       removal.busy.length > 0
-        ? `${summary} Run this command again once the busy runners are idle (an ephemeral runner leaves GitHub after its job).`
+        ? `${summary} The next cleanup removes the busy runners once they are idle (an ephemeral runner leaves GitHub after its job).`
         : summary,
     );
   }

@@ -41,4 +41,8 @@ export class SuspensionEntity {
   /** Why, for the operators; never shown to the suspended caller. */
   @Column({ type: 'text', nullable: true })
   reason: string | null;
+
+  /** Its runners are to go: those busy at the time are removed by the cleanup once idle. */
+  @Column({ name: 'remove_runners', type: 'boolean', default: false })
+  removeRunners: boolean;
 }

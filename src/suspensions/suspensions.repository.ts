@@ -8,6 +8,7 @@ import type { SuspendedIdentity, SuspensionTarget } from './suspension-target.js
 export interface NewSuspension {
   createdBy: string;
   reason: string | null;
+  removeRunners: boolean;
 }
 
 function whereTarget(target: SuspensionTarget): FindOptionsWhere<SuspensionEntity> {
@@ -65,6 +66,16 @@ export class SuspensionsRepository {
       .returning(['id'])
       .execute();
     return (result.raw as unknown[]).length > 0;
+  }
+
+  /** Marks a suspension's runners as to be removed (asked again with remove_runners). */
+  async markRemoveRunners(tx: Transaction, id: string): Promise<void> {
+    await tx.update(SuspensionEntity, { id }, { removeRunners: true });
+  }
+
+  /** The suspensions whose runners are to go, for the cleanup. */
+  listRemovingRunners(): Promise<SuspensionEntity[]> {
+    return this.rows.find({ where: { removeRunners: true }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
   /** Removes the target's suspension and returns it as it was; null when it was not suspended. */

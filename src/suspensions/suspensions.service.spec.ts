@@ -10,7 +10,7 @@ const SINCE = new Date('2026-01-16T14:30:00Z');
 const HOW = '(POST /api/v1/admin/identities/resume, or the resume-identity command) before you can use this service again';
 
 function suspension(target: Partial<Pick<SuspensionEntity, 'issuer' | 'subject' | 'rule'>>): SuspensionEntity {
-  return { id: 'id', issuer: null, subject: null, rule: null, createdAt: SINCE, createdBy: 'admin', reason: 'secret reason', ...target };
+  return { id: 'id', issuer: null, subject: null, rule: null, createdAt: SINCE, createdBy: 'admin', reason: 'secret reason', removeRunners: false, ...target };
 }
 
 /** A service whose repository says these suspensions cover whoever asks. */

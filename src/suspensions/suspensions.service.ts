@@ -69,13 +69,20 @@ export class SuspensionsService {
    * Suspends the target. Suspending a target that is suspended already changes nothing and says so
    * (the first suspension, its time and reason stay); both are audited.
    */
-  async suspend(actor: Actor, target: SuspensionTarget, options: { reason?: string | null } = {}): Promise<SuspendResult> {
+  async suspend(
+    actor: Actor,
+    target: SuspensionTarget,
+    options: { reason?: string | null; removeRunners?: boolean } = {},
+  ): Promise<SuspendResult> {
     const reason = options.reason ?? null;
+    const removeRunners = options.removeRunners ?? false;
     const result = await this.transactions.run(async (tx) => {
-      const inserted = await this.suspensions.insertIfAbsent(tx, target, { createdBy: actor.name, reason });
+      const inserted = await this.suspensions.insertIfAbsent(tx, target, { createdBy: actor.name, reason, removeRunners });
       const suspension = await this.suspensions.findByTarget(tx, target);
       // Only a resume committed between the two statements gets here; nothing was changed, the caller may try again.
       if (!suspension) throw new Error('The suspension was lifted by a concurrent request while this one was made');
+      // Asked again with remove_runners: from now on the cleanup removes what is left once idle.
+      if (!inserted && removeRunners && !suspension.removeRunners) await this.suspensions.markRemoveRunners(tx, suspension.id);
       await this.audit.record(tx, actor, {
         action: SUSPENSION_AUDIT_ACTIONS.SUSPEND,
         outcome: 'succeeded',
@@ -161,6 +168,18 @@ export class SuspensionsService {
       rows.catch(() => (this.cached = null));
     }
     return this.cached.rows;
+  }
+
+  /**
+   * The targets whose runners are to be removed (suspended with remove_runners): the cleanup removes
+   * what is still live of them once it is idle.
+   */
+  async listRemovingRunners(): Promise<SuspensionTarget[]> {
+    return (await this.suspensions.listRemovingRunners()).map((suspension) =>
+      suspension.rule !== null
+        ? { kind: 'rule', rule: suspension.rule }
+        : { kind: 'identity', issuer: suspension.issuer ?? '', subject: suspension.subject ?? '' },
+    );
   }
 
   /** Every suspension in force, newest first. */

@@ -13,6 +13,7 @@ export class CreateSuspensions1764600001000 implements MigrationInterface {
         "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
         "created_by" text NOT NULL,
         "reason" text,
+        "remove_runners" boolean NOT NULL DEFAULT false,
         CONSTRAINT "CHK_suspensions_target" CHECK (("issuer" IS NOT NULL AND "subject" IS NOT NULL AND "rule" IS NULL) OR ("issuer" IS NULL AND "subject" IS NULL AND "rule" IS NOT NULL)),
         CONSTRAINT "PK_suspensions" PRIMARY KEY ("id")
       )`);

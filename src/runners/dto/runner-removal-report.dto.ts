@@ -46,7 +46,8 @@ export class RunnerRemovalReportDto {
     type: [SkippedRunnerDto],
     description:
       'Left as they are because they are running a job (or still being provisioned). An ephemeral runner leaves GitHub ' +
-      'after its job and the next sync marks it deleted; remove any other again once it is idle.',
+      'after its job and the next sync marks it deleted; after a suspension with remove_runners, the next cleanup removes ' +
+      'any other once it is idle.',
   })
   busy: SkippedRunnerDto[];
 

@@ -2,6 +2,7 @@
  * What a sync or a cleanup did, for the CLI (a table and a summary line, or `--json` as is), the
  * scheduler's log line and the audit trail. Field names are snake_case because they are printed.
  */
+import type { RunnerRemovalReportDto } from '../dto/runner-removal-report.dto.js';
 import type { RunnerEntity, RunnerStatus } from '../runner.entity.js';
 
 /** One runner a sync or cleanup changed, or would change. */
@@ -81,6 +82,12 @@ export interface CleanupReport {
   skipped_busy: RunnerChangeReport[];
   /** GitHub or the database failed for these; left as they were. */
   failed: (RunnerChangeReport & { error: string })[];
+  /**
+   * The runners of suspended identities and rules that were still live (busy when they were
+   * suspended, or added since): each removed once idle, as DELETE would. Null in a dry run, or when
+   * the run stopped early.
+   */
+  suspended: RunnerRemovalReportDto | null;
   /** True when it was asked to stop before it went through every stale runner. */
   stopped_early: boolean;
   duration_ms: number;

@@ -9,6 +9,9 @@ import { GithubRunnersService } from '../github-runners.service.js';
 import type { RunnerEntity } from '../runner.entity.js';
 import { isRunnerBusyError, observedState } from '../runner-state.rules.js';
 import { RunnersRepository } from '../runners.repository.js';
+import { SuspensionsService } from '../../suspensions/suspensions.service.js';
+import type { RunnerRemovalReportDto } from '../dto/runner-removal-report.dto.js';
+import { RunnersService } from '../runners.service.js';
 import { changeReport, type CleanupOptions, type CleanupReport } from './reconciliation-report.js';
 
 /** A cleanup reports progress this often (runners). */
@@ -25,8 +28,9 @@ function messageOf(error: unknown): string {
 }
 
 /**
- * Removes this service's runners that stayed pending or offline too long: scheduled, and
- * `cleanup-stale-runners`. Only rows in its table are ever touched.
+ * Removes this service's runners that stayed pending or offline too long, and the runners of
+ * suspended identities and rules once they are idle: scheduled, and `cleanup-stale-runners`. Only
+ * rows in its table are ever touched.
  */
 @Injectable()
 export class StaleCleanupService {
@@ -38,6 +42,8 @@ export class StaleCleanupService {
     private readonly github: GithubClient,
     private readonly githubRunners: GithubRunnersService,
     private readonly transactions: Transactions,
+    private readonly suspensions: SuspensionsService,
+    private readonly lifecycle: RunnersService,
   ) {}
 
   /**
@@ -59,6 +65,7 @@ export class StaleCleanupService {
       deleted: [],
       skipped_busy: [],
       failed: [],
+      suspended: null,
       stopped_early: false,
       duration_ms: 0,
     };
@@ -93,6 +100,7 @@ export class StaleCleanupService {
         options.onProgress?.(`Cleaned up ${index + 1} of ${stale.length} stale runners`);
       }
     }
+    if (!report.stopped_early) report.suspended = await this.removeRunnersOfSuspended(actor);
     report.duration_ms = Date.now() - started;
     if (report.deleted.length + report.failed.length > 0) {
       await this.recordSummary(actor, report.failed.length > 0 ? 'failed' : 'succeeded', {
@@ -108,6 +116,28 @@ export class StaleCleanupService {
         `${report.skipped_busy.length} busy, ${report.failed.length} failed`,
     );
     return report;
+  }
+
+  /**
+   * The kill switch (with remove_runners) leaves a runner that is running a job; each cleanup
+   * removes what is still live of such a suspended identity or rule once it is idle, through the
+   * ordinary delete path.
+   */
+  private async removeRunnersOfSuspended(actor: Actor): Promise<RunnerRemovalReportDto> {
+    const total: RunnerRemovalReportDto = { removed: [], busy: [], failed: [] };
+    for (const target of await this.suspensions.listRemovingRunners()) {
+      const selector = target.kind === 'rule' ? { rule: target.rule } : { owner: { issuer: target.issuer, subject: target.subject } };
+      const report = await this.lifecycle.removeRunnersOf(actor, selector);
+      total.removed.push(...report.removed);
+      total.busy.push(...report.busy);
+      total.failed.push(...report.failed);
+    }
+    if (total.removed.length + total.busy.length + total.failed.length > 0) {
+      this.logger.log(
+        `Runners of suspended identities or rules: ${total.removed.length} removed, ${total.busy.length} busy, ${total.failed.length} failed`,
+      );
+    }
+    return total;
   }
 
   /** One stale runner: 'deleted', 'busy' (left alone), 'not-stale' (online after all) or 'changed' (by someone else). */
