@@ -85,7 +85,7 @@ describe('check-policy (CLI)', () => {
           'Runner group:  3',
           'Limits:        max_runners 20, max_runners_per_identity 4',
           'Reasons:',
-          '  - rule "ci-main-repos" of issuer "github-actions" matched on repository_owner, repository, ref',
+          '  - rule "ci-main-repos" of issuer "github-actions" matched on repository_owner, ref, repository',
           '  - system labels first: self-hosted, linux, x64',
           '  - required by the rule: ci',
           '  - label "gpu": allowed by pattern "gpu|large"',

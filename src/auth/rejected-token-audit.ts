@@ -21,9 +21,9 @@ export interface RejectedToken {
 /**
  * Writes a sample of refused tokens to the audit trail: action `authenticate`, outcome `denied`,
  * details `{ reason, iss, sub }` with the token's unverified `iss` and `sub` (strings only, NUL-free and cut
- * to 256 characters). The actor is anonymous: kind user, issuer the unverified `iss` (or ''), subject
- * the unverified `sub` (or 'anonymous'), name 'anonymous'; nothing about it is proven. A failed
- * write is logged and never changes the answer.
+ * to 256 characters). The actor is anonymous (issuer '', subject and name 'anonymous'): nothing about
+ * the token is proven, so it is never filed under the identity it names. A failed write is logged
+ * and never changes the answer.
  */
 @Injectable()
 export class RejectedTokenAudit {
@@ -38,14 +38,9 @@ export class RejectedTokenAudit {
     this.lastWrittenAt.set(rejected.reason, now);
     const iss = unverifiedString(rejected.unverifiedClaims?.iss);
     const sub = unverifiedString(rejected.unverifiedClaims?.sub);
-    const actor = new Actor(
-      'user',
-      iss ?? '',
-      sub ?? ANONYMOUS_NAME,
-      ANONYMOUS_NAME,
-      rejected.origin.requestId,
-      rejected.origin.sourceIp,
-    );
+    // The unverified iss and sub go in the details only: as the actor, a forged token would file
+    // events under a real identity (and its --user filter).
+    const actor = new Actor('user', '', ANONYMOUS_NAME, ANONYMOUS_NAME, rejected.origin.requestId, rejected.origin.sourceIp);
     try {
       await this.audit.recordAlone(actor, {
         action: 'authenticate',

@@ -14,25 +14,27 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /**
  * The value at a dotted path. Claim names may hold dots themselves (Kubernetes puts
- * `{"kubernetes.io": {"namespace": …}}` in its tokens), so at each level the longest run of parts
- * that is a key of that level is tried first, then shorter ones: `kubernetes.io.namespace` finds
- * `claims["kubernetes.io"]["namespace"]`, and also `claims["kubernetes.io.namespace"]`. Only own
- * keys count, so `constructor` or `__proto__` never reach into the object's prototype.
+ * `{"kubernetes.io": {"namespace": …}}` in its tokens), so every way of splitting the path into keys
+ * is tried: `kubernetes.io.namespace` finds `claims["kubernetes.io"]["namespace"]`, and also
+ * `claims["kubernetes.io.namespace"]`. When more than one split finds a value, the path is
+ * ambiguous and counts as not found: a token that carries both shapes chose which one a rule would
+ * read. Only own keys count, so `constructor` or `__proto__` never reach into the prototype.
  */
 export function resolveClaim(claims: unknown, path: string): ResolvedClaim {
-  return resolveParts(claims, path.split('.'));
+  const found = resolveAll(claims, path.split('.'), 2);
+  return found.length === 1 ? { found: true, value: found[0] } : NOT_FOUND;
 }
 
-function resolveParts(node: unknown, parts: readonly string[]): ResolvedClaim {
-  if (parts.length === 0) return { found: true, value: node };
-  if (!isRecord(node)) return NOT_FOUND;
-  for (let take = parts.length; take >= 1; take--) {
+/** The values at every split of `parts`, stopping once `enough` are found. */
+function resolveAll(node: unknown, parts: readonly string[], enough: number): unknown[] {
+  if (parts.length === 0) return [node];
+  if (!isRecord(node)) return [];
+  const found: unknown[] = [];
+  for (let take = parts.length; take >= 1 && found.length < enough; take--) {
     const key = parts.slice(0, take).join('.');
-    if (!Object.hasOwn(node, key)) continue;
-    const resolved = resolveParts(node[key], parts.slice(take));
-    if (resolved.found) return resolved;
+    if (Object.hasOwn(node, key)) found.push(...resolveAll(node[key], parts.slice(take), enough - found.length));
   }
-  return NOT_FOUND;
+  return found;
 }
 
 /** A number or boolean claim is matched by patterns through its JSON text (`5`, `true`). */
@@ -41,6 +43,9 @@ function textOf(value: unknown): string | null {
   if (typeof value === 'number' || typeof value === 'boolean') return JSON.stringify(value);
   return null;
 }
+
+/** A claim value longer than this never matches a pattern. */
+export const MAX_PATTERN_TEXT_LENGTH = 1024;
 
 /**
  * Whether a claim's value satisfies a matcher. Exact values compare as JSON, so types must agree:
@@ -54,7 +59,9 @@ export function matchesValue(matcher: ValueMatcher, value: unknown): boolean {
       return value !== undefined && JSON.stringify(value) === JSON.stringify(matcher.value);
     case 'pattern': {
       const text = textOf(value);
-      return text !== null && matcher.regex.test(text);
+      // Patterns are checked for the worst backtracking when the policy loads; a cap on the text
+      // bounds what is left (real claim values are far shorter).
+      return text !== null && text.length <= MAX_PATTERN_TEXT_LENGTH && matcher.regex.test(text);
     }
     case 'any':
       return matcher.of.some((item) => matchesValue(item, value));

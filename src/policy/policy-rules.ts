@@ -1,7 +1,7 @@
 import { OWNER_CLAIMS, PUBLIC_GITHUB_ACTIONS_ISSUER, SHORTHAND_ISSUER_NAME } from './policy-issuers.js';
 import { type PathSegment, problemAt } from './policy-problems.js';
 import type { RawClaimCondition, RawPattern, RawRule, RawValue } from './policy.schema.js';
-import type { ClaimCondition, Grant, LabelMatcher, PolicyRule, TrustedIssuer, ValueMatcher } from './policy.types.js';
+import { type ClaimCondition, type Grant, type LabelMatcher, type PolicyRule, RUN_LABEL_PATTERN, type TrustedIssuer, type ValueMatcher } from './policy.types.js';
 
 /** What the rules are checked against: the merged issuers, and whether the file replaced the shorthand's. */
 export interface RuleContext {
@@ -20,11 +20,49 @@ export interface RuleContext {
 export function compileWholeValuePattern(source: string, flags = 'u'): RegExp | string {
   try {
     new RegExp(source, flags);
-    return new RegExp(`^(?:${source})$`, flags);
   } catch (error) {
     const reason = (error as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
     return `invalid regular expression: ${reason}`;
   }
+  if (hasNestedQuantifier(source)) {
+    return (
+      'a repeated group that itself repeats (like (a+)+ or ([a-z]+-?)*) can take exponential time on a claim value a ' +
+      'caller crafts, which would stall the service: repeat either the group or what is inside it, not both'
+    );
+  }
+  return new RegExp(`^(?:${source})$`, flags);
+}
+
+const UNBOUNDED_QUANTIFIER = /^(?:[*+]|\{\d*,\d*\})/;
+
+/**
+ * Whether a group that contains an unbounded quantifier (`*`, `+`, `{n,}`, `{n,m}`) is itself
+ * quantified: the classic shape of catastrophic backtracking. Escapes and character classes are
+ * skipped; a lone `?` (at most once) is not counted.
+ */
+export function hasNestedQuantifier(source: string): boolean {
+  const groups: boolean[] = [];
+  let repeatsInside = false;
+  for (let i = 0; i < source.length; i++) {
+    const char = source[i];
+    if (char === '\\') {
+      i++;
+    } else if (char === '[') {
+      for (i++; i < source.length && source[i] !== ']'; i++) if (source[i] === '\\') i++;
+    } else if (char === '(') {
+      groups.push(repeatsInside);
+      repeatsInside = false;
+    } else if (char === ')') {
+      const groupRepeats: boolean = repeatsInside;
+      repeatsInside = groups.pop() ?? false;
+      const quantified = UNBOUNDED_QUANTIFIER.test(source.slice(i + 1));
+      if (groupRepeats && quantified) return true;
+      repeatsInside ||= groupRepeats || quantified;
+    } else if (UNBOUNDED_QUANTIFIER.test(source.slice(i))) {
+      repeatsInside = true;
+    }
+  }
+  return false;
 }
 
 /** The file's rules, compiled and checked; every problem is added to `context.problems`. */
@@ -46,10 +84,14 @@ function buildRule(raw: RawRule, index: number, context: RuleContext): PolicyRul
     context.problems.push(problemAt(context.data, ['rules', index, ...segments], message));
   const issuer = resolveIssuer(raw.issuer, context);
   if (!issuer) at(['issuer'], describeUnknownIssuer(raw.issuer, context));
-  const claims = Object.entries(raw.claims ?? {}).map(([path, condition]) => ({
-    path,
-    matcher: compileCondition(condition, (segments, message) => at(['claims', path, ...segments], message)),
-  }));
+  const claims = Object.entries(raw.claims ?? {})
+    .map(([path, condition]) => ({
+      path,
+      matcher: compileCondition(condition, (segments, message) => at(['claims', path, ...segments], message)),
+    }))
+    // Exact values first, patterns last: a token of another account fails on its owner before any
+    // pattern runs on a value its workflow chose (a branch name, say).
+    .sort((a, b) => Number(usesPattern(a.matcher)) - Number(usesPattern(b.matcher)));
   if (claims.length === 0) {
     at(
       ['claims'],
@@ -77,6 +119,12 @@ function describeUnknownIssuer(reference: string, context: RuleContext): string 
 }
 
 type Report = (segments: PathSegment[], message: string) => void;
+
+function usesPattern(matcher: ValueMatcher): boolean {
+  if (matcher.kind === 'pattern') return true;
+  if (matcher.kind === 'any') return matcher.of.some(usesPattern);
+  return matcher.kind === 'contains' && usesPattern(matcher.item);
+}
 
 function compileCondition(condition: RawClaimCondition, report: Report): ValueMatcher {
   if (Array.isArray(condition)) {
@@ -163,8 +211,14 @@ function buildGrant(raw: RawRule['grant'], report: Report): Grant {
     }
     return { kind: 'pattern', source: item.pattern, regex };
   });
+  const required = [...new Set((raw.labels?.required ?? []).map((label) => label.toLowerCase()))];
+  required.forEach((label, index) => {
+    if (RUN_LABEL_PATTERN.test(label)) {
+      report(['labels', 'required', index], `"${label}" is reserved: run-<run_id>-<run_attempt> labels come only from bind_to_run`);
+    }
+  });
   return {
-    labels: { required: [...new Set((raw.labels?.required ?? []).map((label) => label.toLowerCase()))], allowed },
+    labels: { required, allowed },
     runnerGroups: raw.runner_groups ? [...raw.runner_groups] : null,
     maxRunners: raw.max_runners ?? null,
     maxRunnersPerIdentity: raw.max_runners_per_identity ?? null,

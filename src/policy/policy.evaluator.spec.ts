@@ -131,7 +131,7 @@ rules:
     const match = matchRule(example, caller(outsider, GITHUB_ISS));
     expect(match).toEqual({
       matched: false,
-      considered: ['repository_owner_id', 'job_workflow_ref', 'run_id', 'run_attempt', 'repository_owner', 'repository', 'ref'],
+      considered: ['repository_owner_id', 'job_workflow_ref', 'run_id', 'run_attempt', 'repository_owner', 'ref', 'repository'],
       reasons: ['rule "per-run-builds": repository_owner_id does not match', 'rule "ci-main-repos": repository_owner does not match'],
     });
     expect(JSON.stringify(match)).not.toMatch(/SECRET|999/);
@@ -155,7 +155,7 @@ describe('decideProvision', () => {
       limits: { maxRunners: 20, maxRunnersPerIdentity: 4 },
       matchedClaims: { repository_owner: 'my-org', repository: 'my-org/api', ref: 'refs/heads/main' },
       reasons: [
-        'rule "ci-main-repos" of issuer "github-actions" matched on repository_owner, repository, ref',
+        'rule "ci-main-repos" of issuer "github-actions" matched on repository_owner, ref, repository',
         'system labels first: self-hosted, linux, x64',
         'required by the rule: ci',
         'label "gpu": allowed by pattern "gpu|large"',
@@ -213,7 +213,7 @@ rules: [{ name: plain, issuer: idp, claims: { sub: alice }, grant: { labels: { a
         github({ repository_owner: 'other-org', repository_owner_id: '42' }),
         jit(['gpu']),
         { code: 'POLICY_NO_MATCH', rule: null },
-        /^No policy rule matches your token; the rules for it look at the claims repository_owner_id, job_workflow_ref, run_id, run_attempt, repository_owner, repository, ref$/,
+        /^No policy rule matches your token; the rules for it look at the claims repository_owner_id, job_workflow_ref, run_id, run_attempt, repository_owner, ref, repository$/,
       ],
       ['LABEL_NOT_ALLOWED', example, ciJob(), jit(['gpu', 'production-deploy']), { code: 'LABEL_NOT_ALLOWED', rule: 'ci-main-repos' }, /Label "production-deploy" is not allowed by rule "ci-main-repos"/],
       ['RUNNER_GROUP_NOT_ALLOWED', example, ciJob(), jit(['gpu'], 7), { code: 'RUNNER_GROUP_NOT_ALLOWED' }, /runner_group_id 7 is not allowed by rule "ci-main-repos", which allows runner groups 3, 5/],

@@ -1,16 +1,17 @@
 import { MAX_LABELS } from '../runners/runner-input.rules.js';
 import { checkCondition, claimNamesOf } from './claim-conditions.js';
-import type {
-  DecisionSettings,
-  Grant,
-  LabelMatcher,
-  Policy,
-  PolicyCaller,
-  PolicyRefusalCode,
-  PolicyRule,
-  ProvisionAsk,
-  ProvisionDecision,
-  RuleMatch,
+import {
+  type DecisionSettings,
+  type Grant,
+  type LabelMatcher,
+  type Policy,
+  type PolicyCaller,
+  type PolicyRefusalCode,
+  type PolicyRule,
+  type ProvisionAsk,
+  type ProvisionDecision,
+  RUN_LABEL_PATTERN,
+  type RuleMatch,
 } from './policy.types.js';
 
 /**
@@ -72,6 +73,14 @@ export function runLabel(claims: Readonly<Record<string, unknown>>): string {
   return `run-${String(claims.run_id)}-${String(claims.run_attempt)}`;
 }
 
+function reservedLabel(requested: readonly string[]): string | undefined {
+  return requested.find((label) => RUN_LABEL_PATTERN.test(label));
+}
+
+function reservedLabelMessage(label: string): string {
+  return `Label "${label}" is reserved: labels of the form run-<run_id>-<run_attempt> bind a runner to one workflow run, and only a bind_to_run grant gives them (for the caller's own run); leave it out`;
+}
+
 /**
  * Allows or refuses a provisioning request (labels already normalised: trimmed, lower-cased). Every
  * decision says, one line each, why; a refusal's message is for the caller and names what refused.
@@ -105,6 +114,8 @@ function decideWithoutPolicy(ask: ProvisionAsk, settings: DecisionSettings): Pro
     const message = `runner_group_id must be ${groupId}: this service registers runners in runner group ${groupId} only`;
     return refuse(null, 'VALIDATION_FAILED', message, {}, reasons, 'runner_group_id');
   }
+  const reserved = reservedLabel(ask.labels);
+  if (reserved !== undefined) return refuse(null, 'LABEL_NOT_ALLOWED', reservedLabelMessage(reserved), {}, reasons);
   const labels = [...new Set([...settings.systemLabels, ...ask.labels])];
   if (labels.length > MAX_LABELS) return refuse(null, 'VALIDATION_FAILED', tooManyLabels(settings.systemLabels.length, 0), {}, reasons, 'labels');
   return {
@@ -183,6 +194,8 @@ function chooseLabels(rule: PolicyRule, requested: readonly string[], settings: 
   const required = new Set(rule.grant.labels.required);
   if (system.size > 0) reasons.push(`system labels first: ${settings.systemLabels.join(', ')}`);
   if (required.size > 0) reasons.push(`required by the rule: ${rule.grant.labels.required.join(', ')}`);
+  const reserved = reservedLabel(requested);
+  if (reserved !== undefined) return reservedLabelMessage(reserved);
   for (const label of new Set(requested)) {
     if (system.has(label) || required.has(label)) continue;
     const allowedBy = rule.grant.labels.allowed.find((matcher) => labelMatches(matcher, label));

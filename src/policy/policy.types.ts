@@ -48,6 +48,13 @@ export interface ClaimCondition {
   matcher: ValueMatcher;
 }
 
+/**
+ * The shape of bind_to_run's labels (`run-<run_id>-<run_attempt>`). Nobody may ask for one, and no
+ * rule may require one: a runner carrying another run's label would take that run's job (and its
+ * secrets).
+ */
+export const RUN_LABEL_PATTERN = /^run-\d+-\d+$/;
+
 /** A label a grant allows: exact (lower-cased at load), or a whole-value pattern (case-insensitive). */
 export type LabelMatcher = { kind: 'exact'; value: string } | { kind: 'pattern'; source: string; regex: RegExp };
 
