@@ -75,7 +75,7 @@ describe('trusted issuers (e2e)', () => {
     expect(audited[0]).toMatchObject({
       outcome: 'denied',
       details: { reason: 'key_unknown', iss: oidc.issuer, sub: 'mallory' },
-      actor: { kind: 'user', issuer: oidc.issuer, subject: 'mallory', name: 'anonymous' },
+      actor: { kind: 'user', issuer: '', subject: 'anonymous', name: 'anonymous' },
     });
   });
 
