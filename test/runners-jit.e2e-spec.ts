@@ -647,7 +647,11 @@ describe('JIT runners (e2e)', () => {
       t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, status: 403, body: { message: 'Resource not accessible by integration' }, times: 1 });
       const response = await provision(alice, { runner_name: 'no-permission', labels: ['x'] }).expect(502);
       expect(response.body.error.code).toBe('GITHUB_PERMISSION_DENIED');
-      expect(response.body.error.message).toMatch(/Self-hosted runners/);
+      // The caller cannot fix the App's permissions: it is told that much; the operator finds which in the log.
+      expect(response.body.error.message).toMatch(/an operator must fix the service's GitHub App setup/);
+      expect(JSON.stringify(response.body)).not.toMatch(/Self-hosted runners|Resource not accessible|sim-org/);
+      const logged = t.logs.find((line) => line.includes('Self-hosted runners') && line.includes('Resource not accessible'));
+      expect(logged).toContain(response.body.request_id);
       const [row] = await runnerRows('no-permission');
       expect(row).toMatchObject({ status: 'failed', failure_code: 'GITHUB_PERMISSION_DENIED' });
       const failure = (await auditRows('no-permission')).find((event) => event.outcome === 'failed');

@@ -2,6 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import type { Command } from 'commander';
 import { CommandFactory, CommandRunnerService } from 'nest-commander';
 import { DomainError } from '../common/domain-error.js';
+import { GithubError } from '../github/github.errors.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { LoadOptions } from '../config/config.loader.js';
 import { CHECK_POLICY_COMMAND } from './check-policy.command.js';
@@ -65,6 +66,10 @@ function commandHelp(runner: CommandRunnerService): string {
 }
 
 function describe(error: Error): string {
+  // The operator runs the CLI: the detail a caller of the API is not shown belongs here.
+  if (error instanceof GithubError && error.failure.operatorDetail) {
+    return `${error.code}: ${error.message} (${error.failure.operatorDetail})`;
+  }
   if (error instanceof DomainError) return `${error.code}: ${error.message}`;
   return error.message;
 }

@@ -259,7 +259,8 @@ export class GithubClient {
   }
 
   private report(operation: string, error: GithubError): GithubError {
-    this.logger.warn(`GitHub ${operation} failed: ${error.code}: ${error.message}`);
+    const detail = error.failure.operatorDetail ? ` (${error.failure.operatorDetail})` : '';
+    this.logger.warn(`GitHub ${operation} failed: ${error.code}: ${error.message}${detail}`);
     return error;
   }
 

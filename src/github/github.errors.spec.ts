@@ -28,30 +28,35 @@ describe('toGithubError', () => {
     expect(map(githubAnswer(429)).failure.retryAfterSeconds).toBe(60);
   });
 
-  it('reads a 403 without rate-limit signs as a missing permission, naming it', () => {
+  it('reads a 403 without rate-limit signs as a missing permission: the operator is told which, the caller only that it is not theirs', () => {
     const error = map(githubAnswer(403, { 'x-ratelimit-remaining': '4999' }, { message: 'Resource not accessible by integration' }));
     expect(error.code).toBe(ERROR_CODES.GITHUB_PERMISSION_DENIED);
-    expect(error.message).toMatch(/"my-org".*Self-hosted runners.*Read & Write/);
-    expect(error.details).toMatchObject({ github_message: 'Resource not accessible by integration' });
+    expect(error.failure.operatorDetail).toMatch(/"my-org".*Self-hosted runners.*Read & Write.*Resource not accessible/);
+    expect(error.message).toMatch(/an operator must fix the service's GitHub App setup/);
+    expect(error.message).not.toContain('my-org');
+    expect(error.details).not.toHaveProperty('github_message');
   });
 
-  it('names the installation id when GitHub does not know the installation', () => {
+  it('names the installation id to the operator only, when GitHub does not know the installation', () => {
     const unknownInstallation = Object.assign(githubAnswer(404), {
       request: { url: 'https://api.github.com/app/installations/9999/access_tokens' },
     });
     const error = map(unknownInstallation);
     expect(error.code).toBe(ERROR_CODES.GITHUB_PERMISSION_DENIED);
-    expect(error.message).toMatch(/installation 9999.*GITHUB_APP_INSTALLATION_ID/);
+    expect(error.failure.operatorDetail).toMatch(/installation 9999.*GITHUB_APP_INSTALLATION_ID/);
+    expect(error.message).not.toContain('9999');
+    expect(JSON.stringify(error.details)).not.toContain('9999');
   });
 
   it('reads a 404 as the App not seeing the org', () => {
     expect(map(githubAnswer(404)).code).toBe(ERROR_CODES.GITHUB_PERMISSION_DENIED);
   });
 
-  it('reads a 401 as bad App credentials, naming the settings to check', () => {
+  it('reads a 401 as bad App credentials, naming the settings to check to the operator', () => {
     const error = map(githubAnswer(401, {}, { message: 'A JSON web token could not be decoded' }));
     expect(error.code).toBe(ERROR_CODES.GITHUB_PERMISSION_DENIED);
-    expect(error.message).toMatch(/GITHUB_APP_ID.*GITHUB_APP_PRIVATE_KEY_PATH/);
+    expect(error.failure.operatorDetail).toMatch(/GITHUB_APP_ID.*GITHUB_APP_PRIVATE_KEY_PATH/);
+    expect(error.message).not.toMatch(/GITHUB_APP_|JSON web token/);
   });
 
   it('maps a 409 to a taken name with GitHub\'s message', () => {
@@ -74,10 +79,11 @@ describe('toGithubError', () => {
     expect(map(wrapped).code).toBe(ERROR_CODES.GITHUB_TIMEOUT);
   });
 
-  it('maps a network failure (no response) to GITHUB_UNAVAILABLE', () => {
-    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { status: 500 });
+  it('maps a network failure (no response) to GITHUB_UNAVAILABLE, keeping the address for the operator only', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.3.7:443'), { status: 500 });
     const error = map(refused);
     expect(error.code).toBe(ERROR_CODES.GITHUB_UNAVAILABLE);
-    expect(error.message).toContain('ECONNREFUSED');
+    expect(error.failure.operatorDetail).toContain('ECONNREFUSED 10.0.3.7:443');
+    expect(error.message).not.toMatch(/ECONNREFUSED|10\.0\.3\.7/);
   });
 });

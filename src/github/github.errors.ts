@@ -5,7 +5,15 @@ export interface GithubFailure {
   status?: number;
   githubMessage?: string;
   retryAfterSeconds?: number;
+  /**
+   * For the operator, never for the caller: the network error, the installation id, the settings to
+   * check. It goes to the log (with the request id) and to the CLI's error line.
+   */
+  operatorDetail?: string;
 }
+
+/** GitHub's own message helps a caller only where it is about the request: a name, a label. */
+const CALLER_FIXABLE: readonly string[] = [ERROR_CODES.GITHUB_REJECTED, ERROR_CODES.GITHUB_NAME_TAKEN];
 
 export class GithubError extends DomainError {
   constructor(
@@ -15,12 +23,15 @@ export class GithubError extends DomainError {
   ) {
     super(code, message, {
       ...(failure.status !== undefined && { github_status: failure.status }),
-      ...(failure.githubMessage && { github_message: failure.githubMessage }),
+      ...(failure.githubMessage && CALLER_FIXABLE.includes(code) && { github_message: failure.githubMessage }),
       ...(failure.retryAfterSeconds !== undefined && { retry_after_seconds: failure.retryAfterSeconds }),
     });
     this.name = 'GithubError';
   }
 }
+
+/** What the service's own setup needs fixing, said to a caller who cannot fix it. */
+const ASK_AN_OPERATOR = 'an operator must fix the service\'s GitHub App setup (the service log has the details, under this request id)';
 
 interface OctokitLikeError {
   name?: string;
@@ -67,6 +78,23 @@ function rateLimitWaitSeconds(status: number, headers: Record<string, string | u
   return status === 429 ? DEFAULT_RATE_LIMIT_WAIT_SECONDS : undefined;
 }
 
+/** What went wrong on the network, for the log: Octokit's message and each cause under it (fetch's "fetch failed" hides ECONNREFUSED). */
+function causeChain(error: unknown): string {
+  const messages: string[] = [];
+  let current = error as OctokitLikeError | undefined;
+  for (let depth = 0; current && depth < 5; depth++) {
+    if (typeof current.message === 'string' && current.message !== '' && !messages.includes(current.message)) {
+      messages.push(current.message);
+    }
+    current = current.cause as OctokitLikeError | undefined;
+  }
+  return messages.length > 0 ? messages.join(': ') : 'network error';
+}
+
+function saidBy(githubMessage: string | undefined): string {
+  return githubMessage ? ` (GitHub said: ${githubMessage})` : '';
+}
+
 /** Maps an Octokit failure of `operation` to a domain error. Never includes request bodies or tokens. */
 export function toGithubError(error: unknown, operation: string, org: string, now = new Date()): GithubError {
   if (error instanceof GithubError) return error;
@@ -76,11 +104,9 @@ export function toGithubError(error: unknown, operation: string, org: string, no
   }
   const status = failure.response ? failure.status : undefined;
   if (status === undefined) {
-    return new GithubError(
-      ERROR_CODES.GITHUB_UNAVAILABLE,
-      `GitHub could not be reached for ${operation}: ${failure.message ?? 'network error'}`,
-      {},
-    );
+    return new GithubError(ERROR_CODES.GITHUB_UNAVAILABLE, `GitHub could not be reached for ${operation}; try again later`, {
+      operatorDetail: causeChain(error),
+    });
   }
   const headers = failure.response?.headers ?? {};
   const githubMessage = githubMessageOf(failure.response?.data);
@@ -93,29 +119,31 @@ export function toGithubError(error: unknown, operation: string, org: string, no
     );
   }
   if (status === 401) {
-    return new GithubError(
-      ERROR_CODES.GITHUB_PERMISSION_DENIED,
-      'GitHub rejected the App credentials: check GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID and GITHUB_APP_PRIVATE_KEY_PATH',
-      { status, githubMessage },
-    );
+    return new GithubError(ERROR_CODES.GITHUB_PERMISSION_DENIED, `GitHub refused this service's App credentials: ${ASK_AN_OPERATOR}`, {
+      status,
+      githubMessage,
+      operatorDetail: `check GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID and GITHUB_APP_PRIVATE_KEY_PATH${saidBy(githubMessage)}`,
+    });
   }
   const installation = INSTALLATION_TOKEN_URL.exec(failure.request?.url ?? '')?.[1];
   if (installation !== undefined && status === 404) {
-    return new GithubError(
-      ERROR_CODES.GITHUB_PERMISSION_DENIED,
-      `GitHub knows no installation ${installation} of this App: check GITHUB_APP_INSTALLATION_ID ` +
-        '(the App\'s installation on the org, from the org\'s Settings > GitHub Apps)',
-      { status, githubMessage },
-    );
+    return new GithubError(ERROR_CODES.GITHUB_PERMISSION_DENIED, `GitHub does not know this service's App installation: ${ASK_AN_OPERATOR}`, {
+      status,
+      githubMessage,
+      operatorDetail:
+        `GitHub knows no installation ${installation} of this App: check GITHUB_APP_INSTALLATION_ID ` +
+        "(the App's installation on the org, from the org's Settings > GitHub Apps)",
+    });
   }
   if (status === 403 || status === 404) {
     // GitHub answers 404 rather than 403 when the App may not see the org's runners.
-    return new GithubError(
-      ERROR_CODES.GITHUB_PERMISSION_DENIED,
-      `GitHub refused ${operation} for org "${org}": the App must be installed on the org with the ` +
-        `"Self-hosted runners" organization permission set to Read & Write`,
-      { status, githubMessage },
-    );
+    return new GithubError(ERROR_CODES.GITHUB_PERMISSION_DENIED, `GitHub refused ${operation} to this service's App: ${ASK_AN_OPERATOR}`, {
+      status,
+      githubMessage,
+      operatorDetail:
+        `the App must be installed on org "${org}" with the "Self-hosted runners" organization permission set to ` +
+        `Read & Write${saidBy(githubMessage)}`,
+    });
   }
   if (status === 409) {
     return new GithubError(ERROR_CODES.GITHUB_NAME_TAKEN, githubMessage ?? 'A runner with that name already exists', {
