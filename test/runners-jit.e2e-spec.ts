@@ -621,7 +621,7 @@ describe('JIT runners (e2e)', () => {
 
     it('recovers the name on the next try when the orphan could not be looked up at first', async () => {
       t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, status: 502, afterHandling: true, times: 1 });
-      t.simulator.injectFault({ method: 'GET', path: /\/actions\/runners$/, status: 500, times: 1 });
+      t.simulator.injectFault({ method: 'GET', path: /\/actions\/runners$/, status: 500, times: 3 });
       await provision(alice, { runner_name: 'orphan-later', labels: ['x'] }).expect(502);
       const orphan = t.simulator.findRunnerByName('orphan-later');
       expect(orphan).toBeTruthy();

@@ -1,5 +1,3 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { fingerprint } from '../src/audit/audit.service.js';
 import { GithubSimulator } from '../src/github/simulator/github-simulator.js';
@@ -431,8 +429,8 @@ describe('Registration tokens (e2e)', () => {
       expect(row).toMatchObject({ status: 'failed', failure_code: 'GITHUB_RATE_LIMITED' });
     });
 
-    it('answers 502 and records a failed attempt when GitHub cannot be asked about the name', async () => {
-      t.simulator.injectFault({ method: 'GET', path: /\/actions\/runners$/, status: 500, times: 1 });
+    it('answers 502 and records a failed attempt when GitHub cannot be asked about the name (three 5xx: the read and its two retries)', async () => {
+      t.simulator.injectFault({ method: 'GET', path: /\/actions\/runners$/, status: 500, times: 3 });
       const calls = tokenCalls();
       const response = await provision(alice, { runner_name: 'lookup-broke-worker', labels: ['x'] }).expect(502);
       expect(response.body.error.code).toBe('GITHUB_UNAVAILABLE');
@@ -533,38 +531,5 @@ describe('Registration tokens from a GitHub Enterprise Server (e2e)', () => {
       `./config.sh --url ${webUrl} --token ${response.body.registration_token} --name ghes-worker --labels gpu --runnergroup Default`,
     );
     expect(simulator.requestCount('POST', /\/orgs\/[^/]+\/actions\/runners\/registration-token$/)).toBe(1);
-  });
-});
-
-describe('Provisioning when GitHub cannot be reached (e2e)', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    // A port that was just free: nothing listens there, so every call is refused at once.
-    const closed = await new Promise<number>((resolve) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as AddressInfo;
-        server.close(() => resolve(port));
-      });
-    });
-    t = await startTestApp({ github: { apiUrl: `http://127.0.0.1:${closed}` } });
-  });
-
-  afterAll(async () => {
-    await t?.close();
-  });
-
-  it('tells the caller GitHub is unavailable, and the operator (in the log, by request id) why', async () => {
-    const token = await t.oidc.token({ sub: 'offline-sub' });
-    const response = await request(t.server)
-      .post('/api/v1/runners/jit')
-      .auth(token, { type: 'bearer' })
-      .send({ runner_name: 'unreachable-github' })
-      .expect(502);
-
-    expect(response.body.error.code).toBe('GITHUB_UNAVAILABLE');
-    expect(JSON.stringify(response.body)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
-    const logged = t.logs.find((line) => line.includes('ECONNREFUSED') && line.includes(response.body.request_id));
-    expect(logged).toBeDefined();
   });
 });

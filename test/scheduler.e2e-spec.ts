@@ -118,8 +118,8 @@ describe('Scheduler on one instance (e2e)', () => {
   it('syncs in the background when turned on, and a failing sync does not stop the next one', async () => {
     const t = await startTestApp({ scheduler: { enabled: true, syncIntervalSeconds: 1 } });
     try {
-      // The first background sync fails; a later one gets through.
-      t.simulator.injectFault({ method: 'GET', path: LIST_RUNNERS, status: 502, times: 1 });
+      // The first background sync fails (its read and both retries); a later one gets through.
+      t.simulator.injectFault({ method: 'GET', path: LIST_RUNNERS, status: 502, times: 3 });
       const [runner] = t.simulator.addRunners(1, { namePrefix: 'background', status: 'online' });
       await insertRunners(t.dataSource, [{ name: runner.name, githubRunnerId: runner.id }]);
       expect(t.app.get(SchedulerRegistry).getIntervals().sort()).toEqual([CLEANUP_JOB, SYNC_JOB]);

@@ -16,6 +16,10 @@ export const RUNNERS_PER_PAGE = 100;
  * concurrent requests and 900 points a minute per endpoint (a GET costs 1), so 8 stays well inside.
  */
 const LIST_CONCURRENCY = 8;
+/** A read GitHub failed (5xx) or that did not reach it is sent again at most this many times. */
+const READ_RETRIES = 2;
+/** The first pause before a retried read; each later one doubles it, with ±50 % jitter. */
+const READ_RETRY_BASE_MS = 200;
 /** A listing that changed under us (runners came or went between pages) is tried once more. */
 const LIST_ATTEMPTS = 2;
 
@@ -31,6 +35,7 @@ export interface RunnerListing {
  * 59 minutes, so one token request an hour, not one per call), the base URL (api.github.com, GHES,
  * the simulator), a per-request timeout, and error mapping to domain errors. No business rules.
  *
+ * Reads (list pages, a runner, a group) are retried on a 5xx or a network error, at most twice.
  * Nothing here retries a POST: generate-jitconfig is not idempotent (a retry after a lost answer
  * gets 409), so the caller decides what a failure means.
  */
@@ -113,7 +118,7 @@ export class GithubClient {
   /** The org's runner group with this id, or null when the org has none such. */
   async getRunnerGroup(runnerGroupId: number): Promise<GithubRunnerGroup | null> {
     try {
-      const response = await this.call('get-runner-group', () =>
+      const response = await this.read('get-runner-group', () =>
         this.octokit.request('GET /orgs/{org}/actions/runner-groups/{runner_group_id}', {
           org: this.settings.org,
           runner_group_id: runnerGroupId,
@@ -129,7 +134,7 @@ export class GithubClient {
 
   /** The org's runner with exactly this name, or null. */
   async findRunnerByName(name: string): Promise<GithubRunner | null> {
-    const response = await this.call('list-runners', () =>
+    const response = await this.read('list-runners', () =>
       this.octokit.request('GET /orgs/{org}/actions/runners', { org: this.settings.org, name, per_page: RUNNERS_PER_PAGE }),
     );
     const data = response.data as { runners: GithubRunner[] };
@@ -184,7 +189,7 @@ export class GithubClient {
   }
 
   private async listRunnersPage(page: number): Promise<{ total_count: number; runners: GithubRunner[] }> {
-    const response = await this.call('list-runners', () =>
+    const response = await this.read('list-runners', () =>
       this.octokit.request('GET /orgs/{org}/actions/runners', {
         org: this.settings.org,
         per_page: RUNNERS_PER_PAGE,
@@ -197,7 +202,7 @@ export class GithubClient {
   /** The runner, or null when GitHub no longer has it. */
   async getRunner(runnerId: number): Promise<GithubRunner | null> {
     try {
-      const response = await this.call('get-runner', () =>
+      const response = await this.read('get-runner', () =>
         this.octokit.request('GET /orgs/{org}/actions/runners/{runner_id}', {
           org: this.settings.org,
           runner_id: runnerId,
@@ -234,6 +239,26 @@ export class GithubClient {
         );
       }
       throw error;
+    }
+  }
+
+  /**
+   * A read that changes nothing on GitHub (a list page, a runner, a group): when GitHub fails (a 5xx)
+   * or cannot be reached, it is sent again, at most READ_RETRIES times, after a jittered pause that
+   * doubles each time. Nothing else is retried: not a timeout (the request may still be running), not
+   * a rate limit (waiting is the answer), and never a write.
+   */
+  private async read<T>(operation: string, send: () => Promise<T>): Promise<T> {
+    for (let retry = 0; ; retry++) {
+      try {
+        return await this.call(operation, send);
+      } catch (error) {
+        const transient = error instanceof GithubError && error.code === ERROR_CODES.GITHUB_UNAVAILABLE;
+        if (!transient || retry >= READ_RETRIES) throw error;
+        const pause = READ_RETRY_BASE_MS * 2 ** retry * (0.5 + Math.random());
+        this.logger.log(`Retrying GitHub ${operation} in ${Math.round(pause)} ms (retry ${retry + 1} of ${READ_RETRIES})`);
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
     }
   }
 
