@@ -10,6 +10,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
+import { RequestDeadlineInterceptor } from './common/request-deadline.interceptor.js';
+import { requestDeadline } from './common/request-deadline.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import type { ErrorBody } from './common/http-errors.js';
 import { requestIdOf } from './common/logging.js';
@@ -97,10 +99,10 @@ function describeResponsesBySchema(document: OpenAPIObject): void {
   }
 }
 
-/** Everything main.ts and the tests set on the app, in one place, so tests run what production runs. */
 /** The signals that stop the service gracefully. */
 export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
 
+/** Everything main.ts and the tests set on the app, in one place, so tests run what production runs. */
 export function configureApp(app: INestApplication): INestApplication {
   app.useLogger(app.get(Logger));
   const config = app.get<AppConfig>(APP_CONFIG);
@@ -111,6 +113,9 @@ export function configureApp(app: INestApplication): INestApplication {
   express.set('etag', false);
   // Nothing to gain from announcing the framework.
   express.disable('x-powered-by');
+  // First: the budget counts from the moment the request arrives.
+  app.use(requestDeadline(config.app.requestDeadlineMs));
+  app.useGlobalInterceptors(new RequestDeadlineInterceptor());
   // Before the body parsers, so a body that is not JSON is refused unread.
   app.use(`/${API_PREFIX}`, requireJsonBodies());
   // The JSON parser also takes application/*+json, which the 415 check lets through.

@@ -19,6 +19,8 @@ export interface AppSettings {
    * false (none, the default), true (all), a hop count, or addresses/CIDRs/loopback|linklocal|uniquelocal.
    */
   trustProxy: boolean | number | string[];
+  /** REQUEST_DEADLINE_MS: each HTTP request's total budget, shared by every GitHub call made for it. */
+  requestDeadlineMs: number;
 }
 
 export interface AuthConfig {

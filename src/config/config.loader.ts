@@ -22,6 +22,7 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_PORT = 8000;
+export const DEFAULT_REQUEST_DEADLINE_MS = 15_000;
 export const DEFAULT_DATABASE_URL = 'pglite://./data';
 export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
 export const DEFAULT_SYSTEM_LABELS = ['self-hosted', 'linux', 'x64'];
@@ -121,6 +122,7 @@ function readApp(reader: EnvReader, demo: boolean): AppSettings {
     prettyLogs: logFormat === 'pretty',
     demo,
     trustProxy: readTrustProxy(reader),
+    requestDeadlineMs: reader.integer('REQUEST_DEADLINE_MS', DEFAULT_REQUEST_DEADLINE_MS, { min: 1000, max: 120_000 }),
   };
 }
 

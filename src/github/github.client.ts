@@ -3,6 +3,7 @@ import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/core';
 import { APP_CONFIG, type AppConfig, type GithubConfig } from '../config/app-config.js';
 import { ERROR_CODES } from '../common/domain-error.js';
+import { remainingBudgetMs } from '../common/request-deadline.js';
 import { GithubError, toGithubError } from './github.errors.js';
 import type { GithubRunner, GithubRunnerGroup, JitConfig, JitConfigRequest, RegistrationToken } from './github.types.js';
 
@@ -18,6 +19,8 @@ export const RUNNERS_PER_PAGE = 100;
 const LIST_CONCURRENCY = 8;
 /** A read GitHub failed (5xx) or that did not reach it is sent again at most this many times. */
 const READ_RETRIES = 2;
+/** A retry is sent only if at least this much of the request's budget is left after its pause. */
+const MIN_USEFUL_BUDGET_MS = 500;
 /** The first pause before a retried read; each later one doubles it, with ±50 % jitter. */
 const READ_RETRY_BASE_MS = 200;
 /** A listing that changed under us (runners came or went between pages) is tried once more. */
@@ -75,9 +78,13 @@ export class GithubClient {
       },
       headers: { 'x-github-api-version': API_VERSION },
       request: {
-        // Every request, the token request included, gives up after the timeout.
-        fetch: (url: string | URL, init: RequestInit = {}) =>
-          fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(timeoutMs) }),
+        // Every request, the token request included, gives up after the timeout, or sooner when
+        // the HTTP request it serves has less of its budget left.
+        fetch: (url: string | URL, init: RequestInit = {}) => {
+          const budget = remainingBudgetMs();
+          const limit = budget === undefined ? timeoutMs : Math.min(timeoutMs, budget);
+          return fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(Math.max(1, limit)) });
+        },
       },
       log: {
         debug: (message: string) => logger.debug(message),
@@ -256,6 +263,9 @@ export class GithubClient {
         const transient = error instanceof GithubError && error.code === ERROR_CODES.GITHUB_UNAVAILABLE;
         if (!transient || retry >= READ_RETRIES) throw error;
         const pause = READ_RETRY_BASE_MS * 2 ** retry * (0.5 + Math.random());
+        // A retry that cannot finish inside the request's budget is not worth the wait.
+        const budget = remainingBudgetMs();
+        if (budget !== undefined && budget < pause + MIN_USEFUL_BUDGET_MS) throw error;
         this.logger.log(`Retrying GitHub ${operation} in ${Math.round(pause)} ms (retry ${retry + 1} of ${READ_RETRIES})`);
         await new Promise((resolve) => setTimeout(resolve, pause));
       }

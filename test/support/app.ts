@@ -20,7 +20,7 @@ export interface TestAppOptions {
   /** OIDC on (default) with a local issuer, or off (ENABLE_OIDC_AUTH=false). */
   auth?: 'oidc' | 'off';
   github?: Partial<Pick<GithubConfig, 'apiUrl' | 'requestTimeoutMs' | 'systemLabels' | 'runnerGroupId'>>;
-  app?: Partial<Pick<AppSettings, 'trustProxy'>>;
+  app?: Partial<Pick<AppSettings, 'trustProxy' | 'requestDeadlineMs'>>;
   runners?: Partial<RunnerSettings>;
   /** Off unless a test turns it on: background ticks would make other tests' GitHub traffic unpredictable. */
   scheduler?: Partial<SchedulerSettings>;
@@ -62,7 +62,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     options.database ? shared : testDatabaseConfig(),
   ]);
   const config: AppConfig = {
-    app: { port: 0, host: '127.0.0.1', logLevel: 'trace', prettyLogs: false, demo: false, trustProxy: false, ...options.app },
+    app: { port: 0, host: '127.0.0.1', logLevel: 'trace', prettyLogs: false, demo: false, trustProxy: false, requestDeadlineMs: 15_000, ...options.app },
     database: database.config as AppConfig['database'],
     auth: {
       ...(options.auth === 'off' ? { ...oidc.authConfig(), enabled: false } : oidc.authConfig()),
