@@ -13,6 +13,11 @@ export function ApiGithubErrors(): MethodDecorator {
       description: "GITHUB_RATE_LIMITED: GitHub's rate limit is exhausted (see Retry-After)",
       type: ApiErrorResponseDto,
     }),
-    ApiGatewayTimeoutResponse({ description: 'GITHUB_TIMEOUT: GitHub did not answer in time', type: ApiErrorResponseDto }),
+    ApiGatewayTimeoutResponse({
+      description:
+        'GITHUB_TIMEOUT: GitHub did not answer in time; REQUEST_DEADLINE_EXCEEDED: the request ran out of its whole ' +
+        'budget (REQUEST_DEADLINE_MS), and what it started finishes in the background',
+      type: ApiErrorResponseDto,
+    }),
   );
 }
