@@ -93,6 +93,7 @@ describe('Registration-token runners are adopted only when they can be their own
         [rowId],
       )) as { details: Record<string, unknown> }[];
       expect(event.details).toMatchObject({ github: 'never-registered', github_runner_id: null });
+      expect(t.logs.some((line) => line.includes('team-c-build-02') && line.includes('left on GitHub'))).toBe(true);
     });
 
     it('is not adopted when it is in the right group but lacks a label the command registers', async () => {

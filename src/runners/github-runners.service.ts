@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { GithubClient } from '../github/github.client.js';
 import type { GithubRunner } from '../github/github.types.js';
 import type { RunnerEntity } from './runner.entity.js';
@@ -26,6 +26,8 @@ export interface RunnerLookup {
  */
 @Injectable()
 export class GithubRunnersService {
+  private readonly logger = new Logger(GithubRunnersService.name);
+
   constructor(private readonly github: GithubClient) {}
 
   /** The row's runner on GitHub (lookup's `ours`). */
@@ -58,8 +60,13 @@ export class GithubRunnersService {
    */
   async remove(runner: RunnerEntity): Promise<GithubRemoval> {
     if (runner.githubRunnerId !== null) return this.github.deleteRunner(runner.githubRunnerId);
-    const found = await this.find(runner);
-    if (!found) return 'never-registered';
-    return this.github.deleteRunner(found.id);
+    const { ours, foreign } = await this.lookup(runner);
+    if (foreign) {
+      this.logger.warn(
+        `Runner ${runner.name}: GitHub's runner ${foreign.runner.id} of that name is not its own (${foreign.reason}); left on GitHub`,
+      );
+    }
+    if (!ours) return 'never-registered';
+    return this.github.deleteRunner(ours.id);
   }
 }
