@@ -125,9 +125,11 @@ describe('Scheduler on one instance (e2e)', () => {
       expect(t.app.get(SchedulerRegistry).getIntervals().sort()).toEqual([CLEANUP_JOB, SYNC_JOB]);
       const synced = await eventually(async () => (await runnersByName(t.dataSource)).get(runner.name)?.status === 'active');
       expect(synced).toBe(true);
-      const events: { action: string; outcome: string; actor: string }[] = await t.dataSource.query(
-        `SELECT action, outcome, actor FROM audit_events WHERE action = 'sync' ORDER BY occurred_at`,
-      );
+      const syncEvents = (): Promise<{ action: string; outcome: string; actor: string }[]> =>
+        t.dataSource.query(`SELECT action, outcome, actor FROM audit_events WHERE action = 'sync' ORDER BY occurred_at`);
+      // The run's summary event is written after its changes commit: wait for it too.
+      await eventually(async () => (await syncEvents()).some((event) => event.outcome === 'succeeded'));
+      const events = await syncEvents();
       expect(events.slice(0, 2)).toEqual([
         { action: 'sync', outcome: 'failed', actor: 'system:scheduler' },
         { action: 'sync', outcome: 'succeeded', actor: 'system:scheduler' },

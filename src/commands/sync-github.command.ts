@@ -54,6 +54,10 @@ function summarize(report: SyncReport): string {
   const parts = [`${report.updated} updated`, `${report.deleted} marked deleted`];
   if (report.waiting > 0) parts.push(`${report.waiting} pending within the grace period`);
   if (report.skipped > 0) parts.push(`${report.skipped} changed meanwhile, left for the next sync`);
+  if (report.not_ours.length > 0) {
+    const names = report.not_ours.map((item) => item.runner_name).join(', ');
+    parts.push(`${report.not_ours.length} whose name another runner on GitHub holds (left alone: ${names})`);
+  }
   return (
     `Synced with GitHub in ${formatDuration(report.duration_ms)}: ` +
     `${plural(report.github_runners, 'runner')} on GitHub (${plural(report.list_requests, 'list request')}), ` +

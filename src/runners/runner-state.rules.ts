@@ -68,6 +68,26 @@ export function looksFreshlyCreatedFor(runner: GithubRunner, plan: JitPlan): boo
   );
 }
 
+/**
+ * Why a runner GitHub has under a registration-token row's name is not the one config.sh registered
+ * with the row's token, or null when it may be. GitHub does not say which token registered a runner,
+ * nor when: a runner is the row's only if it appeared after the token was issued (its id is above
+ * the highest id known then: ids only grow), in the row's runner group, with every label the command
+ * passes (config.sh adds self-hosted, OS and architecture itself; labels compare case-insensitively).
+ */
+export function registrationMismatch(row: RunnerEntity, onGithub: GithubRunner): string | null {
+  if (row.githubRunnerIdFloor !== null && onGithub.id <= row.githubRunnerIdFloor) {
+    return `registered before the token was issued (GitHub id ${onGithub.id}, not above ${row.githubRunnerIdFloor})`;
+  }
+  if (onGithub.runner_group_id !== undefined && onGithub.runner_group_id !== row.runnerGroupId) {
+    return `in runner group ${onGithub.runner_group_id}, not ${row.runnerGroupId}`;
+  }
+  const labels = new Set(onGithub.labels.map((label) => label.name.toLowerCase()));
+  const lacking = row.labels.filter((label) => !labels.has(label.toLowerCase()));
+  if (lacking.length > 0) return `without the label(s) ${lacking.join(', ')}`;
+  return null;
+}
+
 /** A runner that has run at all (GitHub learned its OS, or it is online or busy). */
 export function hasConnected(runner: GithubRunner): boolean {
   return runner.os !== 'unknown' || runner.status === 'online' || runner.busy;

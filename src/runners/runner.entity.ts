@@ -57,6 +57,14 @@ export class RunnerEntity {
   @Column({ name: 'github_runner_id', type: 'bigint', nullable: true, transformer: bigintToNumber })
   githubRunnerId: number | null;
 
+  /**
+   * A registration-token row: the highest GitHub runner id this service knew when the token was
+   * issued. GitHub's ids only grow, so a runner at or below it existed before the token and is not
+   * this row's. Null for JIT rows and rows from before it was recorded.
+   */
+  @Column({ name: 'github_runner_id_floor', type: 'bigint', nullable: true, transformer: bigintToNumber })
+  githubRunnerIdFloor: number | null;
+
   @Column({ name: 'owner_issuer', type: 'text' })
   ownerIssuer: string;
 

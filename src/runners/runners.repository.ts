@@ -212,8 +212,20 @@ export class RunnersRepository {
     await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
   }
 
+  /**
+   * Adds a runner row. A registration-token row records the highest GitHub runner id this service
+   * knows at that moment (before its token is asked for): a runner at or below it is older than the
+   * token and never this row's.
+   */
   async insert(tx: Transaction, runner: NewRunner): Promise<RunnerEntity> {
-    return tx.save(tx.create(RunnerEntity, { busy: false, ...runner }));
+    const githubRunnerIdFloor = runner.kind === 'registration_token' ? await this.highestGithubRunnerId(tx) : null;
+    return tx.save(tx.create(RunnerEntity, { busy: false, githubRunnerIdFloor, ...runner }));
+  }
+
+  /** The highest GitHub runner id in the table (of any row, deleted ones too), or null. */
+  private async highestGithubRunnerId(tx: Transaction): Promise<number | null> {
+    const [row] = (await tx.query('SELECT max("github_runner_id") AS "highest" FROM "runners"')) as { highest: string | null }[];
+    return row?.highest === null || row?.highest === undefined ? null : Number(row.highest);
   }
 
   /**

@@ -97,7 +97,8 @@ export class RunnersService {
    * Reads the runner from GitHub now (by id, or by name while a registration-token runner's id is
    * unknown) and records what it says: online is active, offline is offline (a runner that never
    * connected stays pending); gone from GitHub is deleted, except a pending runner inside the grace
-   * period. The change and its audit event commit together.
+   * period, or one whose name another runner on GitHub holds (not its own: see
+   * GithubRunnersService.lookup; it stays pending). The change and its audit event commit together.
    */
   async refreshRunner(actor: Actor, idOrName: string): Promise<RunnerResponseDto> {
     const runner = await this.findOwnedOrThrow(actor, idOrName);
@@ -106,8 +107,9 @@ export class RunnersService {
       return toRunnerResponse(runner);
     }
     let onGithub;
+    let foreign;
     try {
-      onGithub = await this.githubRunners.find(runner);
+      ({ ours: onGithub, foreign } = await this.githubRunners.lookup(runner));
     } catch (error) {
       await this.recordOutcome(actor, AUDIT_ACTIONS.REFRESH, runner, 'failed', { error_code: errorCodeOf(error) });
       throw error;
@@ -118,8 +120,11 @@ export class RunnersService {
       const observed = observedState(runner, onGithub, now);
       change = { status: observed.status, busy: observed.busy, githubRunnerId: observed.githubRunnerId };
       if (observed.lastSeenAt) change.lastSeenAt = observed.lastSeenAt;
-    } else if (insideGracePeriod(runner, this.config.runners.pendingGraceMinutes, now)) {
+    } else if (foreign || insideGracePeriod(runner, this.config.runners.pendingGraceMinutes, now)) {
+      // Someone else's runner holds the name on GitHub: it is left alone, and this row stays
+      // pending until its token's runner appears or cleanup expires it.
       change = {};
+      if (foreign) this.logger.warn(`Runner ${runner.name}: GitHub's runner ${foreign.runner.id} of that name is not its own (${foreign.reason}); left alone`);
     } else {
       change = { status: 'deleted', busy: false, deletedAt: now };
     }
@@ -135,6 +140,7 @@ export class RunnersService {
           from: runner.status,
           to,
           on_github: onGithub ? { id: onGithub.id, status: onGithub.status, busy: onGithub.busy } : null,
+          ...(foreign && { not_ours: { github_runner_id: foreign.runner.id, reason: foreign.reason } }),
         },
       });
       return true;

@@ -10,9 +10,15 @@ import type { GithubRunner } from '../../github/github.types.js';
 import { AUDIT_ACTIONS } from '../audit-actions.constants.js';
 import { GithubRunnersService } from '../github-runners.service.js';
 import type { RunnerEntity } from '../runner.entity.js';
-import { changesRow, insideGracePeriod, type ObservedState, observedState } from '../runner-state.rules.js';
+import { changesRow, insideGracePeriod, type ObservedState, observedState, registrationMismatch } from '../runner-state.rules.js';
 import { type RunnerObservation, RunnersRepository } from '../runners.repository.js';
-import { changeReport, type RunnerChangeReport, type SyncOptions, type SyncReport } from './reconciliation-report.js';
+import {
+  changeReport,
+  type ForeignRunnerReport,
+  type RunnerChangeReport,
+  type SyncOptions,
+  type SyncReport,
+} from './reconciliation-report.js';
 
 /** Rows changed per statement (and per transaction) in a sync. */
 const SYNC_BATCH_SIZE = 500;
@@ -79,17 +85,20 @@ export class GithubSyncService {
     const byName = new Map(listing.runners.map((runner) => [runner.name, runner]));
     const planned: PlannedChange[] = [];
     const missing: RunnerEntity[] = [];
+    const notOurs: ForeignRunnerReport[] = [];
     let waiting = 0;
     for (const runner of live) {
       // A JIT row without GitHub's id is a request under way, or one that died: provisioning
       // (on a retry of its name) and cleanup deal with it, after looking at what GitHub has.
       if (runner.kind === 'jit' && runner.githubRunnerId === null) continue;
       const onGithub = this.matchOnGithub(runner, byId, byName);
-      if (onGithub) this.planObserved(planned, runner, onGithub, now);
+      const reason = onGithub && runner.githubRunnerId === null ? registrationMismatch(runner, onGithub) : null;
+      if (onGithub && reason !== null) this.reportNotOurs(notOurs, runner, onGithub, reason);
+      else if (onGithub) this.planObserved(planned, runner, onGithub, now);
       else if (insideGracePeriod(runner, this.config.runners.pendingGraceMinutes, now)) waiting++;
       else missing.push(runner);
     }
-    const confirmation = await this.confirmMissing(missing, planned, now);
+    const confirmation = await this.confirmMissing(missing, planned, notOurs, now);
 
     let updated = 0;
     let deleted = 0;
@@ -137,11 +146,12 @@ export class GithubSyncService {
       unconfirmed: confirmation.unconfirmed,
       skipped: planned.length - written,
       changes,
+      not_ours: notOurs,
       duration_ms: Date.now() - started,
     };
     if (updated + deleted > 0) {
-      const { changes: _changes, ...counts } = report;
-      await this.recordSummary(actor, 'succeeded', counts);
+      const { changes: _changes, not_ours: _notOurs, ...counts } = report;
+      await this.recordSummary(actor, 'succeeded', { ...counts, not_ours: notOurs.length });
     }
     this.logger.log(
       `Synced with GitHub: ${report.github_runners} runners listed in ${report.list_requests} requests; ` +
@@ -163,6 +173,16 @@ export class GithubSyncService {
   }
 
   /**
+   * A registration-token row whose name another runner on GitHub holds: that runner is not the
+   * row's (registrationMismatch), so it is left alone and the row stays pending until its token's
+   * runner appears or cleanup expires it.
+   */
+  private reportNotOurs(notOurs: ForeignRunnerReport[], runner: RunnerEntity, onGithub: GithubRunner, reason: string): void {
+    this.logger.warn(`Runner ${runner.name}: GitHub's runner ${onGithub.id} of that name is not its own (${reason}); left alone`);
+    notOurs.push({ runner_id: runner.id, runner_name: runner.name, owner: runner.ownerName, github_runner_id: onGithub.id, reason });
+  }
+
+  /**
    * Asks GitHub about each runner the listing did not show before it is marked deleted. A listing
    * can skip a runner without any sign: when one runner goes and another comes between two pages,
    * the total stays the same and the later pages shift by one. Unknown is not absent, so only a
@@ -171,6 +191,7 @@ export class GithubSyncService {
   private async confirmMissing(
     missing: RunnerEntity[],
     planned: PlannedChange[],
+    notOurs: ForeignRunnerReport[],
     now: Date,
   ): Promise<{ lookups: number; unconfirmed: number }> {
     const toCheck = missing.slice(0, MAX_LOOKUPS_PER_SYNC);
@@ -180,8 +201,10 @@ export class GithubSyncService {
       while (next < toCheck.length) {
         const runner = toCheck[next++];
         try {
-          const onGithub = await this.githubRunners.find(runner);
-          if (onGithub) {
+          const { ours: onGithub, foreign } = await this.githubRunners.lookup(runner);
+          if (foreign) {
+            this.reportNotOurs(notOurs, runner, foreign.runner, foreign.reason);
+          } else if (onGithub) {
             this.planObserved(planned, runner, onGithub, now);
           } else {
             planned.push({
@@ -203,8 +226,9 @@ export class GithubSyncService {
 
   /**
    * A row's runner in the listing: by GitHub id once known; a registration-token runner by name
-   * until then (config.sh registered it with our token under that name). A JIT row without an id
-   * is a request still under way, or one that died: it is never matched by name here.
+   * until then (the caller then checks it can be the one config.sh registered with the row's
+   * token). A JIT row without an id is a request still under way, or one that died: it is never
+   * matched by name here.
    */
   private matchOnGithub(
     runner: RunnerEntity,

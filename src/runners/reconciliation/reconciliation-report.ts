@@ -35,6 +35,17 @@ export function changeReport(
   };
 }
 
+/** A runner on GitHub under the name of a pending registration-token row that is not that row's. */
+export interface ForeignRunnerReport {
+  runner_id: string;
+  runner_name: string;
+  owner: string;
+  /** The other runner's GitHub id: left alone, never adopted. */
+  github_runner_id: number;
+  /** Why it is not the row's (registered before its token, another group, labels missing). */
+  reason: string;
+}
+
 export interface SyncReport {
   /** Runners the org has on GitHub (all pages). */
   github_runners: number;
@@ -55,6 +66,11 @@ export interface SyncReport {
   /** Runners another request changed while the sync ran; the next sync looks again. */
   skipped: number;
   changes: RunnerChangeReport[];
+  /**
+   * Pending registration-token runners whose name GitHub shows on a runner that is not theirs: left
+   * alone (the row stays pending until cleanup expires it), for an operator to look at.
+   */
+  not_ours: ForeignRunnerReport[];
   duration_ms: number;
 }
 

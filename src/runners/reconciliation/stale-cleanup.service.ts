@@ -151,7 +151,8 @@ export class StaleCleanupService {
     // since. Only a runner that is still stale, as it is now, is removed.
     const runner = await this.runners.findStillStale(listed.id, cutoff);
     if (!runner || runner.githubRunnerId !== listed.githubRunnerId) return 'changed';
-    const onGithub = await this.githubRunners.find(runner);
+    // A runner of its name that is not its own (lookup's `foreign`) is left alone on GitHub.
+    const { ours: onGithub, foreign } = await this.githubRunners.lookup(runner);
     if (onGithub?.status === 'online') {
       // Our record is behind GitHub (no sync since it came back): not stale, so record what it is.
       const observed = observedState(runner, onGithub, new Date());
@@ -183,7 +184,14 @@ export class StaleCleanupService {
         outcome: 'succeeded',
         runnerId: runner.id,
         runnerName: runner.name,
-        details: { from: runner.status, to: 'deleted', reason, github, github_runner_id: onGithub?.id ?? runner.githubRunnerId },
+        details: {
+          from: runner.status,
+          to: 'deleted',
+          reason,
+          github,
+          github_runner_id: onGithub?.id ?? runner.githubRunnerId,
+          ...(foreign && { not_ours: { github_runner_id: foreign.runner.id, reason: foreign.reason } }),
+        },
       });
       return true;
     });
