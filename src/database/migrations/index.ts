@@ -3,6 +3,7 @@ import { CreateAuditEvents1764110001000 } from './1764110001000-CreateAuditEvent
 import { CreateSchedulerLeases1764200000000 } from './1764200000000-CreateSchedulerLeases.js';
 import { AddPolicyRuleToRunners1764600000000 } from './1764600000000-AddPolicyRuleToRunners.js';
 import { CreateSuspensions1764600001000 } from './1764600001000-CreateSuspensions.js';
+import { MakeAuditEventsAppendOnly1764700000000 } from './1764700000000-MakeAuditEventsAppendOnly.js';
 
 /** Listed explicitly (not globbed) so the same list works from src/ under jest and from dist/. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   CreateSchedulerLeases1764200000000,
   AddPolicyRuleToRunners1764600000000,
   CreateSuspensions1764600001000,
+  MakeAuditEventsAppendOnly1764700000000,
 ];
