@@ -6,7 +6,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * function whose EXECUTE right is granted separately (revoked from PUBLIC here).
  *
  * The trigger lets a DELETE through only while prune_audit_events runs: the function sets
- * rts.pruning_audit_events for its own duration, and it runs as its owner, the table's owner. Any
+ * rts.pruning_audit_events around its DELETE, and it runs as its owner, the table's owner. Any
  * session can set the setting, but a DELETE it runs itself has current_user = its own role, which
  * is refused unless that role owns the table. The table's owner (and a superuser) can drop the
  * trigger anyway: the protection holds against a service role that does not own the schema.
@@ -38,7 +38,6 @@ export class MakeAuditEventsAppendOnly1764700000000 implements MigrationInterfac
       CREATE FUNCTION "prune_audit_events"(cut_off timestamptz) RETURNS bigint
       LANGUAGE plpgsql SECURITY DEFINER
       SET search_path = ${schema}, pg_catalog, pg_temp
-      SET rts.pruning_audit_events = 'on'
       AS $$
       DECLARE
         removed bigint;
@@ -47,8 +46,14 @@ export class MakeAuditEventsAppendOnly1764700000000 implements MigrationInterfac
           RAISE EXCEPTION 'prune_audit_events: the cut-off must be a time that has passed, not %', cut_off
             USING ERRCODE = 'invalid_parameter_value';
         END IF;
+        -- Transaction-local, and cleared before returning: the rest of the caller's transaction gets no
+        -- exception. (A function's own SET clause would do it too, but PostgreSQL 15+ lets only a
+        -- superuser attach a custom setting to a function.) A failed DELETE aborts the transaction,
+        -- or the savepoint, which rolls the setting back with it.
+        PERFORM set_config('rts.pruning_audit_events', 'on', true);
         DELETE FROM audit_events WHERE occurred_at < cut_off;
         GET DIAGNOSTICS removed = ROW_COUNT;
+        PERFORM set_config('rts.pruning_audit_events', '', true);
         RETURN removed;
       END
       $$`);
