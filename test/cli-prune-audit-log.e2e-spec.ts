@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type { AppConfig } from '../src/config/app-config.js';
 import { loadConfig } from '../src/config/config.loader.js';
-import { EXIT_OK, EXIT_USAGE } from '../src/commands/run-cli.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../src/commands/run-cli.js';
 import { GithubSimulator } from '../src/github/simulator/github-simulator.js';
 import { cli, query, seedThroughApp, sharedDatabase, type SharedDatabase } from './support/cli.js';
 
@@ -100,6 +101,27 @@ describe('CLI prune-audit-log (e2e)', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(message);
     expect(await events()).toEqual(before);
+  });
+
+  // A login role of its own needs a real server: PGlite has one built-in user.
+  const onPostgres = process.env.TEST_DATABASE_URL ? it : it.skip;
+  onPostgres('exits 1 under a role that may append to the trail but was not granted the prune, and removes nothing', async () => {
+    const role = `rts_test_service_${randomBytes(4).toString('hex')}`;
+    await query(database, `CREATE ROLE ${role} LOGIN`);
+    try {
+      await query(database, `GRANT SELECT, INSERT ON audit_events TO ${role}`);
+      await query(database, `GRANT SELECT ON migrations TO ${role}`);
+      const url = new URL(database.url);
+      url.username = role;
+      const asService = loadConfig({ DATABASE_URL: url.toString() }, { scope: 'database' });
+      const before = await events();
+      const result = await cli(asService, 'prune-audit-log', '--before', '2021-01-01');
+      expect(result).toMatchObject({ code: EXIT_FAILURE, stdout: '', stderr: 'Error: permission denied for function prune_audit_events\n' });
+      expect(await events()).toEqual(before);
+    } finally {
+      await query(database, `DROP OWNED BY ${role}`);
+      await query(database, `DROP ROLE ${role}`);
+    }
   });
 
   it('exits 2 on a date-time later today or tomorrow, and removes nothing', async () => {
