@@ -27,7 +27,8 @@ describe('Reconciliation with GitHub: sync and cleanup (e2e)', () => {
   beforeEach(async () => {
     t.simulator.reset();
     await t.dataSource.query('DELETE FROM runners');
-    await t.dataSource.query('DELETE FROM audit_events');
+    // The trail is append-only: the prune function is the one way to empty it.
+    await t.dataSource.query('SELECT prune_audit_events(now())');
   });
 
   const sync = () => syncService.syncWithGithub(ops);

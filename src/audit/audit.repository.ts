@@ -19,7 +19,7 @@ export interface AuditExportFilter {
   limit?: number;
 }
 
-/** The audit trail's queries: writes inside the caller's transaction, and the export's reads. */
+/** The audit trail's queries: appends inside the caller's transaction, the export's reads, and the prune. */
 @Injectable()
 export class AuditRepository {
   constructor(@InjectRepository(AuditEventEntity) private readonly events: Repository<AuditEventEntity>) {}
@@ -28,6 +28,24 @@ export class AuditRepository {
   async insert(tx: Transaction, events: NewAuditEvent[]): Promise<void> {
     if (events.length === 0) return;
     await tx.save(tx.create(AuditEventEntity, events));
+  }
+
+  /** How many events happened before `cutOff`: what a prune would remove. */
+  async countBefore(tx: Transaction, cutOff: Date): Promise<number> {
+    const [{ count }]: { count: string }[] = await tx.query(
+      `SELECT count(*) AS "count" FROM audit_events WHERE occurred_at < $1`,
+      [cutOff],
+    );
+    return Number(count);
+  }
+
+  /**
+   * Removes the events before `cutOff` through prune_audit_events, the one way past the table's
+   * append-only trigger (the connection's role needs EXECUTE on it), and answers how many.
+   */
+  async pruneBefore(tx: Transaction, cutOff: Date): Promise<number> {
+    const [{ removed }]: { removed: string }[] = await tx.query(`SELECT prune_audit_events($1) AS "removed"`, [cutOff]);
+    return Number(removed);
   }
 
   /**

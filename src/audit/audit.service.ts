@@ -12,6 +12,16 @@ export type { AuditExportFilter } from './audit.repository.js';
 /** Events read per query during an export: memory stays flat however long the trail is. */
 export const EXPORT_BATCH_SIZE = 500;
 
+/** The audit action of a prune: written after it, so it is never among the events it removes. */
+export const PRUNE_AUDIT_ACTION = 'prune_audit_log';
+
+/** What `pruneEvents` did, or with `dry_run` would do: the events before `before` are `removed`. */
+export interface AuditPruneReport {
+  before: string;
+  dry_run: boolean;
+  removed: number;
+}
+
 /** One page of audit events; the caller adds the link to the next page. */
 export interface AuditEventPage {
   events: AuditEventExportDto[];
@@ -69,6 +79,24 @@ export class AuditService {
       sourceIp: actor.sourceIp ?? null,
       details: event.details ?? {},
     };
+  }
+
+  /**
+   * Removes the events that happened before `cutOff` (retention), and records the prune, with the
+   * cut-off and the count, in the same transaction. A dry run counts them and changes nothing.
+   */
+  async pruneEvents(actor: Actor, options: { cutOff: Date; dryRun: boolean }): Promise<AuditPruneReport> {
+    const { cutOff, dryRun } = options;
+    const before = cutOff.toISOString();
+    if (dryRun) {
+      const removed = await this.transactions.run((tx) => this.events.countBefore(tx, cutOff));
+      return { before, dry_run: true, removed };
+    }
+    return this.transactions.run(async (tx) => {
+      const removed = await this.events.pruneBefore(tx, cutOff);
+      await this.record(tx, actor, { action: PRUNE_AUDIT_ACTION, outcome: 'succeeded', details: { before, removed } });
+      return { before, dry_run: false, removed };
+    });
   }
 
   /**

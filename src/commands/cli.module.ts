@@ -12,6 +12,7 @@ import { CleanupStaleRunnersCommand } from './cleanup-stale-runners.command.js';
 import { ExportAuditLogCommand } from './export-audit-log.command.js';
 import { InitDbCommand } from './init-db.command.js';
 import { ListRunnersCommand } from './list-runners.command.js';
+import { PruneAuditLogCommand } from './prune-audit-log.command.js';
 import { ResumeIdentityCommand } from './resume-identity.command.js';
 import { CliOutput } from './cli-output.service.js';
 import { SchemaCheck } from './schema-check.service.js';
@@ -44,6 +45,7 @@ export class CliModule {
         SyncGithubCommand,
         CleanupStaleRunnersCommand,
         ExportAuditLogCommand,
+        PruneAuditLogCommand,
         CheckPolicyCommand,
         SuspendIdentityCommand,
         ResumeIdentityCommand,

@@ -24,6 +24,15 @@ export function parseInstant(value: string, option: string): Date {
   return instant;
 }
 
+/** As parseInstant, for a cut-off: an instant after now is refused. */
+export function parsePastInstant(value: string, option: string, now: Date = new Date()): Date {
+  const instant = parseInstant(value, option);
+  if (instant.getTime() > now.getTime()) {
+    throw new InvalidOptionValue(`The cut-off must not be in the future: give a date that has passed, e.g. ${option} 2026-01-01.`);
+  }
+  return instant;
+}
+
 /** One of `choices`, exactly as written. */
 export function parseChoice<T extends string>(value: string, choices: readonly T[]): T {
   if (!(choices as readonly string[]).includes(value)) {

@@ -4,6 +4,7 @@ import { CreateSchedulerLeases1764200000000 } from './1764200000000-CreateSchedu
 import { AddPolicyRuleToRunners1764600000000 } from './1764600000000-AddPolicyRuleToRunners.js';
 import { CreateSuspensions1764600001000 } from './1764600001000-CreateSuspensions.js';
 import { AddGithubRunnerIdFloorToRunners1764700000000 } from './1764700000000-AddGithubRunnerIdFloorToRunners.js';
+import { MakeAuditEventsAppendOnly1764700001000 } from './1764700001000-MakeAuditEventsAppendOnly.js';
 
 /** Listed explicitly (not globbed) so the same list works from src/ under jest and from dist/. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   AddPolicyRuleToRunners1764600000000,
   CreateSuspensions1764600001000,
   AddGithubRunnerIdFloorToRunners1764700000000,
+  MakeAuditEventsAppendOnly1764700001000,
 ];
