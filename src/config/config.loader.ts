@@ -10,7 +10,7 @@ import type {
   RunnerSettings,
   SchedulerSettings,
 } from './app-config.js';
-import { type Env, EnvReader } from './env-reader.js';
+import { type Env, EnvReader, isLoopbackHost } from './env-reader.js';
 
 export type { Env } from './env-reader.js';
 
@@ -23,7 +23,10 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_PORT = 8000;
-export const DEFAULT_DATABASE_URL = 'pglite://./data';
+/** The demo's database (and check-policy's, which opens none): in memory, gone at exit. */
+export const DEMO_DATABASE_URL = 'pglite://memory';
+export const LOOPBACK_HOST = '127.0.0.1';
+export const ALL_INTERFACES_HOST = '0.0.0.0';
 export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
 export const DEFAULT_SYSTEM_LABELS = ['self-hosted', 'linux', 'x64'];
 /** GitHub answers well within this; a hung connection must not hold a caller for longer. */
@@ -78,10 +81,11 @@ export interface LoadOptions {
 export function loadConfig(env: Env, options: LoadOptions = {}): AppConfig {
   const reader = new EnvReader(env);
   const demo = options.demo ?? false;
-  const app = readApp(reader, demo);
-  const database = readDatabase(reader, demo);
   const scope = options.scope ?? 'all';
   const auth = scope === 'all' ? readAuth(reader, demo) : scope === 'policy' ? readAuthShorthand(reader) : disabledAuth();
+  // Only the service listens; the CLI's authentication is off because it verifies no token.
+  const app = readApp(reader, { demo, unauthenticated: scope === 'all' && !auth.enabled });
+  const database = readDatabase(reader, demo, scope === 'policy');
   const github = readGithub(reader, demo || scope === 'database' || scope === 'policy');
   const runners = readRunners(reader);
   const scheduler = readScheduler(reader);
@@ -107,7 +111,7 @@ function readScheduler(reader: EnvReader): SchedulerSettings {
   };
 }
 
-function readApp(reader: EnvReader, demo: boolean): AppSettings {
+function readApp(reader: EnvReader, { demo, unauthenticated }: { demo: boolean; unauthenticated: boolean }): AppSettings {
   const logLevel = (reader.string('LOG_LEVEL') ?? 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     reader.problem('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')} (any case)`);
@@ -116,13 +120,30 @@ function readApp(reader: EnvReader, demo: boolean): AppSettings {
   if (logFormat !== 'json' && logFormat !== 'pretty') reader.problem('LOG_FORMAT', 'must be json or pretty');
   return {
     port: reader.integer('PORT', DEFAULT_PORT, { min: 0, max: 65535 }),
-    // The demo runs without authentication: keep it off the network unless asked.
-    host: reader.string('HOST') ?? (demo ? '127.0.0.1' : '0.0.0.0'),
+    host: readHost(reader, demo || unauthenticated, unauthenticated),
     logLevel: logLevel as AppSettings['logLevel'],
     prettyLogs: logFormat === 'pretty',
     demo,
     trustProxy: readTrustProxy(reader),
   };
+}
+
+/**
+ * Without authentication every request acts as local-user, so such a service stays on loopback
+ * (the default then, and the demo's) unless ALLOW_UNAUTHENTICATED_NETWORK says the operator means it.
+ */
+function readHost(reader: EnvReader, loopbackByDefault: boolean, unauthenticated: boolean): string {
+  const allowNetwork = reader.boolean('ALLOW_UNAUTHENTICATED_NETWORK', false);
+  const host = reader.string('HOST');
+  if (host === undefined) return loopbackByDefault ? LOOPBACK_HOST : ALL_INTERFACES_HOST;
+  if (unauthenticated && !allowNetwork && !isLoopbackHost(host)) {
+    reader.problem(
+      'HOST',
+      `is "${host}", not loopback, while ENABLE_OIDC_AUTH=false: anyone who reaches it would act as local-user. ` +
+        'Unset HOST or set HOST=127.0.0.1, or set ENABLE_OIDC_AUTH=true, or set ALLOW_UNAUTHENTICATED_NETWORK=true if you mean it',
+    );
+  }
+  return host;
 }
 
 const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
@@ -141,9 +162,18 @@ function readTrustProxy(reader: EnvReader): AppSettings['trustProxy'] {
   return false;
 }
 
-function readDatabase(reader: EnvReader, demo: boolean): DatabaseConfig {
+function readDatabase(reader: EnvReader, demo: boolean, optional: boolean): DatabaseConfig {
   // The demo's GitHub is an in-memory simulator, so its database is in memory too unless asked otherwise.
-  const url = reader.string('DATABASE_URL') ?? (demo ? 'pglite://memory' : DEFAULT_DATABASE_URL);
+  const url = reader.string('DATABASE_URL') ?? (demo || optional ? DEMO_DATABASE_URL : undefined);
+  if (url === undefined) {
+    // A silent embedded default would give each replica its own copy of the runners.
+    reader.problem(
+      'DATABASE_URL',
+      'is required: postgres://USER:PASSWORD@HOST:PORT/DB for production (PostgreSQL, shared by every replica), ' +
+        'or pglite://./data to ask for the embedded database in a folder (one instance only)',
+    );
+    return { kind: 'pglite', dataDir: undefined };
+  }
   const parsed = parseDatabaseUrl(url);
   if (typeof parsed === 'string') {
     reader.problem('DATABASE_URL', parsed);
@@ -170,7 +200,7 @@ export function parseDatabaseUrl(url: string): DatabaseConfig | string {
     return { kind: 'pglite', dataDir: path === 'memory' ? undefined : path };
   }
   if (scheme === 'sqlite') {
-    return `SQLite is not supported; use ${alternatives} (unset, it is ${DEFAULT_DATABASE_URL})`;
+    return `SQLite is not supported; use ${alternatives}`;
   }
   return `has an unknown scheme "${scheme}"; expected ${alternatives}`;
 }

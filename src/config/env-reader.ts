@@ -68,3 +68,8 @@ export class EnvReader {
 export function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
+
+/** An address to listen on that only this machine reaches (HOST, as given to listen()). */
+export function isLoopbackHost(host: string): boolean {
+  return host === '::1' || isLoopback(host);
+}
