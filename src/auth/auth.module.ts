@@ -8,7 +8,6 @@ import { DEFAULT_KEY_FETCH_LIMITS } from './key-document-fetch.js';
 import { OidcAuthGuard } from './oidc-auth.guard.js';
 import { RejectedTokenAudit } from './rejected-token-audit.js';
 import { KEY_FETCH_LIMITS, TokenVerifier } from './token-verifier.js';
-import { UnauthenticatedNetworkReminder } from './unauthenticated-network.reminder.js';
 
 export const AUTH_DISABLED_WARNING =
   'OIDC authentication is OFF (ENABLE_OIDC_AUTH=false): every request acts as local-user. ' +
@@ -24,7 +23,6 @@ export const AUTH_DISABLED_WARNING =
   providers: [
     TokenVerifier,
     RejectedTokenAudit,
-    UnauthenticatedNetworkReminder,
     { provide: KEY_FETCH_LIMITS, useValue: DEFAULT_KEY_FETCH_LIMITS },
     { provide: APP_GUARD, useClass: OidcAuthGuard },
   ],
