@@ -8,6 +8,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { loggerParams } from './common/logging.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
+import { UnsafeSettingsWarnings } from './config/unsafe-settings.warnings.js';
 import { DatabaseModule } from './database/database.module.js';
 import type { SchemaMode } from './database/schema.js';
 import { GithubModule } from './github/github.module.js';
@@ -49,7 +50,7 @@ export class AppModule {
         SuspensionsModule,
       ],
       // After authentication, before any handler: a suspended caller is refused everywhere but GET /me.
-      providers: [{ provide: APP_INTERCEPTOR, useClass: SuspendedCallerInterceptor }],
+      providers: [{ provide: APP_INTERCEPTOR, useClass: SuspendedCallerInterceptor }, UnsafeSettingsWarnings],
     };
   }
 }

@@ -1,12 +1,12 @@
 import 'reflect-metadata';
-import { configScopeFor, EXIT_FAILURE, runCli } from './commands/run-cli.js';
-import { ConfigError, loadConfig, readEnvironment } from './config/config.loader.js';
+import { EXIT_FAILURE, loadCliConfig, runCli } from './commands/run-cli.js';
+import { ConfigError, readEnvironment } from './config/config.loader.js';
 
 async function main(): Promise<number> {
   // sync-github and cleanup-stale-runners need GitHub; the rest (init-db first of all) runs before
   // GitHub and OIDC are configured, with only the database; check-policy needs neither. The CLI
   // never verifies tokens.
-  const config = loadConfig(readEnvironment(), { scope: configScopeFor(process.argv) });
+  const config = loadCliConfig(process.argv, readEnvironment());
   return runCli(process.argv, config);
 }
 

@@ -181,6 +181,8 @@ describe('Admin API: runners and the audit trail (e2e)', () => {
         ['status=running', 'status'],
         ['limit=0', 'limit'],
         ['cursor=bm90LWEtdXVpZA', 'cursor'],
+        // The id of no runner at all.
+        [`cursor=${Buffer.from('00000000-0000-4000-8000-000000000000').toString('base64url')}`, 'cursor'],
         ['label=two%20words', 'label'],
         ['owner=', 'owner'],
         [`rule=${'r'.repeat(129)}`, 'rule'],

@@ -106,6 +106,29 @@ describe('Runner lifecycle: list, refresh, delete (e2e)', () => {
         expect(response.body.error.message).toMatch(new RegExp(`^${field} `));
       }
     });
+    it("refuses another owner's runner as a cursor exactly like an unknown one, without revealing it exists", async () => {
+      const dave = await t.oidc.token({ sub: 'dave-sub', email: 'dave@example.com' });
+      await provision(dave, 'dave-list-0');
+      const carols = await request(t.server).get(RUNNERS).auth(carol, { type: 'bearer' });
+      const cursorOf = (id: string) => Buffer.from(id, 'utf8').toString('base64url');
+      const list = (cursor: string) => request(t.server).get(`${RUNNERS}?cursor=${cursor}`).auth(dave, { type: 'bearer' });
+
+      const foreign = await list(cursorOf(carols.body.runners[0].runner_id));
+      const unknown = await list(cursorOf('00000000-0000-4000-8000-000000000000'));
+      expect(foreign.status).toBe(400);
+      expect(unknown.status).toBe(400);
+      expect(foreign.body.error).toEqual(unknown.body.error);
+      expect(foreign.body.error).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringMatching(/^cursor /) });
+      expect(JSON.stringify(foreign.body)).not.toContain('carol');
+    });
+
+    it("still pages with a cursor of the caller's own runner", async () => {
+      const first = await request(t.server).get(`${RUNNERS}?limit=1`).auth(carol, { type: 'bearer' });
+      const second = await request(t.server).get(`${RUNNERS}?limit=1&cursor=${first.body.next_cursor}`).auth(carol, { type: 'bearer' });
+      expect(second.status).toBe(200);
+      expect(second.body.runners).toHaveLength(1);
+      expect(second.body.runners[0].runner_id).not.toBe(first.body.runners[0].runner_id);
+    });
   });
 
   describe('POST /runners/{id}/refresh', () => {

@@ -144,4 +144,21 @@ describe('behind a proxy (TRUST_PROXY)', () => {
     );
     expect(rows).toEqual([{ source_ip: '203.0.113.7' }]);
   });
+
+  it('believes only the hop its proxy added, not an address the client forged before it', async () => {
+    // The client sent X-Forwarded-For: 198.51.100.66; its one proxy appended the address it saw.
+    await request(t.server)
+      .post('/api/v1/runners/jit')
+      .set('X-Forwarded-For', '198.51.100.66, 203.0.113.8')
+      .send({ runner_name: 'behind-proxy-forged', labels: ['x'] })
+      .expect(201);
+    const rows: { source_ip: string }[] = await t.dataSource.query(
+      `SELECT DISTINCT source_ip FROM audit_events WHERE runner_name = 'behind-proxy-forged'`,
+    );
+    expect(rows).toEqual([{ source_ip: '203.0.113.8' }]);
+  });
+
+  it('says nothing about forged addresses with a hop count', () => {
+    expect(t.logs.filter((line) => line.includes('TRUST_PROXY'))).toEqual([]);
+  });
 });

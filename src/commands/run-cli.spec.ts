@@ -1,4 +1,5 @@
-import { configScopeFor } from './run-cli.js';
+import { ConfigError } from '../config/config.loader.js';
+import { configScopeFor, loadCliConfig } from './run-cli.js';
 
 describe('configScopeFor', () => {
   const argv = (...args: string[]) => ['node', 'dist/cli.js', ...args];
@@ -29,5 +30,26 @@ describe('configScopeFor', () => {
     expect(configScopeFor(argv('--help'))).toBe('database');
     expect(configScopeFor(argv('sync-github', '--help'))).toBe('database');
     expect(configScopeFor(argv('cleanup-stale-runners', '-h'))).toBe('database');
+  });
+});
+
+describe('loadCliConfig', () => {
+  const argv = (...args: string[]) => ['node', 'cli.js', ...args];
+
+  it('refuses a command that uses the database without DATABASE_URL, naming it', () => {
+    expect(() => loadCliConfig(argv('list-runners'), {})).toThrow(ConfigError);
+    expect(() => loadCliConfig(argv('init-db'), {})).toThrow(/DATABASE_URL is required: postgres:\/\/.*pglite:\/\/\.\/data/);
+  });
+
+  it('shows help without DATABASE_URL, over an in-memory database', () => {
+    expect(loadCliConfig(argv('--help'), {}).database).toEqual({ kind: 'pglite', dataDir: undefined });
+    expect(loadCliConfig(argv(), {}).database).toEqual({ kind: 'pglite', dataDir: undefined });
+    expect(loadCliConfig(argv('init-db', '--help'), {}).database).toEqual({ kind: 'pglite', dataDir: undefined });
+  });
+
+  it('keeps the DATABASE_URL given, for help too', () => {
+    const env = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/rts' };
+    expect(loadCliConfig(argv('--help'), env).database).toEqual({ kind: 'postgres', url: env.DATABASE_URL });
+    expect(loadCliConfig(argv('list-runners'), env).database).toEqual({ kind: 'postgres', url: env.DATABASE_URL });
   });
 });

@@ -4,7 +4,7 @@ import { CommandFactory, CommandRunnerService } from 'nest-commander';
 import { DomainError } from '../common/domain-error.js';
 import { GithubError } from '../github/github.errors.js';
 import type { AppConfig } from '../config/app-config.js';
-import type { LoadOptions } from '../config/config.loader.js';
+import { DEMO_DATABASE_URL, type Env, loadConfig, type LoadOptions } from '../config/config.loader.js';
 import { CHECK_POLICY_COMMAND } from './check-policy.command.js';
 import { CLEANUP_STALE_RUNNERS_COMMAND } from './cleanup-stale-runners.command.js';
 import { NegativeAnswer, UsageError } from './cli-errors.js';
@@ -32,10 +32,25 @@ export function configScopeFor(argv: string[]): NonNullable<LoadOptions['scope']
   const args = argv.slice(2);
   const command = args.find((arg) => !arg.startsWith('-'));
   if (command === CHECK_POLICY_COMMAND) return 'policy';
-  if (command === undefined || args.some((arg) => HELP_FLAGS.includes(arg))) return 'database';
+  if (command === undefined || isHelpRequest(argv)) return 'database';
   if (COMMANDS_CALLING_GITHUB.includes(command)) return 'github';
   const flag = FLAGS_CALLING_GITHUB[command];
   return flag !== undefined && args.includes(flag) ? 'github' : 'database';
+}
+
+/** No command, or --help: the CLI prints its usage and opens no database of the operator's. */
+export function isHelpRequest(argv: string[]): boolean {
+  const args = argv.slice(2);
+  return !args.some((arg) => !arg.startsWith('-')) || args.some((arg) => HELP_FLAGS.includes(arg));
+}
+
+/**
+ * The configuration of one CLI invocation from the environment; throws ConfigError. Help needs no
+ * DATABASE_URL: it runs over an in-memory database that it never queries.
+ */
+export function loadCliConfig(argv: string[], env: Env): AppConfig {
+  const withDatabase = isHelpRequest(argv) && env.DATABASE_URL === undefined ? { ...env, DATABASE_URL: DEMO_DATABASE_URL } : env;
+  return loadConfig(withDatabase, { scope: configScopeFor(argv) });
 }
 
 interface CommanderLikeError extends Error {

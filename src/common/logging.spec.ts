@@ -1,4 +1,4 @@
-import { pino, type LoggerOptions, type Logger } from 'pino';
+import { pino, type DestinationStream, type LoggerOptions, type Logger } from 'pino';
 import { pinoHttp, type Options as PinoHttpOptions } from 'pino-http';
 import type { AppSettings } from '../config/app-config.js';
 import { loggerParams } from './logging.js';
@@ -88,5 +88,35 @@ describe.each(LOGGERS)('the app logger through %s', (_name, build) => {
   it('still logs a plain message', () => {
     logger.info('Runner Token Service listening');
     expect(JSON.parse(output)).toMatchObject({ level: 30, msg: 'Runner Token Service listening' });
+  });
+});
+
+/** What a token's claims may carry into a log line: an ANSI escape, a newline, DEL, a C1 CSI and a bidi override. */
+const HOSTILE = 'mallory\u001b[2J\u001b[31m\nFAKE LINE\u007f\u009b31m\u202egnp.exe\u2066x\u2069';
+
+describe('control characters from callers', () => {
+  it('are escaped in pretty output, in the message and in fields', () => {
+    let output = '';
+    const settings: AppSettings = { ...SETTINGS, prettyLogs: true };
+    const { pinoHttp: params } = loggerParams(settings, { write: (line: string) => (output += line) });
+    const [options, destination] = params as [LoggerOptions, DestinationStream];
+    const logger = pino(options, destination);
+
+    logger.info({ owner: HOSTILE, claims: { email: HOSTILE } }, `Provisioned JIT runner for ${HOSTILE}`);
+
+    expect(output).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    expect(output.trimEnd().split('\n')).toHaveLength(1);
+    expect(output).toContain('Provisioned JIT runner for mallory\\u001b[2J\\u001b[31m\\u000aFAKE LINE\\u007f\\u009b31m\\u202egnp.exe\\u2066x\\u2069');
+  });
+
+  it('reach JSON output escaped by JSON, and decode back to what was sent', () => {
+    let output = '';
+    const logger = pino(appLoggerOptions(), { write: (line: string) => (output += line) });
+    logger.info({ claims: { email: HOSTILE } }, `Provisioned JIT runner for ${HOSTILE}`);
+    // JSON escapes every C0 character; DEL, C1 and bidi characters are valid JSON as they are.
+    expect(output.trimEnd()).not.toMatch(/[\u0000-\u001f]/);
+    const line = JSON.parse(output) as { msg: string; claims: { email: string } };
+    expect(line.msg).toBe(`Provisioned JIT runner for ${HOSTILE}`);
+    expect(line.claims.email).toBe(HOSTILE);
   });
 });

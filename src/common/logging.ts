@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stdSerializers, type DestinationStream } from 'pino';
+import { prettyFactory } from 'pino-pretty';
 import type { Params } from 'nestjs-pino';
 import type { AppSettings } from '../config/app-config.js';
 
@@ -83,7 +84,40 @@ const requestLine = (req: IncomingMessage, res: ServerResponse) => `${req.method
 /** Health probes arrive every few seconds; a line for each would drown the log. */
 const HEALTH_PATH = '/health';
 
-/** nestjs-pino settings: JSON lines (pretty in development), a request id on every line, redaction. */
+/** C0 (tab and newline included), DEL, C1, and the bidi embeddings, overrides and isolates. */
+const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/** The text with each control or bidi character written as \uXXXX, so a terminal shows it instead of obeying it. */
+export function escapeControlCharacters(text: string): string {
+  return text.replace(UNSAFE_CHARACTERS, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function escapeStrings(value: unknown): unknown {
+  if (typeof value === 'string') return escapeControlCharacters(value);
+  if (Array.isArray(value)) return value.map(escapeStrings);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, field]) => [escapeControlCharacters(key), escapeStrings(field)]),
+  );
+}
+
+const PRETTY_OPTIONS = { singleLine: true, ignore: 'pid,hostname,req,res' };
+
+/**
+ * Readable lines for people, written in this thread: each JSON line is parsed, every string in it
+ * escaped (claims reach log lines, and a terminal would obey their escape sequences), then
+ * prettified. To standard output with colours where supported, or to `write` without them.
+ */
+export function prettyDestination(write?: (text: string) => unknown): DestinationStream {
+  const prettify = prettyFactory(write ? { ...PRETTY_OPTIONS, colorize: false } : PRETTY_OPTIONS);
+  const out = write ?? ((text: string) => process.stdout.write(text));
+  return { write: (line: string) => void out(prettify(escapeStrings(JSON.parse(line)))) };
+}
+
+/**
+ * nestjs-pino settings: JSON lines (pretty in development, with control characters escaped), a
+ * request id on every line, redaction.
+ */
 export function loggerParams(settings: AppSettings, destination?: DestinationStream): Params {
   const options = {
     level: settings.logLevel,
@@ -103,10 +137,7 @@ export function loggerParams(settings: AppSettings, destination?: DestinationStr
     customSuccessMessage: requestLine,
     customErrorMessage: requestLine,
     autoLogging: { ignore: (req: IncomingMessage) => pathOf(req) === HEALTH_PATH },
-    ...(settings.prettyLogs &&
-      !destination && {
-        transport: { target: 'pino-pretty', options: { singleLine: true, ignore: 'pid,hostname,req,res' } },
-      }),
   };
-  return { pinoHttp: destination ? [options, destination] : options };
+  const out = settings.prettyLogs ? prettyDestination(destination && ((text) => destination.write(text))) : destination;
+  return { pinoHttp: out ? [options, out] : options };
 }

@@ -14,10 +14,16 @@ export function encodeCursor(rowId: string): string {
 /** The row id a cursor continues after; a cursor that is not one of ours is a 400. */
 export function decodeCursor(cursor: string): string {
   const rowId = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!UUID_PATTERN.test(rowId)) {
-    throw new DomainError(ERROR_CODES.VALIDATION_FAILED, CURSOR_RULE, { violations: [{ field: 'cursor', message: CURSOR_RULE }] });
-  }
+  if (!UUID_PATTERN.test(rowId)) throw invalidCursor();
   return rowId;
+}
+
+/**
+ * A cursor that is not a previous page's: malformed, unknown, or naming a row the caller may not see,
+ * all with one answer so that it reveals nothing about rows of others.
+ */
+export function invalidCursor(): DomainError {
+  return new DomainError(ERROR_CODES.VALIDATION_FAILED, CURSOR_RULE, { violations: [{ field: 'cursor', message: CURSOR_RULE }] });
 }
 
 /** The next page as a path with its query: the filters given (in this order), then the cursor. */

@@ -7,7 +7,10 @@ export type DatabaseConfig =
 
 export interface AppSettings {
   port: number;
-  /** Address to listen on: all interfaces by default, loopback only in the demo. */
+  /**
+   * Address to listen on: all interfaces by default; loopback in the demo and whenever authentication
+   * is off (another address then needs ALLOW_UNAUTHENTICATED_NETWORK=true).
+   */
   host: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   /** Pretty, human-readable log lines instead of JSON (development and the demo). */

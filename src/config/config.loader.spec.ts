@@ -71,6 +71,7 @@ describe('loadConfig', () => {
         'GITHUB_APP_INSTALLATION_ID',
         'GITHUB_ORG',
         'GITHUB_APP_PRIVATE_KEY_PATH',
+        'DATABASE_URL',
       ]),
     );
     expect(problems.find((problem) => problem.startsWith('GITHUB_APP_INSTALLATION_ID'))).toContain('whole number');
@@ -182,6 +183,70 @@ describe('loadConfig', () => {
     expect(config.github.simulated).toBe(true);
     expect(config.app.prettyLogs).toBe(true);
     expect(config.app.host).toBe('127.0.0.1');
+  });
+});
+
+describe('unsafe settings outside the demo', () => {
+  const withoutAuth = (overrides: Env = {}) =>
+    productionEnv({ ENABLE_OIDC_AUTH: 'false', OIDC_ISSUER: '', OIDC_AUDIENCE: '', OIDC_JWKS_URL: '', ...overrides });
+
+  it.each(['0.0.0.0', '::', '10.0.0.5', 'rts.example.com'])(
+    'refuses HOST=%s with authentication off, naming HOST, ENABLE_OIDC_AUTH and ALLOW_UNAUTHENTICATED_NETWORK',
+    (host) => {
+      const problems = problemsOf(withoutAuth({ HOST: host }));
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(new RegExp(`^HOST is "${host}", not loopback, while ENABLE_OIDC_AUTH=false`));
+      expect(problems[0]).toContain('HOST=127.0.0.1');
+      expect(problems[0]).toContain('ALLOW_UNAUTHENTICATED_NETWORK=true');
+    },
+  );
+
+  it('refuses a network HOST in the demo too, whose authentication is off', () => {
+    expect(problemsOf({ HOST: '0.0.0.0' }, { demo: true })).toEqual([expect.stringMatching(/^HOST is "0.0.0.0", not loopback/)]);
+  });
+
+  it('listens on 127.0.0.1 when authentication is off and HOST is unset, as the demo does', () => {
+    expect(loadConfig(withoutAuth()).app.host).toBe('127.0.0.1');
+  });
+
+  it.each(['127.0.0.1', '127.1.2.3', 'localhost', '::1'])('accepts the loopback HOST=%s with authentication off', (host) => {
+    expect(loadConfig(withoutAuth({ HOST: host })).app.host).toBe(host);
+  });
+
+  it('accepts a network HOST with authentication off when ALLOW_UNAUTHENTICATED_NETWORK=true says the operator means it', () => {
+    const config = loadConfig(withoutAuth({ HOST: '0.0.0.0', ALLOW_UNAUTHENTICATED_NETWORK: 'true' }));
+    expect(config.app.host).toBe('0.0.0.0');
+    expect(config.auth.enabled).toBe(false);
+  });
+
+  it('refuses an ALLOW_UNAUTHENTICATED_NETWORK that is not a boolean', () => {
+    expect(problemsOf(withoutAuth({ HOST: '0.0.0.0', ALLOW_UNAUTHENTICATED_NETWORK: 'sure' }))).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^ALLOW_UNAUTHENTICATED_NETWORK must be true or false/)]),
+    );
+  });
+
+  it('does not check HOST for the CLI, which never listens and never verifies tokens', () => {
+    expect(problemsOf({ DATABASE_URL: 'pglite://memory', HOST: '0.0.0.0' }, { scope: 'database' })).toEqual([]);
+  });
+
+  it('refuses an unset DATABASE_URL, naming postgres:// for production and pglite://./data asked for by name', () => {
+    const problems = problemsOf(productionEnv({ DATABASE_URL: undefined }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^DATABASE_URL is required/);
+    expect(problems[0]).toContain('postgres://');
+    expect(problems[0]).toContain('pglite://./data');
+  });
+
+  it('refuses an unset DATABASE_URL for the CLI commands that use the database', () => {
+    expect(problemsOf({}, { scope: 'database' })).toEqual([expect.stringMatching(/^DATABASE_URL is required/)]);
+  });
+
+  it('takes pglite://./data when it is asked for by name', () => {
+    expect(loadConfig(productionEnv({ DATABASE_URL: 'pglite://./data' })).database).toEqual({ kind: 'pglite', dataDir: './data' });
+  });
+
+  it('needs no DATABASE_URL for check-policy, which touches no database', () => {
+    expect(problemsOf({}, { scope: 'policy' })).toEqual([]);
   });
 });
 

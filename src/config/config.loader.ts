@@ -10,8 +10,9 @@ import type {
   RunnerSettings,
   SchedulerSettings,
 } from './app-config.js';
+import { type Env, EnvReader, isLoopbackHost } from './env-reader.js';
 
-export type Env = Record<string, string | undefined>;
+export type { Env } from './env-reader.js';
 
 /** Every bad or missing variable, each with what it expects; the process stops with all of them. */
 export class ConfigError extends Error {
@@ -23,7 +24,10 @@ export class ConfigError extends Error {
 
 export const DEFAULT_PORT = 8000;
 export const DEFAULT_REQUEST_DEADLINE_MS = 15_000;
-export const DEFAULT_DATABASE_URL = 'pglite://./data';
+/** The demo's database (and check-policy's, which opens none): in memory, gone at exit. */
+export const DEMO_DATABASE_URL = 'pglite://memory';
+export const LOOPBACK_HOST = '127.0.0.1';
+export const ALL_INTERFACES_HOST = '0.0.0.0';
 export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
 export const DEFAULT_SYSTEM_LABELS = ['self-hosted', 'linux', 'x64'];
 /** GitHub answers well within this; a hung connection must not hold a caller for longer. */
@@ -78,10 +82,11 @@ export interface LoadOptions {
 export function loadConfig(env: Env, options: LoadOptions = {}): AppConfig {
   const reader = new EnvReader(env);
   const demo = options.demo ?? false;
-  const app = readApp(reader, demo);
-  const database = readDatabase(reader, demo);
   const scope = options.scope ?? 'all';
   const auth = scope === 'all' ? readAuth(reader, demo) : scope === 'policy' ? readAuthShorthand(reader) : disabledAuth();
+  // Only the service listens; the CLI's authentication is off because it verifies no token.
+  const app = readApp(reader, { demo, unauthenticated: scope === 'all' && !auth.enabled });
+  const database = readDatabase(reader, demo, scope === 'policy');
   const github = readGithub(reader, demo || scope === 'database' || scope === 'policy');
   const runners = readRunners(reader);
   const scheduler = readScheduler(reader);
@@ -107,7 +112,7 @@ function readScheduler(reader: EnvReader): SchedulerSettings {
   };
 }
 
-function readApp(reader: EnvReader, demo: boolean): AppSettings {
+function readApp(reader: EnvReader, { demo, unauthenticated }: { demo: boolean; unauthenticated: boolean }): AppSettings {
   const logLevel = (reader.string('LOG_LEVEL') ?? 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     reader.problem('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')} (any case)`);
@@ -116,14 +121,31 @@ function readApp(reader: EnvReader, demo: boolean): AppSettings {
   if (logFormat !== 'json' && logFormat !== 'pretty') reader.problem('LOG_FORMAT', 'must be json or pretty');
   return {
     port: reader.integer('PORT', DEFAULT_PORT, { min: 0, max: 65535 }),
-    // The demo runs without authentication: keep it off the network unless asked.
-    host: reader.string('HOST') ?? (demo ? '127.0.0.1' : '0.0.0.0'),
+    host: readHost(reader, demo || unauthenticated, unauthenticated),
     logLevel: logLevel as AppSettings['logLevel'],
     prettyLogs: logFormat === 'pretty',
     demo,
     trustProxy: readTrustProxy(reader),
     requestDeadlineMs: reader.integer('REQUEST_DEADLINE_MS', DEFAULT_REQUEST_DEADLINE_MS, { min: 1000, max: 120_000 }),
   };
+}
+
+/**
+ * Without authentication every request acts as local-user, so such a service stays on loopback
+ * (the default then, and the demo's) unless ALLOW_UNAUTHENTICATED_NETWORK says the operator means it.
+ */
+function readHost(reader: EnvReader, loopbackByDefault: boolean, unauthenticated: boolean): string {
+  const allowNetwork = reader.boolean('ALLOW_UNAUTHENTICATED_NETWORK', false);
+  const host = reader.string('HOST');
+  if (host === undefined) return loopbackByDefault ? LOOPBACK_HOST : ALL_INTERFACES_HOST;
+  if (unauthenticated && !allowNetwork && !isLoopbackHost(host)) {
+    reader.problem(
+      'HOST',
+      `is "${host}", not loopback, while ENABLE_OIDC_AUTH=false: anyone who reaches it would act as local-user. ` +
+        'Unset HOST or set HOST=127.0.0.1, or set ENABLE_OIDC_AUTH=true, or set ALLOW_UNAUTHENTICATED_NETWORK=true if you mean it',
+    );
+  }
+  return host;
 }
 
 const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
@@ -142,9 +164,18 @@ function readTrustProxy(reader: EnvReader): AppSettings['trustProxy'] {
   return false;
 }
 
-function readDatabase(reader: EnvReader, demo: boolean): DatabaseConfig {
+function readDatabase(reader: EnvReader, demo: boolean, optional: boolean): DatabaseConfig {
   // The demo's GitHub is an in-memory simulator, so its database is in memory too unless asked otherwise.
-  const url = reader.string('DATABASE_URL') ?? (demo ? 'pglite://memory' : DEFAULT_DATABASE_URL);
+  const url = reader.string('DATABASE_URL') ?? (demo || optional ? DEMO_DATABASE_URL : undefined);
+  if (url === undefined) {
+    // A silent embedded default would give each replica its own copy of the runners.
+    reader.problem(
+      'DATABASE_URL',
+      'is required: postgres://USER:PASSWORD@HOST:PORT/DB for production (PostgreSQL, shared by every replica), ' +
+        'or pglite://./data to ask for the embedded database in a folder (one instance only)',
+    );
+    return { kind: 'pglite', dataDir: undefined };
+  }
   const parsed = parseDatabaseUrl(url);
   if (typeof parsed === 'string') {
     reader.problem('DATABASE_URL', parsed);
@@ -171,7 +202,7 @@ export function parseDatabaseUrl(url: string): DatabaseConfig | string {
     return { kind: 'pglite', dataDir: path === 'memory' ? undefined : path };
   }
   if (scheme === 'sqlite') {
-    return `SQLite is not supported; use ${alternatives} (unset, it is ${DEFAULT_DATABASE_URL})`;
+    return `SQLite is not supported; use ${alternatives}`;
   }
   return `has an unknown scheme "${scheme}"; expected ${alternatives}`;
 }
@@ -304,73 +335,4 @@ function readPrivateKey(reader: EnvReader): string {
     return '';
   }
   return key;
-}
-
-/** Reads variables and collects every problem instead of stopping at the first. */
-class EnvReader {
-  readonly problems: string[] = [];
-
-  constructor(private readonly env: Env) {}
-
-  problem(name: string, message: string): void {
-    this.problems.push(`${name} ${message}`);
-  }
-
-  string(name: string): string | undefined {
-    const value = this.env[name]?.trim();
-    return value === undefined || value === '' ? undefined : value;
-  }
-
-  integer(name: string, fallback: number, range?: { min?: number; max?: number }): number;
-  integer(name: string, fallback: undefined, range?: { min?: number; max?: number }): number | undefined;
-  integer(name: string, fallback: number | undefined, range: { min?: number; max?: number } = {}): number | undefined {
-    const raw = this.string(name);
-    const bounds = [
-      range.min !== undefined ? `at least ${range.min}` : '',
-      range.max !== undefined ? `at most ${range.max}` : '',
-    ]
-      .filter(Boolean)
-      .join(' and ');
-    const expectation = `must be a whole number${bounds ? ` ${bounds}` : ''}`;
-    if (raw === undefined) {
-      if (fallback === undefined) this.problem(name, `is required and ${expectation}`);
-      return fallback;
-    }
-    const value = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN;
-    if (
-      !Number.isSafeInteger(value) ||
-      (range.min !== undefined && value < range.min) ||
-      (range.max !== undefined && value > range.max)
-    ) {
-      this.problem(name, `${expectation} (got "${raw}")`);
-      return fallback;
-    }
-    return value;
-  }
-
-  boolean(name: string, fallback: boolean): boolean {
-    const raw = this.string(name)?.toLowerCase();
-    if (raw === undefined) return fallback;
-    if (['true', '1', 'yes', 'on'].includes(raw)) return true;
-    if (['false', '0', 'no', 'off'].includes(raw)) return false;
-    this.problem(name, `must be true or false (got "${raw}")`);
-    return fallback;
-  }
-
-  /** An https URL; plain http only to this machine (tests, the demo, the standalone simulator). */
-  httpsUrl(name: string, value: string, why: string): void {
-    const url = URL.canParse(value) ? new URL(value) : undefined;
-    const allowed = url?.protocol === 'https:' || (url?.protocol === 'http:' && isLoopback(url.hostname));
-    if (!allowed) {
-      this.problem(
-        name,
-        `must be an https URL, because ${why} (http is accepted only for localhost, 127.0.0.0/8 and [::1]): got "${value}"`,
-      );
-    }
-  }
-}
-
-/** WHATWG URL has already normalised the host (127.1 is 127.0.0.1, IPv6 comes bracketed). */
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }

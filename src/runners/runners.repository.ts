@@ -140,16 +140,24 @@ export class RunnersRepository {
     return this.rows.findOne({ where: { name: idOrName }, order: { createdAt: 'DESC', id: 'DESC' } });
   }
 
-  /** One page of the actor's runners, newest first (see page()). */
+  /** Whether the runner with this id (any status) is the actor's: a cursor of their list names one. */
+  isOwnedBy(actor: Actor, id: string): Promise<boolean> {
+    return this.rows.exists({ where: { id, ...ownedBy(actor) } });
+  }
+
+  /** Whether a runner with this id exists, whoever owns it: a cursor of the admin view names one. */
+  existsById(id: string): Promise<boolean> {
+    return this.rows.exists({ where: { id } });
+  }
+
+  /** One page of the actor's runners, newest first (see page()), continuing only after one of theirs. */
   listOwnedPage(actor: Actor, filter: RunnerListFilter): Promise<RunnerEntity[]> {
+    const owner = { issuer: actor.issuer, subject: actor.subject };
     const query = this.rows
       .createQueryBuilder('runner')
-      .where('runner.owner_issuer = :issuer AND runner.owner_subject = :subject', {
-        issuer: actor.issuer,
-        subject: actor.subject,
-      });
+      .where('runner.owner_issuer = :issuer AND runner.owner_subject = :subject', owner);
     this.filterByStatus(query, filter.status);
-    return this.page(query, filter);
+    return this.page(query, filter, 'after.owner_issuer = :issuer AND after.owner_subject = :subject');
   }
 
   /** One page of every owner's runners, newest first, narrowed by each filter given: the admin view. */
@@ -168,11 +176,16 @@ export class RunnersRepository {
    * Newest first in a stable order (created_at, then id), strictly after the runner `afterId`, so
    * runners created meanwhile never shift a page: they appear on the first page of the next listing.
    */
-  private page(query: SelectQueryBuilder<RunnerEntity>, page: { limit: number; afterId?: string }): Promise<RunnerEntity[]> {
+  private page(
+    query: SelectQueryBuilder<RunnerEntity>,
+    page: { limit: number; afterId?: string },
+    cursorScope = 'TRUE',
+  ): Promise<RunnerEntity[]> {
     if (page.afterId !== undefined) {
       // Compared in the database at full precision (a JavaScript Date would round to milliseconds).
+      // cursorScope keeps the cursor's row among those the list may show.
       query.andWhere(
-        '(runner.created_at, runner.id) < (SELECT after.created_at, after.id FROM runners after WHERE after.id = :afterId)',
+        `(runner.created_at, runner.id) < (SELECT after.created_at, after.id FROM runners after WHERE after.id = :afterId AND ${cursorScope})`,
         { afterId: page.afterId },
       );
     }

@@ -3,7 +3,7 @@ import type { Actor } from '../auth/actor.js';
 import { AuditService } from '../audit/audit.service.js';
 import { API_PREFIX } from '../common/api.js';
 import { DomainError, ERROR_CODES, errorCodeOf } from '../common/domain-error.js';
-import { decodeCursor, encodeCursor } from '../common/page-cursor.js';
+import { decodeCursor, encodeCursor, invalidCursor } from '../common/page-cursor.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Transactions } from '../database/transactions.service.js';
 import { AUDIT_ACTIONS } from './audit-actions.constants.js';
@@ -53,6 +53,8 @@ export class RunnersService {
   async listRunners(actor: Actor, query: ListRunnersQueryDto): Promise<RunnerListResponseDto> {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    // Another owner's runner is no cursor of the caller's: refused like an unknown one.
+    if (afterId !== undefined && !(await this.runners.isOwnedBy(actor, afterId))) throw invalidCursor();
     // One more than asked tells whether there is a next page.
     const page = await this.runners.listOwnedPage(actor, { status: query.status, limit: limit + 1, afterId });
     const runners = page.slice(0, limit);
@@ -81,6 +83,7 @@ export class RunnersService {
   async listAllRunnersPage(query: RunnerDirectoryQuery): Promise<AdminRunnerPage> {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    if (afterId !== undefined && !(await this.runners.existsById(afterId))) throw invalidCursor();
     const { owner, rule, status, label } = query;
     // One more than asked tells whether there is a next page.
     const page = await this.runners.listAllPage({ owner, rule, status, label, limit: limit + 1, afterId });
