@@ -18,7 +18,7 @@ class ThingsController {
 
 const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
 
-const settings = { port: 0, host: '127.0.0.1', logLevel: 'fatal', prettyLogs: false, demo: false, trustProxy: false, requestDeadlineMs: 15_000 } as const;
+const settings = { port: 0, host: '127.0.0.1', logLevel: 'fatal', prettyLogs: false, demo: false, trustProxy: false, requestDeadlineMs: 15_000, shutdownDrainSeconds: 0 } as const;
 
 @Module({
   imports: [

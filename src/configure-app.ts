@@ -99,9 +99,6 @@ function describeResponsesBySchema(document: OpenAPIObject): void {
   }
 }
 
-/** The signals that stop the service gracefully. */
-export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
-
 /** Everything main.ts and the tests set on the app, in one place, so tests run what production runs. */
 export function configureApp(app: INestApplication): INestApplication {
   app.useLogger(app.get(Logger));
@@ -134,9 +131,9 @@ export function configureApp(app: INestApplication): INestApplication {
     }),
   );
   app.useGlobalFilters(new AllExceptionsFilter());
-  // Not Nest's default list, which includes SIGHUP: SIGHUP reloads the access policy (PolicyStore),
-  // and Nest would close the app on it.
-  app.enableShutdownHooks(SHUTDOWN_SIGNALS);
+  // Nest's shutdown hooks (onModuleDestroy… onApplicationShutdown) run from app.close(), which
+  // main.ts calls after draining (gracefulShutdown); Nest's own signal handling is not used: its
+  // default list includes SIGHUP, which reloads the access policy here.
 
   const document = SwaggerModule.createDocument(
     app,

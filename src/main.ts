@@ -8,6 +8,7 @@ import type { AppConfig } from './config/app-config.js';
 import { ConfigError, loadConfig, readEnvironment } from './config/config.loader.js';
 import { API_PREFIX } from './common/api.js';
 import { DOCS_PATH, configureApp } from './configure-app.js';
+import { CLOSE_TIMEOUT_MS, gracefulShutdown } from './shutdown.js';
 import { describeDatabase } from './database/data-source-options.js';
 import { SchemaNotReadyError } from './database/schema.js';
 import type { GithubSimulator } from './github/simulator/github-simulator.js';
@@ -34,9 +35,7 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(AppModule.forRoot(config, { schema }), { bufferLogs: true, abortOnError: false });
   configureApp(app);
   if (simulator) {
-    const running = simulator;
-    app.get(Logger).warn(`GitHub is SIMULATED: the built-in simulator at ${running.url} (org ${running.org})`);
-    process.once('beforeExit', () => void running.stop());
+    app.get(Logger).warn(`GitHub is SIMULATED: the built-in simulator at ${simulator.url} (org ${simulator.org})`);
   }
   await listen(app, config);
   const address = app.getHttpServer().address() as AddressInfo;
@@ -47,6 +46,32 @@ async function bootstrap(): Promise<void> {
       `Runner Token Service listening on ${url}: API ${url}/${API_PREFIX}, docs ${url}/${DOCS_PATH}, health ${url}/health`,
     );
   app.get(Logger).log(`Database: ${describeDatabase(config.database)}; GitHub: ${config.github.apiUrl} (org ${config.github.org})`);
+  stopGracefullyOn(app, config, simulator);
+}
+
+/** The signals that stop the service; SIGHUP is not one of them (it reloads the access policy). */
+const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
+
+/**
+ * On SIGTERM (or SIGINT, SIGQUIT): drain, close, then the demo's simulator, and exit 0 (1 when the
+ * shutdown itself failed). A second signal during the stop changes nothing.
+ */
+function stopGracefullyOn(app: INestApplication, config: AppConfig, simulator: GithubSimulator | undefined): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    gracefulShutdown(app, { drainMs: config.app.shutdownDrainSeconds * 1000, closeTimeoutMs: CLOSE_TIMEOUT_MS }, signal)
+      .then(async () => {
+        await simulator?.stop();
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        process.stderr.write(`Shutdown failed: ${(error as Error).message}\n`);
+        process.exit(1);
+      });
+  };
+  for (const signal of SHUTDOWN_SIGNALS) process.on(signal, stop);
 }
 
 async function listen(app: INestApplication, config: AppConfig): Promise<void> {

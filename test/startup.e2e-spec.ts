@@ -25,7 +25,7 @@ describe('start-up', () => {
   it('refuses to start on a database that lacks migrations, saying to run init-db', async () => {
     database = await testDatabaseConfig();
     const config = {
-      app: { port: 0, host: '127.0.0.1', logLevel: 'error', prettyLogs: false, demo: false, trustProxy: false, requestDeadlineMs: 15_000 },
+      app: { port: 0, host: '127.0.0.1', logLevel: 'error', prettyLogs: false, demo: false, trustProxy: false, requestDeadlineMs: 15_000, shutdownDrainSeconds: 0 },
       database: database.config,
       auth: { enabled: false, issuer: '', audience: '', jwksUrl: '', userClaim: 'email', clockToleranceSeconds: 0 },
       github: {
@@ -59,7 +59,7 @@ describe('start-up', () => {
     );
     database = await testDatabaseConfig();
     const config = {
-      app: { port: 0, host: '127.0.0.1', logLevel: 'error', prettyLogs: false, demo: false, trustProxy: false, requestDeadlineMs: 15_000 },
+      app: { port: 0, host: '127.0.0.1', logLevel: 'error', prettyLogs: false, demo: false, trustProxy: false, requestDeadlineMs: 15_000, shutdownDrainSeconds: 0 },
       database: database.config,
       auth: { enabled: false, issuer: '', audience: '', jwksUrl: '', userClaim: 'email', clockToleranceSeconds: 0, policyFile },
       github: { apiUrl: '', appId: '', installationId: 0, privateKey: '', org: '', runnerGroupId: 1, systemLabels: [], requestTimeoutMs: 1000, simulated: true },

@@ -3,7 +3,7 @@ import { pinoHttp, type Options as PinoHttpOptions } from 'pino-http';
 import type { AppSettings } from '../config/app-config.js';
 import { loggerParams } from './logging.js';
 
-const SETTINGS: AppSettings = { port: 0, host: '127.0.0.1', logLevel: 'info', prettyLogs: false, demo: false, trustProxy: false, requestDeadlineMs: 15_000 };
+const SETTINGS: AppSettings = { port: 0, host: '127.0.0.1', logLevel: 'info', prettyLogs: false, demo: false, trustProxy: false, requestDeadlineMs: 15_000, shutdownDrainSeconds: 0 };
 
 /** The pino options the app runs with (loggerParams may pair them with a destination). */
 function appLoggerOptions(): LoggerOptions {

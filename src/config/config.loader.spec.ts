@@ -44,7 +44,7 @@ function problemsOf(env: Env, options = {}): string[] {
 describe('loadConfig', () => {
   it('reads a complete production environment with the documented defaults', () => {
     const config = loadConfig(productionEnv({ LOG_LEVEL: 'INFO' }));
-    expect(config.app).toEqual({ port: 8000, host: '0.0.0.0', logLevel: 'info', prettyLogs: false, demo: false, trustProxy: false, requestDeadlineMs: 15_000 });
+    expect(config.app).toEqual({ port: 8000, host: '0.0.0.0', logLevel: 'info', prettyLogs: false, demo: false, trustProxy: false, requestDeadlineMs: 15_000, shutdownDrainSeconds: 5 });
     expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/rts' });
     expect(config.auth).toMatchObject({ enabled: true, userClaim: 'email', audience: 'runner-token-service' });
     expect(config.github).toMatchObject({

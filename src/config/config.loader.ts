@@ -24,6 +24,7 @@ export class ConfigError extends Error {
 
 export const DEFAULT_PORT = 8000;
 export const DEFAULT_REQUEST_DEADLINE_MS = 15_000;
+export const DEFAULT_SHUTDOWN_DRAIN_SECONDS = 5;
 /** The demo's database (and check-policy's, which opens none): in memory, gone at exit. */
 export const DEMO_DATABASE_URL = 'pglite://memory';
 export const LOOPBACK_HOST = '127.0.0.1';
@@ -127,6 +128,8 @@ function readApp(reader: EnvReader, { demo, unauthenticated }: { demo: boolean; 
     demo,
     trustProxy: readTrustProxy(reader),
     requestDeadlineMs: reader.integer('REQUEST_DEADLINE_MS', DEFAULT_REQUEST_DEADLINE_MS, { min: 1000, max: 120_000 }),
+    // The demo stops at once: nothing sits in front of it to drain.
+    shutdownDrainSeconds: reader.integer('SHUTDOWN_DRAIN_SECONDS', demo ? 0 : DEFAULT_SHUTDOWN_DRAIN_SECONDS, { min: 0, max: 60 }),
   };
 }
 

@@ -62,7 +62,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     options.database ? shared : testDatabaseConfig(),
   ]);
   const config: AppConfig = {
-    app: { port: 0, host: '127.0.0.1', logLevel: 'trace', prettyLogs: false, demo: false, trustProxy: false, requestDeadlineMs: 15_000, ...options.app },
+    app: { port: 0, host: '127.0.0.1', logLevel: 'trace', prettyLogs: false, demo: false, trustProxy: false, requestDeadlineMs: 15_000, shutdownDrainSeconds: 0, ...options.app },
     database: database.config as AppConfig['database'],
     auth: {
       ...(options.auth === 'off' ? { ...oidc.authConfig(), enabled: false } : oidc.authConfig()),
