@@ -22,8 +22,7 @@ export class AdminGuard implements CanActivate {
     // The global OidcAuthGuard has set the actor; an admin route is never @Public().
     if (!actor) throw new DomainError(ERROR_CODES.FORBIDDEN, 'This needs an identity that the policy grants admin: true');
     this.policy.requireAdmin(actor);
-    const match = this.policy.match(actor);
-    await this.suspensions.assertNotSuspended(actor, match.matched ? (match.rule?.name ?? null) : null);
+    await this.suspensions.assertNotSuspended(actor, this.policy.ruleNameOf(actor));
     return true;
   }
 }

@@ -36,6 +36,12 @@ export class PolicyService {
     return decideProvision(this.policyFor(actor), callerOf(actor), ask, settings);
   }
 
+  /** The name of the rule that matches the actor; null when none does, or without a policy file. */
+  ruleNameOf(actor: Actor): string | null {
+    const match = this.match(actor);
+    return match.matched ? (match.rule?.name ?? null) : null;
+  }
+
   /** Admin rights come only from a rule of a policy file that grants `admin: true`; never from its absence. */
   isAdmin(actor: Actor): boolean {
     if (this.isLocal(actor)) return false;

@@ -31,8 +31,7 @@ export class SuspendedCallerInterceptor implements NestInterceptor {
       context.getClass(),
     ]);
     if (actor && actor.kind === 'user' && !open) {
-      const match = this.policy.match(actor);
-      await this.suspensions.assertNotSuspendedRecently(actor, match.matched ? (match.rule?.name ?? null) : null);
+      await this.suspensions.assertNotSuspendedRecently(actor, this.policy.ruleNameOf(actor));
     }
     return next.handle();
   }
