@@ -155,6 +155,7 @@ async function prepareDatabase(options) {
 function appConfig(simulator, database) {
   return {
     app: { port: 0, host: '127.0.0.1', logLevel: 'warn', prettyLogs: false, demo: false, trustProxy: false, requestDeadlineMs: 15_000, shutdownDrainSeconds: 0 },
+    metrics: {},
     database,
     auth: { enabled: false, issuer: '', audience: '', jwksUrl: '', userClaim: 'email', clockToleranceSeconds: 0 },
     github: {

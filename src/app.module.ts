@@ -14,6 +14,7 @@ import type { SchemaMode } from './database/schema.js';
 import { GithubModule } from './github/github.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MeModule } from './me/me.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { PolicyModule } from './policy/policy.module.js';
 import { RunnersModule } from './runners/runners.module.js';
 import { SchedulerModule } from './runners/reconciliation/scheduler.module.js';
@@ -35,6 +36,8 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        // On the API's port unless METRICS_PORT gives /metrics a port of its own (main.ts serves it there).
+        config.metrics.port === undefined ? MetricsModule.withEndpoint() : MetricsModule,
         LoggerModule.forRoot(loggerParams(config.app, options.logDestination)),
         DatabaseModule.forRoot(options.schema),
         AuthModule,

@@ -17,6 +17,9 @@ import type { ErrorBody } from './common/http-errors.js';
 import { requestIdOf } from './common/logging.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { DomainError, ERROR_CODES } from './common/domain-error.js';
+import { httpMetrics } from './metrics/http-metrics.js';
+import { Metrics } from './metrics/metrics.js';
+import { METRICS_PATH } from './metrics/scrape-access.js';
 
 import { API_PREFIX } from './common/api.js';
 export const DOCS_PATH = 'docs';
@@ -113,12 +116,16 @@ export function configureApp(app: INestApplication): INestApplication {
   // First: the budget counts from the moment the request arrives.
   app.use(requestDeadline(config.app.requestDeadlineMs));
   app.useGlobalInterceptors(new RequestDeadlineInterceptor());
+  app.use(httpMetrics(app.get(Metrics)));
   // Before the body parsers, so a body that is not JSON is refused unread.
   app.use(`/${API_PREFIX}`, requireJsonBodies());
   // The JSON parser also takes application/*+json, which the 415 check lets through.
   (app as NestExpressApplication).useBodyParser('json', { type: ['application/json', 'application/*+json'] });
   app.setGlobalPrefix(API_PREFIX, {
-    exclude: [{ path: 'health', method: RequestMethod.GET }],
+    exclude: [
+      { path: 'health', method: RequestMethod.GET },
+      { path: METRICS_PATH, method: RequestMethod.GET },
+    ],
   });
   app.useGlobalPipes(
     new ValidationPipe({

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type INestApplication, Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -12,6 +13,8 @@ import { CLOSE_TIMEOUT_MS, gracefulShutdown } from './shutdown.js';
 import { describeDatabase } from './database/data-source-options.js';
 import { SchemaNotReadyError } from './database/schema.js';
 import type { GithubSimulator } from './github/simulator/github-simulator.js';
+import { Metrics } from './metrics/metrics.js';
+import { startMetricsServer } from './metrics/metrics-server.js';
 
 /**
  * The demo's GitHub: the built-in simulator, in this process, with a fresh App key. Loaded only
@@ -46,24 +49,45 @@ async function bootstrap(): Promise<void> {
       `Runner Token Service listening on ${url}: API ${url}/${API_PREFIX}, docs ${url}/${DOCS_PATH}, health ${url}/health`,
     );
   app.get(Logger).log(`Database: ${describeDatabase(config.database)}; GitHub: ${config.github.apiUrl} (org ${config.github.org})`);
-  stopGracefullyOn(app, config, simulator);
+  const metricsServer = await serveMetricsApart(app, config);
+  stopGracefullyOn(app, config, async () => {
+    metricsServer?.close();
+    await simulator?.stop();
+  });
+}
+
+/** With METRICS_PORT, /metrics is served there (on HOST) instead of on the API's port. */
+async function serveMetricsApart(app: INestApplication, config: AppConfig): Promise<Server | undefined> {
+  const { port, token } = config.metrics;
+  if (port === undefined) return undefined;
+  try {
+    const server = await startMetricsServer(app.get(Metrics), { host: config.app.host, port, token });
+    app.get(Logger).log(`Metrics on http://${config.app.host}:${port}/metrics`);
+    return server;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new StartError(`METRICS_PORT ${port} on ${config.app.host} is in use: stop what holds it, or change METRICS_PORT`);
+    }
+    throw error;
+  }
 }
 
 /** The signals that stop the service; SIGHUP is not one of them (it reloads the access policy). */
 const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
 
 /**
- * On SIGTERM (or SIGINT, SIGQUIT): drain, close, then the demo's simulator, and exit 0 (1 when the
- * shutdown itself failed). A second signal during the stop changes nothing.
+ * On SIGTERM (or SIGINT, SIGQUIT): drain, close, then what runs beside the app (the metrics port, the
+ * demo's simulator), and exit 0 (1 when the shutdown itself failed). A second signal during the stop
+ * changes nothing.
  */
-function stopGracefullyOn(app: INestApplication, config: AppConfig, simulator: GithubSimulator | undefined): void {
+function stopGracefullyOn(app: INestApplication, config: AppConfig, stopTheRest: () => Promise<void>): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     gracefulShutdown(app, { drainMs: config.app.shutdownDrainSeconds * 1000, closeTimeoutMs: CLOSE_TIMEOUT_MS }, signal)
       .then(async () => {
-        await simulator?.stop();
+        await stopTheRest();
         process.exit(0);
       })
       .catch((error: unknown) => {

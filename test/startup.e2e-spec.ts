@@ -26,6 +26,7 @@ describe('start-up', () => {
     database = await testDatabaseConfig();
     const config = {
       app: { port: 0, host: '127.0.0.1', logLevel: 'error', prettyLogs: false, demo: false, trustProxy: false, requestDeadlineMs: 15_000, shutdownDrainSeconds: 0 },
+      metrics: {},
       database: database.config,
       auth: { enabled: false, issuer: '', audience: '', jwksUrl: '', userClaim: 'email', clockToleranceSeconds: 0 },
       github: {
@@ -60,6 +61,7 @@ describe('start-up', () => {
     database = await testDatabaseConfig();
     const config = {
       app: { port: 0, host: '127.0.0.1', logLevel: 'error', prettyLogs: false, demo: false, trustProxy: false, requestDeadlineMs: 15_000, shutdownDrainSeconds: 0 },
+      metrics: {},
       database: database.config,
       auth: { enabled: false, issuer: '', audience: '', jwksUrl: '', userClaim: 'email', clockToleranceSeconds: 0, policyFile },
       github: { apiUrl: '', appId: '', installationId: 0, privateKey: '', org: '', runnerGroupId: 1, systemLabels: [], requestTimeoutMs: 1000, simulated: true },

@@ -2,6 +2,7 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable, Logger } f
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { Metrics } from '../metrics/metrics.js';
 import { Actor } from './actor.js';
 import {
   AuthenticationFailedException,
@@ -37,6 +38,7 @@ export class OidcAuthGuard implements CanActivate {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly verifier: TokenVerifier,
     private readonly rejections: RejectedTokenAudit,
+    private readonly metrics: Metrics,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -80,6 +82,7 @@ export class OidcAuthGuard implements CanActivate {
   }
 
   private reject(context: ExecutionContext, origin: Origin, failure: AuthFailure, detail?: string): never {
+    this.metrics.authFailures.inc({ reason: failure.reason });
     // Why a caller was turned away, for whoever debugs their setup (LOG_LEVEL=debug); never the token.
     this.logger.debug(
       `Rejected request ${origin.requestId ?? '-'}: ${failure.code} (${failure.reason}): ${failure.message}` +

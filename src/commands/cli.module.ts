@@ -6,6 +6,7 @@ import type { LoadOptions } from '../config/config.loader.js';
 import { ConfigModule } from '../config/config.module.js';
 import { DatabaseModule } from '../database/database.module.js';
 import { GithubModule } from '../github/github.module.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { RunnersModule } from '../runners/runners.module.js';
 import { CheckPolicyCommand } from './check-policy.command.js';
 import { CleanupStaleRunnersCommand } from './cleanup-stale-runners.command.js';
@@ -36,7 +37,7 @@ export class CliModule {
     }
     return {
       module: CliModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('none'), AuditModule, GithubModule, RunnersModule, KillSwitchModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('none'), MetricsModule, AuditModule, GithubModule, RunnersModule, KillSwitchModule],
       providers: [
         CliOutput,
         SchemaCheck,

@@ -77,8 +77,17 @@ export interface SchedulerSettings {
   cleanupIntervalMinutes: number;
 }
 
+/** GET /metrics (Prometheus). */
+export interface MetricsSettings {
+  /** METRICS_TOKEN: when set, a scrape must send it as a bearer token. A secret: never logged. */
+  token?: string;
+  /** METRICS_PORT: serve /metrics on this port only (same HOST), not on the API's port. */
+  port?: number;
+}
+
 export interface AppConfig {
   app: AppSettings;
+  metrics: MetricsSettings;
   database: DatabaseConfig;
   auth: AuthConfig;
   github: GithubConfig;

@@ -7,6 +7,7 @@ import type {
   AuthConfig,
   DatabaseConfig,
   GithubConfig,
+  MetricsSettings,
   RunnerSettings,
   SchedulerSettings,
 } from './app-config.js';
@@ -91,8 +92,9 @@ export function loadConfig(env: Env, options: LoadOptions = {}): AppConfig {
   const github = readGithub(reader, demo || scope === 'database' || scope === 'policy');
   const runners = readRunners(reader);
   const scheduler = readScheduler(reader);
+  const metrics = readMetrics(reader, app.port);
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
-  return { app, database, auth, github, runners, scheduler };
+  return { app, metrics, database, auth, github, runners, scheduler };
 }
 
 function readRunners(reader: EnvReader): RunnerSettings {
@@ -101,6 +103,15 @@ function readRunners(reader: EnvReader): RunnerSettings {
     pendingGraceMinutes: reader.integer('PENDING_GRACE_MINUTES', DEFAULT_PENDING_GRACE_MINUTES, { min: 1 }),
     staleRunnerHours: reader.integer('STALE_RUNNER_HOURS', DEFAULT_STALE_RUNNER_HOURS, { min: 1 }),
   };
+}
+
+function readMetrics(reader: EnvReader, apiPort: number): MetricsSettings {
+  const port =
+    reader.string('METRICS_PORT') === undefined ? undefined : reader.integer('METRICS_PORT', 0, { min: 1, max: 65535 });
+  if (port !== undefined && port === apiPort) {
+    reader.problem('METRICS_PORT', `must differ from PORT (${apiPort}); leave it unset to serve /metrics on PORT`);
+  }
+  return { token: reader.string('METRICS_TOKEN'), port };
 }
 
 function readScheduler(reader: EnvReader): SchedulerSettings {

@@ -13,6 +13,7 @@ import { RunnerQuotas } from './provisioning/runner-quotas.service.js';
 import { GithubSyncService } from './reconciliation/github-sync.service.js';
 import { StaleCleanupService } from './reconciliation/stale-cleanup.service.js';
 import { RunnerEntity } from './runner.entity.js';
+import { RunnerMetrics } from './runner-metrics.js';
 import { RunnersController } from './runners.controller.js';
 import { RunnersRepository } from './runners.repository.js';
 import { RunnersService } from './runners.service.js';
@@ -36,6 +37,7 @@ import { RunnersService } from './runners.service.js';
     RunnersService,
     GithubSyncService,
     StaleCleanupService,
+    RunnerMetrics,
   ],
   exports: [RunnersService, GithubSyncService, StaleCleanupService, RunnerQuotas],
 })

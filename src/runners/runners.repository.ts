@@ -93,6 +93,19 @@ const live = () => Not(In([...TERMINAL_STATUSES]));
 export class RunnersRepository {
   constructor(@InjectRepository(RunnerEntity) private readonly rows: Repository<RunnerEntity>) {}
 
+  /** How many runners there are of each status and kind (the rts_runners gauge). */
+  async countByStatusAndKind(): Promise<{ status: string; kind: string; count: number }[]> {
+    const rows = await this.rows
+      .createQueryBuilder('runner')
+      .select('runner.status', 'status')
+      .addSelect('runner.kind', 'kind')
+      .addSelect('COUNT(*)::int', 'count')
+      .groupBy('runner.status')
+      .addGroupBy('runner.kind')
+      .getRawMany<{ status: string; kind: string; count: number }>();
+    return rows.map((row) => ({ ...row, count: Number(row.count) }));
+  }
+
   /** The runner that holds this name now (not deleted, not failed), whoever owns it. */
   findActiveByName(name: string): Promise<RunnerEntity | null> {
     return this.rows.findOne({ where: { name, status: live() } });

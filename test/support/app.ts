@@ -30,6 +30,7 @@ export interface TestAppOptions {
   simulator?: GithubSimulator;
   /** POLICY_FILE: the access policy the service loads (write one with writePolicyFile). */
   policyFile?: string;
+  metrics?: AppConfig['metrics'];
 }
 
 export interface TestApp {
@@ -63,6 +64,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   ]);
   const config: AppConfig = {
     app: { port: 0, host: '127.0.0.1', logLevel: 'trace', prettyLogs: false, demo: false, trustProxy: false, requestDeadlineMs: 15_000, shutdownDrainSeconds: 0, ...options.app },
+    metrics: { ...options.metrics },
     database: database.config as AppConfig['database'],
     auth: {
       ...(options.auth === 'off' ? { ...oidc.authConfig(), enabled: false } : oidc.authConfig()),

@@ -11,6 +11,7 @@ import type { RunnerChange, RunnersRepository } from '../runners.repository.js';
 import { type Attempt, type Issued, NameTaken, ProvisioningAttempts } from './provisioning-attempts.service.js';
 import type { SuspensionsService } from '../../suspensions/suspensions.service.js';
 import { RunnerQuotas } from './runner-quotas.service.js';
+import { Metrics } from '../../metrics/metrics.js';
 
 const actor = Actor.user({ issuer: 'https://issuer.test', subject: 'alice-sub', name: 'alice' });
 const tx = {} as Transaction;
@@ -107,6 +108,7 @@ describe('ProvisioningAttempts', () => {
       audit as unknown as AuditService,
       transactions,
       github as unknown as GithubClient,
+      new Metrics(),
     );
   });
 

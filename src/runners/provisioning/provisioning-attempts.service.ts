@@ -5,6 +5,7 @@ import type { AuditOutcome } from '../../audit/audit-event.entity.js';
 import { DomainError, ERROR_CODES, errorCodeOf } from '../../common/domain-error.js';
 import { Transactions } from '../../database/transactions.service.js';
 import { GithubClient } from '../../github/github.client.js';
+import { Metrics } from '../../metrics/metrics.js';
 import { GithubError } from '../../github/github.errors.js';
 import { AUDIT_ACTIONS } from '../audit-actions.constants.js';
 import type { RunnerEntity, RunnerKind } from '../runner.entity.js';
@@ -142,6 +143,7 @@ export class ProvisioningAttempts {
     private readonly audit: AuditService,
     private readonly transactions: Transactions,
     private readonly github: GithubClient,
+    private readonly metrics: Metrics,
   ) {}
 
   async run<T>(
@@ -154,7 +156,9 @@ export class ProvisioningAttempts {
     let issued: Issued<T> | undefined;
     try {
       issued = await work(attempt);
-      return await this.complete(attempt, issued);
+      const answer = await this.complete(attempt, issued);
+      this.metrics.provisions.inc({ kind, outcome: 'succeeded', code: '' });
+      return answer;
     } catch (error) {
       if (issued?.createdOnGithub !== undefined) await this.removeCreated(attempt, issued.createdOnGithub);
       await this.closeUnsuccessful(attempt, error);
@@ -291,6 +295,7 @@ export class ProvisioningAttempts {
     const code = errorCodeOf(ended);
     const { runner } = attempt;
     const outcome: AuditOutcome = runner === null && DENIAL_CODES.includes(code) ? 'denied' : 'failed';
+    this.metrics.provisions.inc({ kind: attempt.kind, outcome, code });
     // Our own messages are safe to keep and show; an unexpected error's text is not.
     const reason = ended instanceof DomainError ? ended.message : 'Internal error while provisioning';
     const details = {

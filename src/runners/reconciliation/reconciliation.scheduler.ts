@@ -10,6 +10,7 @@ import {
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Actor } from '../../auth/actor.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { Metrics } from '../../metrics/metrics.js';
 import { GithubSyncService } from './github-sync.service.js';
 import { JobLeaseRepository } from './job-lease.repository.js';
 import { StaleCleanupService } from './stale-cleanup.service.js';
@@ -58,6 +59,7 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
     private readonly cleanup: StaleCleanupService,
     private readonly leases: JobLeaseRepository,
     private readonly registry: SchedulerRegistry,
+    private readonly metrics: Metrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -66,6 +68,7 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
       return;
     }
     for (const name of JOB_NAMES) {
+      this.metrics.schedulerLeaseHeld.set({ job: name }, 0);
       this.registry.addInterval(name, setInterval(() => void this.tick(name), this.intervalMs(name)));
     }
     this.logger.log(
@@ -99,6 +102,7 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
     if (!isJobName(name)) throw new Error(`No scheduled job named ${name}`);
     if (this.running.has(name)) {
       this.logger.warn(`${name}: the previous run is still going; this tick is skipped`);
+      this.metrics.reconciliationRuns.inc({ job: name, outcome: 'skipped' });
       return Promise.resolve('overrun');
     }
     const run = this.runUnderLease(name).finally(() => this.running.delete(name));
@@ -153,6 +157,7 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
       return 'failed';
     }
     if (!acquired) return 'not-due';
+    this.metrics.schedulerLeaseHeld.set({ job: name }, 1);
 
     // Stops the run at shutdown, or once another instance may have taken the job over.
     const lost = new AbortController();
@@ -170,12 +175,17 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
     try {
       const summary = await this.runJob(name, AbortSignal.any([lost.signal, this.stopping.signal]));
       this.logger.log(`${name} done in ${Date.now() - started} ms: ${summary}`);
+      this.metrics.reconciliationRuns.inc({ job: name, outcome: 'succeeded' });
+      this.metrics.reconciliationLastSuccess.set({ job: name }, Date.now() / 1000);
       return 'ran';
     } catch (error) {
       // The next tick tries again; the service method already wrote what it knew to the audit trail.
       this.logger.error(`${name} failed: ${(error as Error).message}`);
+      this.metrics.reconciliationRuns.inc({ job: name, outcome: 'failed' });
       return 'failed';
     } finally {
+      this.metrics.reconciliationDuration.observe({ job: name }, (Date.now() - started) / 1000);
+      this.metrics.schedulerLeaseHeld.set({ job: name }, 0);
       clearInterval(heartbeat);
       await this.leases.release(name, this.holder).catch((error: Error) => {
         this.logger.warn(`${name}: could not release the lease (it runs out by itself): ${error.message}`);
