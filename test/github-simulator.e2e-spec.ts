@@ -539,6 +539,43 @@ describe('GitHub simulator (contract with GitHub OpenAPI description)', () => {
       expect(after.status).toBe(200);
     });
 
+    it("answers a secondary-limit fault as GitHub does: 403 saying so, retry-after, and the window's real remaining count", async () => {
+      sim.injectFault({ path: new RegExp('/actions/runners$'), rateLimit: 'secondary', retryAfterSeconds: 7, times: 1 });
+
+      const limited = await call('GET', `${orgUrl}/actions/runners`);
+
+      expect(limited.status).toBe(403);
+      expect(limited.headers.get('retry-after')).toBe('7');
+      expect(Number(limited.headers.get('x-ratelimit-remaining'))).toBeGreaterThan(0);
+      expect(limited.body.message).toMatch(/^You have exceeded a secondary rate limit/);
+    });
+
+    it('spends its primary limit as GitHub does: remaining counts down, then every request gets 403 until the reset', async () => {
+      // Reset times are whole seconds: 2 leaves at least one whole second before the window resets.
+      sim.setRateLimit({ remaining: 2, resetInSeconds: 2 });
+
+      const first = await call('GET', `${orgUrl}/actions/runners`);
+      const last = await call('GET', `${orgUrl}/actions/runners`);
+      const refused = await call('GET', `${orgUrl}/actions/runner-groups`);
+
+      expect([first.status, last.status, refused.status]).toEqual([200, 200, 403]);
+      expect([first, last, refused].map((answer) => answer.headers.get('x-ratelimit-remaining'))).toEqual(['1', '0', '0']);
+      expect(refused.headers.get('retry-after')).toBeNull();
+      expect(Number(refused.headers.get('x-ratelimit-reset'))).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000));
+      expect(refused.body.message).toMatch(new RegExp(`^API rate limit exceeded for installation ID ${sim.installationId}\\.`));
+
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      const afterReset = await call('GET', `${orgUrl}/actions/runners`);
+      expect(afterReset.status).toBe(200);
+      expect(afterReset.headers.get('x-ratelimit-remaining')).toBe('4999');
+    });
+
+    it('counts the most requests it answered at once, a delayed answer until it is sent', async () => {
+      sim.injectFault({ method: 'GET', delayMs: 200 });
+      await Promise.all([1, 2, 3].map(() => call('GET', `${orgUrl}/actions/runner-groups`)));
+      expect(sim.peakConcurrentRequests()).toBe(3);
+    });
+
     it('with only a delay, answers normally; clearFaults removes faults', async () => {
       sim.injectFault({ method: 'GET', delayMs: 20 });
       const delayed = await call('GET', `${orgUrl}/actions/runner-groups`);
@@ -595,8 +632,23 @@ describe('GitHub simulator control endpoints', () => {
     expect(response.status).toBe(200);
     const body = (await response.json()) as { control_endpoints: string[] };
     const listed = body.control_endpoints.join('\n');
-    for (const path of ['/_simulator/runners/{id}/status', '/_simulator/runners/{id}/complete-job', '/_simulator/faults', '/_simulator/reset']) {
+    for (const path of ['/_simulator/runners/{id}/status', '/_simulator/runners/{id}/complete-job', '/_simulator/faults', '/_simulator/reset', '/_simulator/rate-limit']) {
       expect(listed).toContain(path);
     }
+  });
+
+  it('sets the primary rate limit over HTTP, and refuses a value that is not a count', async () => {
+    const post = (body: unknown) =>
+      fetch(`${sim.url}/_simulator/rate-limit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post({ limit: 10, remaining: 0, reset_in_seconds: 30 })).status).toBe(204);
+    const refused = await post({ remaining: -1 });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({ message: 'remaining must be a non-negative integer' });
+    const secondary = await fetch(`${sim.url}/_simulator/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ rateLimit: 'tertiary' }),
+    });
+    expect(secondary.status).toBe(400);
   });
 });

@@ -47,6 +47,9 @@ describe('GET /metrics (e2e)', () => {
     expect(sample(text, 'rts_provisions_total{kind="jit",outcome="succeeded",code=""}')).toBe(1);
     expect(sample(text, 'rts_provisions_total{kind="jit",outcome="denied",code="RUNNER_NAME_TAKEN"}')).toBe(1);
     expect(sample(text, 'rts_runners{status="pending",kind="jit"}')).toBe(1);
+    expect(sample(text, 'rts_github_requests_total{operation="generate-jitconfig",status="201"}')).toBe(1);
+    expect(sample(text, 'rts_github_rate_limit_remaining')).toBeGreaterThan(0);
+    expect(sample(text, 'rts_github_rate_limit_reset_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 3600);
     expect(sample(text, 'rts_http_request_duration_seconds_count{route="/api/v1/runners/:idOrName",method="GET",status="200"}')).toBe(1);
     expect(sample(text, 'rts_http_request_duration_seconds_count{route="/api/v1/runners/jit",method="POST",status="201"}')).toBe(1);
     expect(text).not.toContain(name);

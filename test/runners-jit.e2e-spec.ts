@@ -632,15 +632,17 @@ describe('JIT runners (e2e)', () => {
     });
 
     it("answers 503 with Retry-After when GitHub's rate limit is exhausted", async () => {
-      t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, rateLimit: true, retryAfterSeconds: 42, times: 1 });
+      // A short wait: every call to GitHub waits it out, this file's later tests included.
+      t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, rateLimit: true, retryAfterSeconds: 1, times: 1 });
       const response = await provision(alice, { runner_name: 'rate-limited', labels: ['x'] }).expect(503);
       expect(response.body.error.code).toBe('GITHUB_RATE_LIMITED');
-      expect(response.headers['retry-after']).toBe('42');
-      expect(response.body.error.details.retry_after_seconds).toBe(42);
+      expect(response.headers['retry-after']).toBe('1');
+      expect(response.body.error.details.retry_after_seconds).toBe(1);
       const [row] = await runnerRows('rate-limited');
       expect(row).toMatchObject({ status: 'failed', failure_code: 'GITHUB_RATE_LIMITED' });
       const outcomes = (await auditRows('rate-limited')).map((event) => event.outcome);
       expect(outcomes).toEqual(['attempted', 'failed']);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
     });
 
     it('answers 502 with GITHUB_PERMISSION_DENIED when the App lacks the runner permission', async () => {

@@ -421,12 +421,14 @@ describe('Registration tokens (e2e)', () => {
     });
 
     it("answers 503 with Retry-After when GitHub's rate limit is exhausted", async () => {
-      t.simulator.injectFault({ method: 'POST', path: REGISTRATION_TOKEN, rateLimit: true, retryAfterSeconds: 42, times: 1 });
+      // A short wait: every call to GitHub waits it out, this file's later tests included.
+      t.simulator.injectFault({ method: 'POST', path: REGISTRATION_TOKEN, rateLimit: true, retryAfterSeconds: 1, times: 1 });
       const response = await provision(alice, { runner_name: 'rate-limited-worker', labels: ['x'] }).expect(503);
       expect(response.body.error.code).toBe('GITHUB_RATE_LIMITED');
-      expect(response.headers['retry-after']).toBe('42');
+      expect(response.headers['retry-after']).toBe('1');
       const [row] = await runnerRows('rate-limited-worker');
       expect(row).toMatchObject({ status: 'failed', failure_code: 'GITHUB_RATE_LIMITED' });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
     });
 
     it('answers 502 and records a failed attempt when GitHub cannot be asked about the name (three 5xx: the read and its two retries)', async () => {

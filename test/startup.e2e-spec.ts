@@ -7,7 +7,7 @@ import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
 import { AppModule } from '../src/app.module.js';
 import type { AppConfig } from '../src/config/app-config.js';
-import { DEFAULT_RUNNER_SETTINGS, DEFAULT_SCHEDULER_SETTINGS } from '../src/config/config.loader.js';
+import { DEFAULT_GITHUB_LIMITS, DEFAULT_RUNNER_SETTINGS, DEFAULT_SCHEDULER_SETTINGS } from '../src/config/config.loader.js';
 import { MIGRATIONS } from '../src/database/migrations/index.js';
 import { testDatabaseConfig, type TestDatabase } from './support/database.js';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -38,6 +38,7 @@ describe('start-up', () => {
         runnerGroupId: 1,
         systemLabels: ['self-hosted'],
         requestTimeoutMs: 1000,
+        ...DEFAULT_GITHUB_LIMITS,
         simulated: false,
       },
       runners: DEFAULT_RUNNER_SETTINGS,
@@ -64,7 +65,7 @@ describe('start-up', () => {
       metrics: {},
       database: database.config,
       auth: { enabled: false, issuer: '', audience: '', jwksUrl: '', userClaim: 'email', clockToleranceSeconds: 0, policyFile },
-      github: { apiUrl: '', appId: '', installationId: 0, privateKey: '', org: '', runnerGroupId: 1, systemLabels: [], requestTimeoutMs: 1000, simulated: true },
+      github: { apiUrl: '', appId: '', installationId: 0, privateKey: '', org: '', runnerGroupId: 1, systemLabels: [], requestTimeoutMs: 1000, ...DEFAULT_GITHUB_LIMITS, simulated: true },
       runners: DEFAULT_RUNNER_SETTINGS,
       scheduler: { ...DEFAULT_SCHEDULER_SETTINGS, enabled: false },
     } satisfies AppConfig;

@@ -10,13 +10,15 @@ export function ApiGithubErrors(): MethodDecorator {
       type: ApiErrorResponseDto,
     }),
     ApiServiceUnavailableResponse({
-      description: "GITHUB_RATE_LIMITED: GitHub's rate limit is exhausted (see Retry-After)",
+      description:
+        "GITHUB_RATE_LIMITED: GitHub's rate limit says wait, or this service's limit of JIT configs a minute is reached; " +
+        'nothing was sent to GitHub; retry after Retry-After seconds',
       type: ApiErrorResponseDto,
     }),
     ApiGatewayTimeoutResponse({
       description:
         'GITHUB_TIMEOUT: GitHub did not answer in time; REQUEST_DEADLINE_EXCEEDED: the request ran out of its whole ' +
-        'budget (REQUEST_DEADLINE_MS), and what it started finishes in the background',
+        'budget (REQUEST_DEADLINE_MS), possibly waiting for its turn to call GitHub, and what it started finishes in the background',
       type: ApiErrorResponseDto,
     }),
   );

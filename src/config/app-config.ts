@@ -56,6 +56,13 @@ export interface GithubConfig {
   systemLabels: string[];
   /** Per-request timeout in milliseconds (at most 10 s). */
   requestTimeoutMs: number;
+  /** GITHUB_MAX_CONCURRENCY: calls to GitHub under way at once from this instance; more wait their turn. */
+  maxConcurrency: number;
+  /**
+   * GITHUB_JITCONFIG_PER_MINUTE: generate-jitconfig calls this instance makes in any 60 s; 0 is no
+   * limit. Per instance: with several replicas, divide GitHub's allowance by their number.
+   */
+  jitConfigPerMinute: number;
   /** True when GitHub is the built-in simulator (the demo). */
   simulated: boolean;
 }

@@ -55,9 +55,20 @@ describe('loadConfig', () => {
       runnerGroupId: 1,
       systemLabels: ['self-hosted', 'linux', 'x64'],
       requestTimeoutMs: 10_000,
+      maxConcurrency: 8,
+      jitConfigPerMinute: 150,
       simulated: false,
     });
     expect(config.github.privateKey).toContain('PRIVATE KEY');
+  });
+
+  it('reads the GitHub call limits: at least one call at a time, and 0 turns the JIT configs a minute off', () => {
+    const github = loadConfig(productionEnv({ GITHUB_MAX_CONCURRENCY: '1', GITHUB_JITCONFIG_PER_MINUTE: '0' })).github;
+    expect(github).toMatchObject({ maxConcurrency: 1, jitConfigPerMinute: 0 });
+    expect(problemsOf(productionEnv({ GITHUB_MAX_CONCURRENCY: '0', GITHUB_JITCONFIG_PER_MINUTE: '-5' }))).toEqual([
+      'GITHUB_MAX_CONCURRENCY must be a whole number at least 1 and at most 100 (got "0")',
+      'GITHUB_JITCONFIG_PER_MINUTE must be a whole number at least 0 (got "-5")',
+    ]);
   });
 
   it('names every missing variable at once, with what it expects', () => {

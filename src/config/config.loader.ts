@@ -35,6 +35,11 @@ export const DEFAULT_SYSTEM_LABELS = ['self-hosted', 'linux', 'x64'];
 /** GitHub answers well within this; a hung connection must not hold a caller for longer. */
 export const MAX_GITHUB_TIMEOUT_MS = 10_000;
 export const MAX_CLOCK_TOLERANCE_SECONDS = 60;
+export const DEFAULT_GITHUB_MAX_CONCURRENCY = 8;
+/** GitHub's secondary limit allows 100 concurrent requests per App. */
+export const MAX_GITHUB_CONCURRENCY = 100;
+/** GitHub's secondary limit is about 180 generate-jitconfig calls a minute per App; this leaves room. */
+export const DEFAULT_JITCONFIG_PER_MINUTE = 150;
 /** GitHub registers at most 100 labels on a runner; the system labels leave room for one of the caller's. */
 export const MAX_SYSTEM_LABELS = 99;
 export const DEFAULT_PENDING_GRACE_MINUTES = 60;
@@ -53,6 +58,11 @@ export const DEFAULT_SCHEDULER_SETTINGS: SchedulerSettings = {
   enabled: true,
   syncIntervalSeconds: DEFAULT_SYNC_INTERVAL_SECONDS,
   cleanupIntervalMinutes: DEFAULT_CLEANUP_INTERVAL_MINUTES,
+};
+/** GITHUB_MAX_CONCURRENCY and GITHUB_JITCONFIG_PER_MINUTE with nothing set, for code that builds a GithubConfig itself. */
+export const DEFAULT_GITHUB_LIMITS: Pick<GithubConfig, 'maxConcurrency' | 'jitConfigPerMinute'> = {
+  maxConcurrency: DEFAULT_GITHUB_MAX_CONCURRENCY,
+  jitConfigPerMinute: DEFAULT_JITCONFIG_PER_MINUTE,
 };
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
@@ -283,6 +293,8 @@ function readGithub(reader: EnvReader, demo: boolean): GithubConfig {
       min: 100,
       max: MAX_GITHUB_TIMEOUT_MS,
     }),
+    maxConcurrency: reader.integer('GITHUB_MAX_CONCURRENCY', DEFAULT_GITHUB_MAX_CONCURRENCY, { min: 1, max: MAX_GITHUB_CONCURRENCY }),
+    jitConfigPerMinute: reader.integer('GITHUB_JITCONFIG_PER_MINUTE', DEFAULT_JITCONFIG_PER_MINUTE, { min: 0 }),
   };
   if (demo) {
     // The built-in simulator supplies the URL, App and key when it starts (main.ts).

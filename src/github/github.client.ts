@@ -2,8 +2,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/core';
 import { APP_CONFIG, type AppConfig, type GithubConfig } from '../config/app-config.js';
-import { ERROR_CODES } from '../common/domain-error.js';
+import { DomainError, ERROR_CODES } from '../common/domain-error.js';
 import { remainingBudgetMs } from '../common/request-deadline.js';
+import { GithubBudget } from './github-budget.service.js';
+import { Metrics } from '../metrics/metrics.js';
+import { ConcurrencyLimit, SlidingWindowLimit } from './github-call-limits.js';
 import { GithubError, toGithubError } from './github.errors.js';
 import type { GithubRunner, GithubRunnerGroup, JitConfig, JitConfigRequest, RegistrationToken } from './github.types.js';
 
@@ -25,6 +28,8 @@ const MIN_USEFUL_BUDGET_MS = 500;
 const READ_RETRY_BASE_MS = 200;
 /** A listing that changed under us (runners came or went between pages) is tried once more. */
 const LIST_ATTEMPTS = 2;
+/** GITHUB_JITCONFIG_PER_MINUTE counts generate-jitconfig calls in any window this long. */
+const JITCONFIG_WINDOW_MS = 60_000;
 
 /** Every runner of the org, as one consistent listing. */
 export interface RunnerListing {
@@ -41,15 +46,28 @@ export interface RunnerListing {
  * Reads (list pages, a runner, a group) are retried on a 5xx or a network error, at most twice.
  * Nothing here retries a POST: generate-jitconfig is not idempotent (a retry after a lost answer
  * gets 409), so the caller decides what a failure means.
+ *
+ * GitHub's limits: while GitHub says wait (GithubBudget, shared by every instance) no call is sent
+ * and the caller gets GITHUB_RATE_LIMITED; at most GITHUB_MAX_CONCURRENCY calls are under way at
+ * once (the others wait, within their request's deadline); and at most GITHUB_JITCONFIG_PER_MINUTE
+ * generate-jitconfig calls go out in any minute.
  */
 @Injectable()
 export class GithubClient {
   private readonly logger = new Logger(GithubClient.name);
   private client: Octokit | undefined;
   private readonly settings: GithubConfig;
+  private readonly slots: ConcurrencyLimit;
+  private readonly jitConfigs: SlidingWindowLimit;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly budget: GithubBudget,
+    private readonly metrics: Metrics,
+  ) {
     this.settings = config.github;
+    this.slots = new ConcurrencyLimit(this.settings.maxConcurrency);
+    this.jitConfigs = new SlidingWindowLimit(this.settings.jitConfigPerMinute, JITCONFIG_WINDOW_MS);
   }
 
   /**
@@ -67,6 +85,8 @@ export class GithubClient {
     }
     const timeoutMs = this.settings.requestTimeoutMs;
     const logger = this.logger;
+    const budget = this.budget;
+    const metrics = this.metrics;
     return new Octokit({
       baseUrl: this.settings.apiUrl,
       userAgent: USER_AGENT,
@@ -80,10 +100,14 @@ export class GithubClient {
       request: {
         // Every request, the token request included, gives up after the timeout, or sooner when
         // the HTTP request it serves has less of its budget left.
-        fetch: (url: string | URL, init: RequestInit = {}) => {
-          const budget = remainingBudgetMs();
-          const limit = budget === undefined ? timeoutMs : Math.min(timeoutMs, budget);
-          return fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(Math.max(1, limit)) });
+        fetch: async (url: string | URL, init: RequestInit = {}) => {
+          const left = remainingBudgetMs();
+          const limit = left === undefined ? timeoutMs : Math.min(timeoutMs, left);
+          const response = await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(Math.max(1, limit)) });
+          recordRateLimit(metrics, response.headers);
+          // A rate-limit answer is judged with its body (the error mapping); any other tells the budget left.
+          if (response.status !== 403 && response.status !== 429) await budget.observe(response.headers);
+          return response;
         },
       },
       log: {
@@ -101,14 +125,17 @@ export class GithubClient {
 
   /** Creates a JIT runner. Not idempotent: never retried here. */
   async generateJitConfig(request: JitConfigRequest): Promise<JitConfig> {
-    const response = await this.call('generate-jitconfig', () =>
-      this.octokit.request('POST /orgs/{org}/actions/runners/generate-jitconfig', {
-        org: this.settings.org,
-        name: request.name,
-        runner_group_id: request.runnerGroupId,
-        labels: request.labels,
-        work_folder: request.workFolder,
-      }),
+    const response = await this.call(
+      'generate-jitconfig',
+      () =>
+        this.octokit.request('POST /orgs/{org}/actions/runners/generate-jitconfig', {
+          org: this.settings.org,
+          name: request.name,
+          runner_group_id: request.runnerGroupId,
+          labels: request.labels,
+          work_folder: request.workFolder,
+        }),
+      { perMinute: this.jitConfigs },
     );
     const data = response.data as { runner: GithubRunner; encoded_jit_config: string };
     return { runner: data.runner, encodedJitConfig: data.encoded_jit_config };
@@ -273,29 +300,90 @@ export class GithubClient {
   }
 
   /**
-   * Sends one request and maps its failure. A 401 means GitHub did not act on the request (the
+   * One call to GitHub within its limits: refused while GitHub says wait, then sent once a slot is
+   * free (and, for `perMinute`, once that window has room), then mapped. A call whose request runs
+   * out of time while it waits for a slot is never sent.
+   */
+  private async call<T>(operation: string, send: () => Promise<T>, limits: { perMinute?: SlidingWindowLimit } = {}): Promise<T> {
+    await this.assertOpen(operation);
+    const release = await this.slots.acquire(remainingBudgetMs());
+    if (!release) {
+      this.logger.warn(`GitHub ${operation} not sent: the request ran out of time waiting for one of ${this.slots.size} GitHub slots`);
+      throw new DomainError(
+        ERROR_CODES.REQUEST_DEADLINE_EXCEEDED,
+        'The request ran out of time waiting for its turn to call GitHub (the service is busy); nothing was sent to GitHub; try again',
+      );
+    }
+    try {
+      // GitHub may have said wait while this call was waiting for its slot.
+      await this.assertOpen(operation);
+      if (limits.perMinute) this.takeTurn(operation, limits.perMinute);
+      return await this.send(operation, send);
+    } finally {
+      release();
+    }
+  }
+
+  private async assertOpen(operation: string): Promise<void> {
+    try {
+      await this.budget.assertOpen(operation);
+    } catch (error) {
+      this.logger.debug(`GitHub ${operation} not sent: ${(error as Error).message}`);
+      throw error;
+    }
+  }
+
+  /** Counts the call in its per-minute window, or refuses it when the window is full. */
+  private takeTurn(operation: string, window: SlidingWindowLimit): void {
+    const waitMs = window.take();
+    if (waitMs === 0) return;
+    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    this.logger.warn(`GitHub ${operation} not sent: ${window.limit} a minute already (GITHUB_JITCONFIG_PER_MINUTE); room again in ${seconds} s`);
+    throw new GithubError(
+      ERROR_CODES.GITHUB_RATE_LIMITED,
+      `This service's limit of runner configs a minute from GitHub is reached; nothing was sent to GitHub; retry in ${seconds} s`,
+      { retryAfterSeconds: seconds, operatorDetail: `GITHUB_JITCONFIG_PER_MINUTE=${window.limit} on this instance` },
+    );
+  }
+
+  /**
+   * Sends one request and maps its failure; a rate limit GitHub answered holds back every call (of
+   * every instance) for as long as GitHub said. A 401 means GitHub did not act on the request (the
    * installation token was revoked or expired early), so one retry with a fresh token is safe even
    * for a POST; every other failure is returned to the caller untouched.
    */
-  private async call<T>(operation: string, send: () => Promise<T>): Promise<T> {
+  private async send<T>(operation: string, send: () => Promise<T>): Promise<T> {
     try {
-      return await send();
+      return this.counted(operation, await send());
     } catch (error) {
       const mapped = toGithubError(error, operation, this.settings.org);
       if (mapped.failure.status === 401 && (await this.refreshToken())) {
         try {
-          return await send();
+          return this.counted(operation, await send());
         } catch (retryError) {
-          throw this.report(operation, toGithubError(retryError, operation, this.settings.org));
+          throw await this.report(operation, toGithubError(retryError, operation, this.settings.org));
         }
       }
-      throw this.report(operation, mapped);
+      throw await this.report(operation, mapped);
     }
   }
 
-  private report(operation: string, error: GithubError): GithubError {
+  /** Counts an answered request in rts_github_requests_total. */
+  private counted<T>(operation: string, response: T): T {
+    const status = (response as { status?: unknown }).status;
+    this.metrics.githubRequests.inc({ operation, status: typeof status === 'number' ? String(status) : '200' });
+    return response;
+  }
+
+  private async report(operation: string, error: GithubError): Promise<GithubError> {
+    // 0: no answer (a timeout, a refused connection).
+    this.metrics.githubRequests.inc({ operation, status: String(error.failure.status ?? 0) });
     const detail = error.failure.operatorDetail ? ` (${error.failure.operatorDetail})` : '';
     this.logger.warn(`GitHub ${operation} failed: ${error.code}: ${error.message}${detail}`);
+    const { status, retryAfterSeconds, remaining, resetEpochSeconds } = error.failure;
+    if (error.code === ERROR_CODES.GITHUB_RATE_LIMITED && status !== undefined && retryAfterSeconds !== undefined) {
+      await this.budget.block({ waitSeconds: retryAfterSeconds, remaining, resetEpochSeconds });
+    }
     return error;
   }
 
@@ -309,4 +397,12 @@ export class GithubClient {
       return false;
     }
   }
+}
+
+/** GitHub's rate-limit headers, on any answer that has them, into the two gauges. */
+function recordRateLimit(metrics: Metrics, headers: Headers): void {
+  const remaining = Number(headers.get('x-ratelimit-remaining') ?? Number.NaN);
+  const reset = Number(headers.get('x-ratelimit-reset') ?? Number.NaN);
+  if (Number.isFinite(remaining)) metrics.githubRateLimitRemaining.set(remaining);
+  if (Number.isFinite(reset)) metrics.githubRateLimitReset.set(reset);
 }

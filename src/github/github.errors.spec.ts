@@ -28,6 +28,14 @@ describe('toGithubError', () => {
     expect(map(githubAnswer(429)).failure.retryAfterSeconds).toBe(60);
   });
 
+  it('waits a minute on a 403 that says it is a secondary limit but carries no retry-after', () => {
+    const error = map(
+      githubAnswer(403, { 'x-ratelimit-remaining': '4321' }, { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' }),
+    );
+    expect(error.code).toBe(ERROR_CODES.GITHUB_RATE_LIMITED);
+    expect(error.failure).toMatchObject({ retryAfterSeconds: 60, remaining: 4321 });
+  });
+
   it('reads a 403 without rate-limit signs as a missing permission: the operator is told which, the caller only that it is not theirs', () => {
     const error = map(githubAnswer(403, { 'x-ratelimit-remaining': '4999' }, { message: 'Resource not accessible by integration' }));
     expect(error.code).toBe(ERROR_CODES.GITHUB_PERMISSION_DENIED);

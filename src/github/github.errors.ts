@@ -5,6 +5,9 @@ export interface GithubFailure {
   status?: number;
   githubMessage?: string;
   retryAfterSeconds?: number;
+  /** A rate limit's x-ratelimit-remaining and x-ratelimit-reset (epoch seconds), when GitHub sent them. */
+  remaining?: number;
+  resetEpochSeconds?: number;
   /**
    * For the operator, never for the caller: the network error, the installation id, the settings to
    * check. It goes to the log (with the request id) and to the CLI's error line.
@@ -62,11 +65,20 @@ function githubMessageOf(data: unknown): string | undefined {
   return undefined;
 }
 
+/** GitHub's message on a secondary limit that comes without retry-after ("You have exceeded a secondary rate limit"). */
+const SECONDARY_LIMIT_MESSAGE = /secondary rate limit/i;
+
 /**
  * GitHub's rate-limit signals, as GitHub documents them: `retry-after` when present; else, when
- * `x-ratelimit-remaining` is 0, until `x-ratelimit-reset`; a 403 without either is a permission problem.
+ * `x-ratelimit-remaining` is 0, until `x-ratelimit-reset`; else, for a 429 or a 403 that says it is
+ * a secondary limit, a minute. A 403 without any of these is a permission problem.
  */
-function rateLimitWaitSeconds(status: number, headers: Record<string, string | undefined>, now: Date): number | undefined {
+function rateLimitWaitSeconds(
+  status: number,
+  headers: Record<string, string | undefined>,
+  githubMessage: string | undefined,
+  now: Date,
+): number | undefined {
   if (status !== 403 && status !== 429) return undefined;
   const retryAfter = Number(headers['retry-after']);
   if (headers['retry-after'] !== undefined && Number.isFinite(retryAfter)) return Math.max(0, Math.ceil(retryAfter));
@@ -75,7 +87,13 @@ function rateLimitWaitSeconds(status: number, headers: Record<string, string | u
     if (Number.isFinite(reset)) return Math.max(0, Math.ceil(reset - now.getTime() / 1000));
     return DEFAULT_RATE_LIMIT_WAIT_SECONDS;
   }
-  return status === 429 ? DEFAULT_RATE_LIMIT_WAIT_SECONDS : undefined;
+  if (status === 429 || SECONDARY_LIMIT_MESSAGE.test(githubMessage ?? '')) return DEFAULT_RATE_LIMIT_WAIT_SECONDS;
+  return undefined;
+}
+
+function integerHeader(headers: Record<string, string | undefined>, name: string): number | undefined {
+  const value = headers[name];
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
 /** What went wrong on the network, for the log: Octokit's message and each cause under it (fetch's "fetch failed" hides ECONNREFUSED). */
@@ -110,12 +128,18 @@ export function toGithubError(error: unknown, operation: string, org: string, no
   }
   const headers = failure.response?.headers ?? {};
   const githubMessage = githubMessageOf(failure.response?.data);
-  const retryAfterSeconds = rateLimitWaitSeconds(status, headers, now);
+  const retryAfterSeconds = rateLimitWaitSeconds(status, headers, githubMessage, now);
   if (retryAfterSeconds !== undefined) {
     return new GithubError(
       ERROR_CODES.GITHUB_RATE_LIMITED,
       `GitHub's rate limit for this App is exhausted; retry in ${retryAfterSeconds} s`,
-      { status, githubMessage, retryAfterSeconds },
+      {
+        status,
+        githubMessage,
+        retryAfterSeconds,
+        remaining: integerHeader(headers, 'x-ratelimit-remaining'),
+        resetEpochSeconds: integerHeader(headers, 'x-ratelimit-reset'),
+      },
     );
   }
   if (status === 401) {

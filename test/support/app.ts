@@ -10,7 +10,7 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
 import type { AppConfig, AppSettings, GithubConfig, RunnerSettings, SchedulerSettings } from '../../src/config/app-config.js';
-import { DEFAULT_RUNNER_SETTINGS, DEFAULT_SCHEDULER_SETTINGS } from '../../src/config/config.loader.js';
+import { DEFAULT_GITHUB_LIMITS, DEFAULT_RUNNER_SETTINGS, DEFAULT_SCHEDULER_SETTINGS } from '../../src/config/config.loader.js';
 import { configureApp } from '../../src/configure-app.js';
 import { GithubSimulator } from '../../src/github/simulator/github-simulator.js';
 import { testDatabaseConfig } from './database.js';
@@ -19,7 +19,9 @@ import { TestOidcProvider } from './oidc.js';
 export interface TestAppOptions {
   /** OIDC on (default) with a local issuer, or off (ENABLE_OIDC_AUTH=false). */
   auth?: 'oidc' | 'off';
-  github?: Partial<Pick<GithubConfig, 'apiUrl' | 'requestTimeoutMs' | 'systemLabels' | 'runnerGroupId'>>;
+  github?: Partial<
+    Pick<GithubConfig, 'apiUrl' | 'requestTimeoutMs' | 'systemLabels' | 'runnerGroupId' | 'maxConcurrency' | 'jitConfigPerMinute'>
+  >;
   app?: Partial<Pick<AppSettings, 'trustProxy' | 'requestDeadlineMs'>>;
   runners?: Partial<RunnerSettings>;
   /** Off unless a test turns it on: background ticks would make other tests' GitHub traffic unpredictable. */
@@ -75,6 +77,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       runnerGroupId: 1,
       systemLabels: ['self-hosted', 'linux', 'x64'],
       requestTimeoutMs: 10_000,
+      ...DEFAULT_GITHUB_LIMITS,
       simulated: true,
       ...options.github,
     },

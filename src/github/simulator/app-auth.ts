@@ -52,7 +52,10 @@ export class AppAuth {
     };
   }
 
-  /** Wraps an org route the way GitHub orders its checks: token, rate-limit count, then the org. */
+  /**
+   * Wraps an org route the way GitHub orders its checks: token, rate limit (a spent window refuses
+   * the request), then the org.
+   */
   orgScoped(route: OrgRoute): Route<ApiRequest> {
     return {
       method: route.method,
@@ -61,6 +64,7 @@ export class AppAuth {
         const org = decodeURIComponent(request.params.org);
         const authError = this.checkInstallationToken(request.credential);
         if (authError) return authError;
+        if (this.rateLimit.exhausted()) return this.rateLimit.exceeded(this.options.installationId);
         this.rateLimit.count();
         if (org.toLowerCase() !== this.options.org.toLowerCase()) return notFound(route.docs);
         return route.handle(request);

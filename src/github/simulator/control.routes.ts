@@ -2,7 +2,7 @@ import { parseFault, type FaultInjector } from './fault-injector.js';
 import type { Route } from './route-table.js';
 import { runnerId } from './runner.routes.js';
 import type { RunnerStore } from './runner.store.js';
-import type { SimResponse, SimulatorRequest } from './simulator-http.js';
+import type { RateLimitSettings, SimResponse, SimulatorRequest } from './simulator-http.js';
 
 /** The `/_simulator` control API: the in-process controls over HTTP, for a simulator run on its own. */
 
@@ -19,6 +19,7 @@ export interface ControlTarget {
   requestLog(): readonly SimulatorRequest[];
   reset(): void;
   revokeInstallationTokens(): void;
+  setRateLimit(settings: RateLimitSettings): void;
 }
 
 /** What `GET /_simulator/` lists, so a person can find the controls. */
@@ -33,6 +34,7 @@ const CONTROL_ENDPOINTS = [
   'DELETE /_simulator/faults                       clear faults',
   'GET    /_simulator/requests                     the requests the simulator answered',
   'POST   /_simulator/tokens/revoke                revoke every installation token',
+  'POST   /_simulator/rate-limit                   {"limit"?, "remaining"?, "reset_in_seconds"?}: the primary rate limit; none left refuses every request until the reset',
   'POST   /_simulator/reset                        forget runners, faults and requests',
 ];
 
@@ -85,6 +87,16 @@ export function controlRoutes(target: ControlTarget): Route<ControlRequest>[] {
       path: '/_simulator/tokens/revoke',
       handle: () => {
         target.revokeInstallationTokens();
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/_simulator/rate-limit',
+      handle: ({ body }) => {
+        const settings = parseRateLimit(body);
+        if (typeof settings === 'string') return controlError(400, settings);
+        target.setRateLimit(settings);
         return { status: 204 };
       },
     },
@@ -174,6 +186,18 @@ function completeJob(store: RunnerStore, id: number | undefined): SimResponse {
   if (!store.get(id)) return controlError(404, `No runner with id ${id}`);
   store.completeJob(id);
   return { status: 204 };
+}
+
+function parseRateLimit(input: Record<string, unknown>): RateLimitSettings | string {
+  const settings: RateLimitSettings = {};
+  const fields = { limit: 'limit', remaining: 'remaining', reset_in_seconds: 'resetInSeconds' } as const;
+  for (const [name, key] of Object.entries(fields)) {
+    const value = input[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) return `${name} must be a non-negative integer`;
+    settings[key] = value;
+  }
+  return settings;
 }
 
 function isStringArray(value: unknown): value is string[] {

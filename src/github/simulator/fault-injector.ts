@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { DOCS, errorBody, RATE_LIMIT, type SimResponse } from './simulator-http.js';
+import { DOCS, DOCS_RATE_LIMIT, errorBody, RATE_LIMIT, type SimResponse } from './simulator-http.js';
 import { isRecord, nowSeconds, pathMatches } from './simulator.util.js';
 
 /** Faults injected into the REST API: which requests they hit, what they answer, and delays stop() can cut short. */
@@ -13,8 +13,13 @@ export interface SimulatorFault {
   status?: number;
   body?: unknown;
   delayMs?: number;
-  /** Answer like GitHub's primary rate limit: 403, x-ratelimit-remaining 0, reset and retry-after. */
-  rateLimit?: boolean;
+  /**
+   * Answer with a rate limit. `'secondary'`: as GitHub's secondary limit does, 403 (or `status`, e.g.
+   * 429) saying so, with `retry-after` only when `retryAfterSeconds` is given and the window's real
+   * remaining count. `true`: 403 with both signals at once (remaining 0 and reset, and retry-after).
+   * GitHub's primary limit, which refuses every request until its reset, is `setRateLimit` instead.
+   */
+  rateLimit?: boolean | 'secondary';
   retryAfterSeconds?: number;
   /** How many matching requests the fault applies to; unlimited when absent. */
   times?: number;
@@ -33,7 +38,8 @@ interface PendingDelay {
 }
 
 const DEFAULT_RETRY_AFTER_SECONDS = 60;
-const DOCS_RATE_LIMIT = 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api';
+const DOCS_SECONDARY_RATE_LIMIT = `${DOCS_RATE_LIMIT}#about-secondary-rate-limits`;
+const SECONDARY_RATE_LIMIT_MESSAGE = 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.';
 
 export class FaultInjector {
   private faults: ActiveFault[] = [];
@@ -101,6 +107,12 @@ export class FaultInjector {
 
   /** The answer a fault imposes, or undefined when it only delays. */
   private faultResponse(fault: SimulatorFault): SimResponse | undefined {
+    if (fault.rateLimit === 'secondary') {
+      const status = fault.status ?? 403;
+      const headers: Record<string, string> = {};
+      if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
+      return { status, headers, body: fault.body ?? errorBody(status, SECONDARY_RATE_LIMIT_MESSAGE, DOCS_SECONDARY_RATE_LIMIT) };
+    }
     if (fault.rateLimit) {
       const status = fault.status ?? 403;
       const retryAfter = fault.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
@@ -169,7 +181,11 @@ export function parseFault(input: Record<string, unknown>): SimulatorFault | str
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) return `${key} must be a non-negative integer`;
     fault[key] = value;
   }
-  for (const key of ['rateLimit', 'afterHandling'] as const) {
+  if (input.rateLimit !== undefined) {
+    if (typeof input.rateLimit !== 'boolean' && input.rateLimit !== 'secondary') return 'rateLimit must be a boolean or "secondary"';
+    fault.rateLimit = input.rateLimit;
+  }
+  for (const key of ['afterHandling'] as const) {
     const value = input[key];
     if (value === undefined) continue;
     if (typeof value !== 'boolean') return `${key} must be a boolean`;

@@ -26,6 +26,7 @@ import {
   send,
   serve,
   stopServer,
+  type RateLimitSettings,
   type RequestTarget,
   type SimResponse,
   type SimulatorRequest,
@@ -40,7 +41,7 @@ export type {
   SimulatedRunner,
   SimulatedRunnerLabel,
 } from './runner.store.js';
-export type { SimulatorRequest } from './simulator-http.js';
+export type { RateLimitSettings, SimulatorRequest } from './simulator-http.js';
 
 export interface GithubSimulatorOptions {
   port?: number;
@@ -85,6 +86,9 @@ export class GithubSimulator {
   private readonly apiRoutes: RouteTable<ApiRequest>;
   private readonly controlRoutes: RouteTable<ControlRequest>;
   private requestLog: SimulatorRequest[] = [];
+  /** REST requests being answered now, and the most there were at once since the last reset. */
+  private inFlight = 0;
+  private inFlightPeak = 0;
 
   private constructor(
     server: Server,
@@ -114,6 +118,7 @@ export class GithubSimulator {
         requestLog: () => this.requestLog,
         reset: () => this.reset(),
         revokeInstallationTokens: () => this.revokeInstallationTokens(),
+        setRateLimit: (settings) => this.setRateLimit(settings),
       }),
     );
   }
@@ -193,12 +198,27 @@ export class GithubSimulator {
     this.faults.clear();
   }
 
-  /** Forgets runners, faults, the request log and the rate-limit count. Tokens stay valid and ids keep growing, as on GitHub. */
+  /**
+   * GitHub's primary rate limit as a test needs it: how many requests the window allows, how many
+   * are left, and when it resets. Once none are left, every org request answers 403 with remaining 0
+   * and the reset time (no retry-after), as on GitHub, until the window resets.
+   */
+  setRateLimit(settings: RateLimitSettings): void {
+    this.rateLimit.configure(settings);
+  }
+
+  /** Forgets runners, faults, the request log, the rate limit and the in-flight peak. Tokens stay valid and ids keep growing, as on GitHub. */
   reset(): void {
     this.store.clear();
     this.faults.clear();
     this.requestLog = [];
     this.rateLimit.reset();
+    this.inFlightPeak = this.inFlight;
+  }
+
+  /** The most REST requests the simulator was answering at once (a delayed answer counts until it is sent). */
+  peakConcurrentRequests(): number {
+    return this.inFlightPeak;
   }
 
   /** Makes every installation token issued so far invalid (answers 401 Bad credentials). */
@@ -244,7 +264,14 @@ export class GithubSimulator {
     }
 
     const fault = this.faults.take(method, path, query);
-    const response = await this.faults.answer(fault, () => (bodyError ? badJson() : this.handleApi(req, target, body)));
+    this.inFlight += 1;
+    this.inFlightPeak = Math.max(this.inFlightPeak, this.inFlight);
+    let response: SimResponse | undefined;
+    try {
+      response = await this.faults.answer(fault, () => (bodyError ? badJson() : this.handleApi(req, target, body)));
+    } finally {
+      this.inFlight -= 1;
+    }
     // A delay cut short by stop(): the request gets no answer.
     if (!response) return;
 

@@ -122,37 +122,91 @@ export function send(res: ServerResponse, response: SimResponse, baseHeaders: Re
   res.end(text);
 }
 
-/** GitHub's primary rate limit for the installation: a count of authenticated requests per hourly window. */
+/** Where GitHub documents its rate limits; its rate-limit answers point there. */
+export const DOCS_RATE_LIMIT = 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api';
+
+/** A share of the primary limit: the count so far, and how many requests the window allows. */
+export interface RateLimitSettings {
+  /** Requests allowed in the window (GitHub: 5,000 an hour and up for an installation). */
+  limit?: number;
+  /** Requests left in the current window. */
+  remaining?: number;
+  /** Seconds until the current window resets (at most an hour). */
+  resetInSeconds?: number;
+}
+
+/**
+ * GitHub's primary rate limit for the installation: a count of authenticated requests per hourly
+ * window. Once the window's requests are spent GitHub refuses every request with 403, remaining 0
+ * and the reset time, and no retry-after, until the window resets.
+ */
 export class RateLimit {
+  private limit = RATE_LIMIT;
   private used = 0;
   private windowStart = nowSeconds();
 
   count(): void {
+    this.roll();
+    this.used += 1;
+  }
+
+  /** True while the window's requests are spent. */
+  exhausted(): boolean {
+    this.roll();
+    return this.used >= this.limit;
+  }
+
+  /** Sets the window as a test needs it: a small limit, a few requests left, a reset soon. */
+  configure(settings: RateLimitSettings): void {
+    this.roll();
+    if (settings.limit !== undefined) this.limit = settings.limit;
+    if (settings.remaining !== undefined) this.used = Math.max(0, this.limit - settings.remaining);
+    if (settings.resetInSeconds !== undefined) {
+      this.windowStart = nowSeconds() + Math.min(settings.resetInSeconds, RATE_LIMIT_WINDOW_SECONDS) - RATE_LIMIT_WINDOW_SECONDS;
+    }
+  }
+
+  reset(): void {
+    this.limit = RATE_LIMIT;
+    this.used = 0;
+    this.windowStart = nowSeconds();
+  }
+
+  /** GitHub's answer to a request once the window is spent (its headers come from githubHeaders). */
+  exceeded(installationId: number): SimResponse {
+    return {
+      status: 403,
+      body: errorBody(
+        403,
+        `API rate limit exceeded for installation ID ${installationId}. If you reach out to GitHub Support for help, ` +
+          `please include the request ID ${requestId()} and timestamp ${new Date().toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC')}.`,
+        DOCS_RATE_LIMIT,
+      ),
+    };
+  }
+
+  /** The headers GitHub puts on every REST answer. */
+  githubHeaders(): Record<string, string> {
+    this.roll();
+    return {
+      'x-github-api-version-selected': '2022-11-28',
+      'x-github-media-type': 'github.v3; format=json',
+      'x-github-request-id': requestId(),
+      'x-ratelimit-limit': String(this.limit),
+      'x-ratelimit-remaining': String(Math.max(0, this.limit - this.used)),
+      'x-ratelimit-used': String(this.used),
+      'x-ratelimit-reset': String(this.windowStart + RATE_LIMIT_WINDOW_SECONDS),
+      'x-ratelimit-resource': 'core',
+    };
+  }
+
+  /** A new window once the current one has run out: the count starts again from zero. */
+  private roll(): void {
     const now = nowSeconds();
     if (now >= this.windowStart + RATE_LIMIT_WINDOW_SECONDS) {
       this.windowStart = now;
       this.used = 0;
     }
-    this.used += 1;
-  }
-
-  reset(): void {
-    this.used = 0;
-    this.windowStart = nowSeconds();
-  }
-
-  /** The headers GitHub puts on every REST answer. */
-  githubHeaders(): Record<string, string> {
-    return {
-      'x-github-api-version-selected': '2022-11-28',
-      'x-github-media-type': 'github.v3; format=json',
-      'x-github-request-id': requestId(),
-      'x-ratelimit-limit': String(RATE_LIMIT),
-      'x-ratelimit-remaining': String(Math.max(0, RATE_LIMIT - this.used)),
-      'x-ratelimit-used': String(this.used),
-      'x-ratelimit-reset': String(this.windowStart + RATE_LIMIT_WINDOW_SECONDS),
-      'x-ratelimit-resource': 'core',
-    };
   }
 }
 

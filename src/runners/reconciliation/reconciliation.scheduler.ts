@@ -10,6 +10,7 @@ import {
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Actor } from '../../auth/actor.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { GithubBudget } from '../../github/github-budget.service.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { GithubSyncService } from './github-sync.service.js';
 import { JobLeaseRepository } from './job-lease.repository.js';
@@ -33,7 +34,7 @@ const LEASE_MS = 60_000;
 const SHUTDOWN_WAIT_MS = 15_000;
 
 /** What one tick came to, on this instance. */
-export type TickOutcome = 'ran' | 'failed' | 'overrun' | 'not-due';
+export type TickOutcome = 'ran' | 'failed' | 'overrun' | 'not-due' | 'rate-limited';
 
 type JobName = typeof SYNC_JOB | typeof CLEANUP_JOB;
 const JOB_NAMES: readonly JobName[] = [SYNC_JOB, CLEANUP_JOB];
@@ -42,7 +43,8 @@ const JOB_NAMES: readonly JobName[] = [SYNC_JOB, CLEANUP_JOB];
  * The background reconciliation: sync with GitHub every SYNC_INTERVAL_SECONDS and clean up stale
  * runners every CLEANUP_INTERVAL_MINUTES, the same service methods as `sync-github` and
  * `cleanup-stale-runners`. Each tick runs on one instance only (a lease in the database), and a run
- * that outlasts its interval is not started again until it ends. Only the HTTP service loads this.
+ * that outlasts its interval is not started again until it ends. While GitHub says wait (its rate
+ * limit, shared by every instance) ticks are skipped. Only the HTTP service loads this.
  */
 @Injectable()
 export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -60,6 +62,7 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
     private readonly leases: JobLeaseRepository,
     private readonly registry: SchedulerRegistry,
     private readonly metrics: Metrics,
+    private readonly githubBudget: GithubBudget,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -95,8 +98,8 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
   }
 
   /**
-   * One tick of a job: skipped while this instance still runs the previous one, and skipped when
-   * another instance took this tick; otherwise runs it under the lease. Never throws.
+   * One tick of a job: skipped while this instance still runs the previous one, while GitHub says
+   * wait, and when another instance took this tick; otherwise runs it under the lease. Never throws.
    */
   tick(name: string): Promise<TickOutcome> {
     if (!isJobName(name)) throw new Error(`No scheduled job named ${name}`);
@@ -146,6 +149,13 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
   }
 
   private async runUnderLease(name: JobName): Promise<TickOutcome> {
+    // Both jobs call GitHub: a tick now would only be refused, or spend what is left of the budget.
+    const waitMs = await this.githubBudget.waitMs();
+    if (waitMs > 0) {
+      this.logger.warn(`${name}: skipped, GitHub's rate limit says wait ${Math.ceil(waitMs / 1000)} s more`);
+      this.metrics.reconciliationRuns.inc({ job: name, outcome: 'skipped' });
+      return 'rate-limited';
+    }
     let acquired: boolean;
     try {
       acquired = await this.leases.tryAcquire(name, this.holder, {
