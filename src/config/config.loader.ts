@@ -34,6 +34,8 @@ export const DEFAULT_SYSTEM_LABELS = ['self-hosted', 'linux', 'x64'];
 /** GitHub answers well within this; a hung connection must not hold a caller for longer. */
 export const MAX_GITHUB_TIMEOUT_MS = 10_000;
 export const MAX_CLOCK_TOLERANCE_SECONDS = 60;
+/** A webhook secret shorter than this is guessable from one signed delivery. */
+export const MIN_WEBHOOK_SECRET_LENGTH = 16;
 /** GitHub registers at most 100 labels on a runner; the system labels leave room for one of the caller's. */
 export const MAX_SYSTEM_LABELS = 99;
 export const DEFAULT_PENDING_GRACE_MINUTES = 60;
@@ -272,6 +274,7 @@ function readGithub(reader: EnvReader, demo: boolean): GithubConfig {
       min: 100,
       max: MAX_GITHUB_TIMEOUT_MS,
     }),
+    webhookSecret: readWebhookSecret(reader),
   };
   if (demo) {
     // The built-in simulator supplies the URL, App and key when it starts (main.ts).
@@ -296,6 +299,19 @@ function readGithub(reader: EnvReader, demo: boolean): GithubConfig {
     org: org ?? '',
     simulated: false,
   };
+}
+
+/** Optional; when set, long enough that one signed delivery does not give it away. Never echoed. */
+function readWebhookSecret(reader: EnvReader): string | undefined {
+  const secret = reader.string('GITHUB_WEBHOOK_SECRET');
+  if (secret !== undefined && secret.length < MIN_WEBHOOK_SECRET_LENGTH) {
+    reader.problem(
+      'GITHUB_WEBHOOK_SECRET',
+      `must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters (make one with: openssl rand -hex 32), or be left unset to turn webhooks off`,
+    );
+    return undefined;
+  }
+  return secret;
 }
 
 function readSystemLabels(reader: EnvReader): string[] {
