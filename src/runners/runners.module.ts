@@ -5,6 +5,10 @@ import { GithubModule } from '../github/github.module.js';
 import { PolicyModule } from '../policy/policy.module.js';
 import { SuspensionsModule } from '../suspensions/suspensions.module.js';
 import { GithubRunnersService } from './github-runners.service.js';
+import { ForeignRunnerSignals } from './job-events/foreign-runner-signals.js';
+import { RunnerJobEventsService } from './job-events/runner-job-events.service.js';
+import { RunnerJobsRepository } from './job-events/runner-jobs.repository.js';
+import { UnmatchedQueuedJobs } from './job-events/unmatched-queued-jobs.js';
 import { JitProvisioningService } from './provisioning/jit-provisioning.service.js';
 import { ProvisioningAttempts } from './provisioning/provisioning-attempts.service.js';
 import { RegistrationTokensService } from './provisioning/registration-tokens.service.js';
@@ -18,9 +22,9 @@ import { RunnersRepository } from './runners.repository.js';
 import { RunnersService } from './runners.service.js';
 
 /**
- * Runners: issuing them (provisioning/), their lifecycle (list, get, refresh, delete), and keeping
+ * Runners: issuing them (provisioning/), their lifecycle (list, get, refresh, delete), keeping
  * them in step with GitHub (reconciliation/; its scheduler is a module of its own that only the
- * HTTP service loads).
+ * HTTP service loads), and what GitHub's workflow_job events say about them (job-events/).
  */
 @Module({
   imports: [TypeOrmModule.forFeature([RunnerEntity]), AuditModule, GithubModule, PolicyModule, SuspensionsModule],
@@ -36,7 +40,20 @@ import { RunnersService } from './runners.service.js';
     RunnersService,
     GithubSyncService,
     StaleCleanupService,
+    RunnerJobsRepository,
+    RunnerJobEventsService,
+    ForeignRunnerSignals,
+    UnmatchedQueuedJobs,
   ],
-  exports: [RunnersService, GithubSyncService, StaleCleanupService, RunnerQuotas],
+  exports: [
+    RunnersService,
+    GithubSyncService,
+    StaleCleanupService,
+    RunnerQuotas,
+    // Webhooks (workflow_job events); the counter and the foreign-runner signals are for metrics and reports.
+    RunnerJobEventsService,
+    UnmatchedQueuedJobs,
+    ForeignRunnerSignals,
+  ],
 })
 export class RunnersModule {}
