@@ -19,7 +19,7 @@ import { TestOidcProvider } from './oidc.js';
 export interface TestAppOptions {
   /** OIDC on (default) with a local issuer, or off (ENABLE_OIDC_AUTH=false). */
   auth?: 'oidc' | 'off';
-  github?: Partial<Pick<GithubConfig, 'apiUrl' | 'requestTimeoutMs' | 'systemLabels' | 'runnerGroupId'>>;
+  github?: Partial<Pick<GithubConfig, 'apiUrl' | 'requestTimeoutMs' | 'systemLabels' | 'runnerGroupId' | 'webhookSecret'>>;
   app?: Partial<Pick<AppSettings, 'trustProxy' | 'requestDeadlineMs'>>;
   runners?: Partial<RunnerSettings>;
   /** Off unless a test turns it on: background ticks would make other tests' GitHub traffic unpredictable. */
