@@ -161,6 +161,26 @@ rules:
       expect((await auditOf(runner.runner_id)).filter((row) => row.action === 'webhook')).toHaveLength(1);
     });
 
+    it('acts once on two copies of one delivery that arrive at the same moment', async () => {
+      const runner = await provision('wh-twice-at-once');
+      const payload = workflowJobPayload('completed', {
+        ...onRunner(runner),
+        org: t.simulator.org,
+        repository: 'acme/api',
+        runId: 7010,
+        runAttempt: 1,
+        jobId: nextJobId++,
+        conclusion: 'success',
+      });
+      const delivery = await signedDelivery(SECRET, 'workflow_job', payload);
+      const answers = await Promise.all(
+        [1, 2].map(() => request(t.server).post('/api/v1/webhooks/github').set(delivery.headers).send(delivery.body)),
+      );
+
+      expect(answers.map((answer) => answer.body.outcome).sort()).toEqual(['duplicate', 'runner_deleted']);
+      expect((await auditOf(runner.runner_id)).filter((row) => row.action === 'webhook')).toHaveLength(1);
+    });
+
     it("an older job's events never overwrite a newer job's", async () => {
       // A registration-token runner can take many jobs; here its row stands for such a runner.
       const runner = await provision('wh-two-jobs');
