@@ -20,6 +20,7 @@ import { RunnersModule } from './runners/runners.module.js';
 import { SchedulerModule } from './runners/reconciliation/scheduler.module.js';
 import { SuspendedCallerInterceptor } from './suspensions/suspended-caller.interceptor.js';
 import { SuspensionsModule } from './suspensions/suspensions.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 export interface AppModuleOptions {
   /** migrate: apply migrations at start (embedded database, tests); verify: require them applied. */
@@ -51,6 +52,8 @@ export class AppModule {
         HealthModule,
         AdminModule,
         SuspensionsModule,
+        // Only with GITHUB_WEBHOOK_SECRET: without it the webhook route does not exist.
+        WebhooksModule.forRoot(config),
       ],
       // After authentication, before any handler: a suspended caller is refused everywhere but GET /me.
       providers: [{ provide: APP_INTERCEPTOR, useClass: SuspendedCallerInterceptor }, UnsafeSettingsWarnings],

@@ -22,7 +22,7 @@ const settings = { port: 0, host: '127.0.0.1', logLevel: 'fatal', prettyLogs: fa
 
 @Module({
   imports: [
-    ConfigModule.forRoot({ app: settings } as AppConfig),
+    ConfigModule.forRoot({ app: settings, github: {} } as AppConfig),
     LoggerModule.forRoot(loggerParams(settings, quiet)),
   ],
   controllers: [ThingsController],

@@ -20,6 +20,7 @@ import { DomainError, ERROR_CODES } from './common/domain-error.js';
 import { httpMetrics } from './metrics/http-metrics.js';
 import { Metrics } from './metrics/metrics.js';
 import { METRICS_PATH } from './metrics/scrape-access.js';
+import { WEBHOOK_BODY_PARSER_OPTIONS } from './webhooks/webhook-route.js';
 
 import { API_PREFIX } from './common/api.js';
 export const DOCS_PATH = 'docs';
@@ -119,6 +120,11 @@ export function configureApp(app: INestApplication): INestApplication {
   app.use(httpMetrics(app.get(Metrics)));
   // Before the body parsers, so a body that is not JSON is refused unread.
   app.use(`/${API_PREFIX}`, requireJsonBodies());
+  // Webhook deliveries (only when GITHUB_WEBHOOK_SECRET is set, else the route does not exist): their
+  // raw bytes, for the signature, up to 1 MiB; the JSON parser then leaves them alone.
+  if (config.github.webhookSecret !== undefined) {
+    (app as NestExpressApplication).useBodyParser('raw', WEBHOOK_BODY_PARSER_OPTIONS);
+  }
   // The JSON parser also takes application/*+json, which the 415 check lets through.
   (app as NestExpressApplication).useBodyParser('json', { type: ['application/json', 'application/*+json'] });
   app.setGlobalPrefix(API_PREFIX, {

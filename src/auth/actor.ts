@@ -61,7 +61,8 @@ export class Actor {
     return new Actor('user', LOCAL_ISSUER, LOCAL_SUBJECT, LOCAL_NAME, request?.requestId, request?.sourceIp);
   }
 
-  static system(component: string): Actor {
-    return new Actor('system', SYSTEM_ISSUER, component, `system:${component}`);
+  /** A part of the system; with the request it acts on, when one set it off (a webhook delivery). */
+  static system(component: string, request?: { requestId?: string; sourceIp?: string }): Actor {
+    return new Actor('system', SYSTEM_ISSUER, component, `system:${component}`, request?.requestId, request?.sourceIp);
   }
 }

@@ -56,8 +56,15 @@ export class CleanupStaleRunnersCommand extends CommandRunner {
             `${suspended.busy.length} left because busy, ${suspended.failed.length} failed.`,
         );
       }
+      const marked = report.marked_for_removal;
+      if (marked && marked.removed.length + marked.busy.length + marked.failed.length > 0) {
+        this.output.line(
+          `Runners marked for removal (bind_to_run runners that took another run's job): ${marked.removed.length} removed, ` +
+            `${marked.busy.length} left because busy, ${marked.failed.length} failed.`,
+        );
+      }
     }
-    const failed = report.failed.length + (report.suspended?.failed.length ?? 0);
+    const failed = report.failed.length + (report.suspended?.failed.length ?? 0) + (report.marked_for_removal?.failed.length ?? 0);
     if (failed > 0) {
       throw new CommandFailedError(`${plural(failed, 'runner')} could not be removed (see above); run the command again later`);
     }

@@ -6,6 +6,8 @@
 export const ERROR_CODES = {
   VALIDATION_FAILED: 'VALIDATION_FAILED',
   UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /** A webhook delivery whose X-Hub-Signature-256 is missing or does not match its body: 401. */
+  WEBHOOK_SIGNATURE_INVALID: 'WEBHOOK_SIGNATURE_INVALID',
   FORBIDDEN: 'FORBIDDEN',
   REGISTRATION_TOKENS_DISABLED: 'REGISTRATION_TOKENS_DISABLED',
   /** Policy refusals (403): no rule matched the caller, or its grant does not cover the request. */

@@ -34,6 +34,8 @@ export const REDACTED_PATHS = [
   '*.*.token',
   '*.privateKey',
   '*.*.privateKey',
+  '*.webhookSecret',
+  '*.*.webhookSecret',
   '*.private_key',
   '*.*.private_key',
   'encoded_jit_config',

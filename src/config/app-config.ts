@@ -65,6 +65,11 @@ export interface GithubConfig {
   jitConfigPerMinute: number;
   /** True when GitHub is the built-in simulator (the demo). */
   simulated: boolean;
+  /**
+   * GITHUB_WEBHOOK_SECRET: the secret of the App's webhook, which signs every delivery. A secret:
+   * never logged, never printed. Unset: POST /webhooks/github does not exist (404).
+   */
+  webhookSecret?: string;
 }
 
 /** What the service offers and how long runners may wait, for the API, the CLI and the scheduler. */

@@ -181,6 +181,18 @@ describe('loadConfig', () => {
     expect(problems).toEqual([expect.stringMatching(/^GITHUB_APP_PRIVATE_KEY_PATH cannot be read \(ENOENT\)/)]);
   });
 
+  it('leaves webhooks off without GITHUB_WEBHOOK_SECRET, and takes a long enough one', () => {
+    expect(loadConfig(productionEnv()).github.webhookSecret).toBeUndefined();
+    const secret = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+    expect(loadConfig(productionEnv({ GITHUB_WEBHOOK_SECRET: secret })).github.webhookSecret).toBe(secret);
+  });
+
+  it('refuses a GITHUB_WEBHOOK_SECRET shorter than 16 characters, without echoing it', () => {
+    const problems = problemsOf(productionEnv({ GITHUB_WEBHOOK_SECRET: 'SECRET-short' }));
+    expect(problems).toEqual([expect.stringMatching(/^GITHUB_WEBHOOK_SECRET must be at least 16 characters/)]);
+    expect(problems[0]).not.toContain('SECRET-short');
+  });
+
   it('keeps a GHES API URL without its trailing slash', () => {
     expect(loadConfig(productionEnv({ GITHUB_API_URL: 'https://ghe.example.com/api/v3/' })).github.apiUrl).toBe(
       'https://ghe.example.com/api/v3',

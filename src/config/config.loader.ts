@@ -40,6 +40,8 @@ export const DEFAULT_GITHUB_MAX_CONCURRENCY = 8;
 export const MAX_GITHUB_CONCURRENCY = 100;
 /** GitHub's secondary limit is about 180 generate-jitconfig calls a minute per App; this leaves room. */
 export const DEFAULT_JITCONFIG_PER_MINUTE = 150;
+/** A webhook secret shorter than this is guessable from one signed delivery. */
+export const MIN_WEBHOOK_SECRET_LENGTH = 16;
 /** GitHub registers at most 100 labels on a runner; the system labels leave room for one of the caller's. */
 export const MAX_SYSTEM_LABELS = 99;
 export const DEFAULT_PENDING_GRACE_MINUTES = 60;
@@ -295,6 +297,7 @@ function readGithub(reader: EnvReader, demo: boolean): GithubConfig {
     }),
     maxConcurrency: reader.integer('GITHUB_MAX_CONCURRENCY', DEFAULT_GITHUB_MAX_CONCURRENCY, { min: 1, max: MAX_GITHUB_CONCURRENCY }),
     jitConfigPerMinute: reader.integer('GITHUB_JITCONFIG_PER_MINUTE', DEFAULT_JITCONFIG_PER_MINUTE, { min: 0 }),
+    webhookSecret: readWebhookSecret(reader),
   };
   if (demo) {
     // The built-in simulator supplies the URL, App and key when it starts (main.ts).
@@ -319,6 +322,19 @@ function readGithub(reader: EnvReader, demo: boolean): GithubConfig {
     org: org ?? '',
     simulated: false,
   };
+}
+
+/** Optional; when set, long enough that one signed delivery does not give it away. Never echoed. */
+function readWebhookSecret(reader: EnvReader): string | undefined {
+  const secret = reader.string('GITHUB_WEBHOOK_SECRET');
+  if (secret !== undefined && secret.length < MIN_WEBHOOK_SECRET_LENGTH) {
+    reader.problem(
+      'GITHUB_WEBHOOK_SECRET',
+      `must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters (make one with: openssl rand -hex 32), or be left unset to turn webhooks off`,
+    );
+    return undefined;
+  }
+  return secret;
 }
 
 function readSystemLabels(reader: EnvReader): string[] {

@@ -8,4 +8,8 @@ export const AUDIT_ACTIONS = {
   DELETE: 'delete',
   SYNC: 'sync',
   CLEANUP: 'cleanup',
+  /** A workflow_job webhook marked a runner deleted (an ephemeral runner finished its job). */
+  WEBHOOK: 'webhook',
+  /** A bind_to_run runner took a job of another workflow run. */
+  RUNNER_HIJACK: 'runner_hijack',
 } as const;

@@ -26,6 +26,7 @@ const bigintToNumber = {
 @Index('IDX_runners_owner_created_at', ['ownerIssuer', 'ownerSubject', 'createdAt'])
 @Index('IDX_runners_status', ['status'])
 @Index('IDX_runners_policy_rule', ['policyRule'])
+@Index('IDX_runners_github_runner_id', ['githubRunnerId'])
 @Check('CHK_runners_status', `"status" IN ('pending', 'active', 'offline', 'deleted', 'failed')`)
 @Check('CHK_runners_kind', `"kind" IN ('jit', 'registration_token')`)
 export class RunnerEntity {
@@ -90,6 +91,33 @@ export class RunnerEntity {
   /** When the issued credential should have been used by. */
   @Column({ name: 'expires_at', type: 'timestamptz', nullable: true })
   expiresAt: Date | null;
+
+  /** The repository (owner/name) of the last job GitHub said the runner took (workflow_job webhooks). */
+  @Column({ name: 'job_repository', type: 'text', nullable: true })
+  jobRepository: string | null;
+
+  /** The workflow run of that job. */
+  @Column({ name: 'job_run_id', type: 'bigint', nullable: true, transformer: bigintToNumber })
+  jobRunId: number | null;
+
+  /** The run's attempt (1, then higher for re-runs); null when the event did not carry it. */
+  @Column({ name: 'job_run_attempt', type: 'integer', nullable: true })
+  jobRunAttempt: number | null;
+
+  /** GitHub's id of that job. */
+  @Column({ name: 'job_id', type: 'bigint', nullable: true, transformer: bigintToNumber })
+  jobId: number | null;
+
+  /** How the job ended (success, failure, cancelled…); null while it runs. */
+  @Column({ name: 'job_conclusion', type: 'varchar', length: 32, nullable: true })
+  jobConclusion: string | null;
+
+  /**
+   * Why the runner must go as soon as GitHub lets us remove it (it refuses while the runner is busy),
+   * e.g. runner_hijack; null for a runner in good standing. The next completed job or cleanup removes it.
+   */
+  @Column({ name: 'removal_reason', type: 'varchar', length: 32, nullable: true })
+  removalReason: string | null;
 
   @Column({ name: 'last_seen_at', type: 'timestamptz', nullable: true })
   lastSeenAt: Date | null;

@@ -5,6 +5,9 @@ import { GithubModule } from '../github/github.module.js';
 import { PolicyModule } from '../policy/policy.module.js';
 import { SuspensionsModule } from '../suspensions/suspensions.module.js';
 import { GithubRunnersService } from './github-runners.service.js';
+import { ForeignRunnerSignals } from './job-events/foreign-runner-signals.js';
+import { RunnerJobEventsService } from './job-events/runner-job-events.service.js';
+import { RunnerJobsRepository } from './job-events/runner-jobs.repository.js';
 import { JitProvisioningService } from './provisioning/jit-provisioning.service.js';
 import { ProvisioningAttempts } from './provisioning/provisioning-attempts.service.js';
 import { RegistrationTokensService } from './provisioning/registration-tokens.service.js';
@@ -19,9 +22,9 @@ import { RunnersRepository } from './runners.repository.js';
 import { RunnersService } from './runners.service.js';
 
 /**
- * Runners: issuing them (provisioning/), their lifecycle (list, get, refresh, delete), and keeping
+ * Runners: issuing them (provisioning/), their lifecycle (list, get, refresh, delete), keeping
  * them in step with GitHub (reconciliation/; its scheduler is a module of its own that only the
- * HTTP service loads).
+ * HTTP service loads), and what GitHub's workflow_job events say about them (job-events/).
  */
 @Module({
   imports: [TypeOrmModule.forFeature([RunnerEntity]), AuditModule, GithubModule, PolicyModule, SuspensionsModule],
@@ -38,7 +41,18 @@ import { RunnersService } from './runners.service.js';
     GithubSyncService,
     StaleCleanupService,
     RunnerMetrics,
+    RunnerJobsRepository,
+    RunnerJobEventsService,
+    ForeignRunnerSignals,
   ],
-  exports: [RunnersService, GithubSyncService, StaleCleanupService, RunnerQuotas],
+  exports: [
+    RunnersService,
+    GithubSyncService,
+    StaleCleanupService,
+    RunnerQuotas,
+    // Webhooks (workflow_job events); the foreign-runner signals are for the reports.
+    RunnerJobEventsService,
+    ForeignRunnerSignals,
+  ],
 })
 export class RunnersModule {}

@@ -322,6 +322,11 @@ export class RunnersRepository {
     return this.rows.find({ where: { policyRule: rule, status: live() }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
+  /** Live runners that must go as soon as GitHub lets us remove them (removal_reason set), oldest first. */
+  listLiveMarkedForRemoval(): Promise<RunnerEntity[]> {
+    return this.rows.find({ where: { status: live(), removalReason: Not(IsNull()) }, order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
   /** Every live runner (not deleted or failed): what a sync compares with GitHub. */
   listLive(): Promise<RunnerEntity[]> {
     return this.rows.find({ where: { status: live() }, order: { createdAt: 'ASC', id: 'ASC' } });

@@ -17,6 +17,9 @@ import { type RunnerEntity, type RunnerStatus, TERMINAL_STATUSES } from './runne
 import { insideGracePeriod, isAbandoned, isRunnerBusyError, observedState } from './runner-state.rules.js';
 import { type RunnerChange, type RunnerDirectoryFilter, type RunnerOwner, RunnersRepository } from './runners.repository.js';
 
+/** What removing a runner marked for removal came to; not-live: it was already gone (or not marked). */
+export type RunnerRemovalOutcome = 'deleted' | 'busy' | 'failed' | 'not-live';
+
 /** Whose runners removeRunnersOf removes: one owner's, or those a policy rule allowed. */
 export type RunnersSelector = { owner: RunnerOwner } | { rule: string };
 
@@ -185,6 +188,37 @@ export class RunnersService {
   async removeRunnersOf(actor: Actor, selector: RunnersSelector): Promise<RunnerRemovalReportDto> {
     const runners =
       'rule' in selector ? await this.runners.listLiveByRule(selector.rule) : await this.runners.listLiveOwnedBy(selector.owner);
+    return this.removeEach(actor, runners);
+  }
+
+  /**
+   * Removes every live runner marked for removal (a bind_to_run runner that took another run's
+   * job), by deleteRunner's rules: the cleanup's pass over those GitHub refused while they were busy.
+   */
+  async removeRunnersMarkedForRemoval(actor: Actor): Promise<RunnerRemovalReportDto> {
+    return this.removeEach(actor, await this.runners.listLiveMarkedForRemoval());
+  }
+
+  /**
+   * Removes one runner marked for removal, if it still is live: 'busy' while GitHub refuses (the
+   * runner runs a job), 'failed' when GitHub or the database failed (logged); either way it stays
+   * marked, for the next try.
+   */
+  async removeRunnerMarkedForRemoval(actor: Actor, runnerId: string): Promise<RunnerRemovalOutcome> {
+    const runner = await this.runners.findAny(runnerId);
+    if (!runner || TERMINAL_STATUSES.includes(runner.status) || runner.removalReason === null) return 'not-live';
+    try {
+      await this.removeRunner(actor, runner);
+      return 'deleted';
+    } catch (error) {
+      if (error instanceof DomainError && error.code === ERROR_CODES.RUNNER_BUSY) return 'busy';
+      this.logger.warn(`Could not remove runner ${runner.name} (marked: ${runner.removalReason}): ${(error as Error).message}`);
+      return 'failed';
+    }
+  }
+
+  /** Each runner by the delete path, one after the other; busy and failed ones are listed and the others go on. */
+  private async removeEach(actor: Actor, runners: RunnerEntity[]): Promise<RunnerRemovalReportDto> {
     const report: RunnerRemovalReportDto = { removed: [], busy: [], failed: [] };
     for (const runner of runners) {
       const entry = toRemovalReportRunner(runner);
@@ -248,6 +282,7 @@ export class RunnersService {
           from: runner.status,
           github,
           github_runner_id: runner.githubRunnerId,
+          ...(runner.removalReason !== null && { removal_reason: runner.removalReason }),
           ...(!marked && { already: 'deleted' }),
           ...owner,
         },

@@ -20,7 +20,10 @@ export interface TestAppOptions {
   /** OIDC on (default) with a local issuer, or off (ENABLE_OIDC_AUTH=false). */
   auth?: 'oidc' | 'off';
   github?: Partial<
-    Pick<GithubConfig, 'apiUrl' | 'requestTimeoutMs' | 'systemLabels' | 'runnerGroupId' | 'maxConcurrency' | 'jitConfigPerMinute'>
+    Pick<
+      GithubConfig,
+      'apiUrl' | 'requestTimeoutMs' | 'systemLabels' | 'runnerGroupId' | 'maxConcurrency' | 'jitConfigPerMinute' | 'webhookSecret'
+    >
   >;
   app?: Partial<Pick<AppSettings, 'trustProxy' | 'requestDeadlineMs'>>;
   runners?: Partial<RunnerSettings>;

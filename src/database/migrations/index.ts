@@ -6,6 +6,7 @@ import { CreateSuspensions1764600001000 } from './1764600001000-CreateSuspension
 import { AddGithubRunnerIdFloorToRunners1764700000000 } from './1764700000000-AddGithubRunnerIdFloorToRunners.js';
 import { MakeAuditEventsAppendOnly1764700001000 } from './1764700001000-MakeAuditEventsAppendOnly.js';
 import { CreateGithubRateLimits1764800000000 } from './1764800000000-CreateGithubRateLimits.js';
+import { TrackRunnerJobsAndWebhookDeliveries1764800003000 } from './1764800003000-TrackRunnerJobsAndWebhookDeliveries.js';
 
 /** Listed explicitly (not globbed) so the same list works from src/ under jest and from dist/. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   AddGithubRunnerIdFloorToRunners1764700000000,
   MakeAuditEventsAppendOnly1764700001000,
   CreateGithubRateLimits1764800000000,
+  TrackRunnerJobsAndWebhookDeliveries1764800003000,
 ];

@@ -1,6 +1,29 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { RUNNER_KINDS, RUNNER_STATUSES, type RunnerEntity, type RunnerKind, type RunnerStatus } from '../runner.entity.js';
 
+/** The last job GitHub said a runner took (from its workflow_job webhooks). */
+export class RunnerJobDto {
+  @ApiProperty({ description: 'The repository the job belongs to (owner/name)', example: 'my-org/api' })
+  repository: string;
+
+  @ApiProperty({ description: 'The workflow run of the job', example: 9876543210 })
+  run_id: number;
+
+  @ApiProperty({ type: Number, nullable: true, description: "The run's attempt (1, higher for re-runs); null when GitHub did not say", example: 1 })
+  run_attempt: number | null;
+
+  @ApiProperty({ description: "GitHub's id of the job", example: 28317284113 })
+  job_id: number;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'How the job ended, as GitHub says (success, failure, cancelled, skipped, timed_out…); null while it runs',
+    example: 'success',
+  })
+  conclusion: string | null;
+}
+
 export class RunnerResponseDto {
   @ApiProperty({ description: "The service's id for the runner (use it in /runners/{id} calls)", format: 'uuid' })
   runner_id: string;
@@ -46,6 +69,14 @@ export class RunnerResponseDto {
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   last_seen_at: string | null;
 
+  @ApiProperty({
+    type: RunnerJobDto,
+    nullable: true,
+    description:
+      'The last job the runner took, as GitHub\'s workflow_job webhooks reported it; null when none was reported (webhooks off, or no job yet)',
+  })
+  job: RunnerJobDto | null;
+
   @ApiProperty({ type: String, format: 'date-time' })
   created_at: string;
 
@@ -83,7 +114,19 @@ export function toRunnerResponse(runner: RunnerEntity): RunnerResponseDto {
     failure_reason: runner.failureReason,
     expires_at: runner.expiresAt?.toISOString() ?? null,
     last_seen_at: runner.lastSeenAt?.toISOString() ?? null,
+    job: toRunnerJob(runner),
     created_at: runner.createdAt.toISOString(),
     updated_at: runner.updatedAt.toISOString(),
+  };
+}
+
+function toRunnerJob(runner: RunnerEntity): RunnerJobDto | null {
+  if (runner.jobId === null || runner.jobRunId === null || runner.jobRepository === null) return null;
+  return {
+    repository: runner.jobRepository,
+    run_id: runner.jobRunId,
+    run_attempt: runner.jobRunAttempt,
+    job_id: runner.jobId,
+    conclusion: runner.jobConclusion,
   };
 }

@@ -104,6 +104,12 @@ export interface CleanupReport {
    * the run stopped early.
    */
   suspended: RunnerRemovalReportDto | null;
+  /**
+   * The runners marked for removal that were still live (a bind_to_run runner that took another
+   * run's job, busy when that was seen): each removed once idle, as DELETE would. Null in a dry run,
+   * or when the run stopped early.
+   */
+  marked_for_removal: RunnerRemovalReportDto | null;
   /** True when it was asked to stop before it went through every stale runner. */
   stopped_early: boolean;
   duration_ms: number;

@@ -66,6 +66,7 @@ export class StaleCleanupService {
       skipped_busy: [],
       failed: [],
       suspended: null,
+      marked_for_removal: null,
       stopped_early: false,
       duration_ms: 0,
     };
@@ -100,7 +101,10 @@ export class StaleCleanupService {
         options.onProgress?.(`Cleaned up ${index + 1} of ${stale.length} stale runners`);
       }
     }
-    if (!report.stopped_early) report.suspended = await this.removeRunnersOfSuspended(actor);
+    if (!report.stopped_early) {
+      report.suspended = await this.removeRunnersOfSuspended(actor);
+      report.marked_for_removal = await this.removeRunnersMarkedForRemoval(actor);
+    }
     report.duration_ms = Date.now() - started;
     if (report.deleted.length + report.failed.length > 0) {
       await this.recordSummary(actor, report.failed.length > 0 ? 'failed' : 'succeeded', {
@@ -138,6 +142,20 @@ export class StaleCleanupService {
       );
     }
     return total;
+  }
+
+  /**
+   * Runners marked for removal (bind_to_run runners that took another run's job) that GitHub
+   * refused to remove while they were busy: each removed once idle, through the ordinary delete path.
+   */
+  private async removeRunnersMarkedForRemoval(actor: Actor): Promise<RunnerRemovalReportDto> {
+    const report = await this.lifecycle.removeRunnersMarkedForRemoval(actor);
+    if (report.removed.length + report.busy.length + report.failed.length > 0) {
+      this.logger.log(
+        `Runners marked for removal: ${report.removed.length} removed, ${report.busy.length} busy, ${report.failed.length} failed`,
+      );
+    }
+    return report;
   }
 
   /** One stale runner: 'deleted', 'busy' (left alone), 'not-stale' (online after all) or 'changed' (by someone else). */
