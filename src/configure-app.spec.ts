@@ -7,6 +7,7 @@ import { loggerParams } from './common/logging.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { configureApp } from './configure-app.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 
 @Controller('things')
 class ThingsController {
@@ -24,6 +25,7 @@ const settings = { port: 0, host: '127.0.0.1', logLevel: 'fatal', prettyLogs: fa
   imports: [
     ConfigModule.forRoot({ app: settings, github: {} } as AppConfig),
     LoggerModule.forRoot(loggerParams(settings, quiet)),
+    MetricsModule,
   ],
   controllers: [ThingsController],
 })
