@@ -36,7 +36,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerParams(config.app, options.logDestination)),
-        DatabaseModule.forRoot(options.schema),
+        DatabaseModule.forRoot(options.schema, 'service'),
         AuthModule,
         // Loaded at start: a bad POLICY_FILE stops the service before it answers anyone.
         PolicyModule,

@@ -36,7 +36,7 @@ export class CliModule {
     }
     return {
       module: CliModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('none'), AuditModule, GithubModule, RunnersModule, KillSwitchModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('none', 'cli'), AuditModule, GithubModule, RunnersModule, KillSwitchModule],
       providers: [
         CliOutput,
         SchemaCheck,
