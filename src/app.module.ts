@@ -40,7 +40,7 @@ export class AppModule {
         // On the API's port unless METRICS_PORT gives /metrics a port of its own (main.ts serves it there).
         config.metrics.port === undefined ? MetricsModule.withEndpoint() : MetricsModule,
         LoggerModule.forRoot(loggerParams(config.app, options.logDestination)),
-        DatabaseModule.forRoot(options.schema),
+        DatabaseModule.forRoot(options.schema, 'service'),
         AuthModule,
         // Loaded at start: a bad POLICY_FILE stops the service before it answers anyone.
         PolicyModule,

@@ -17,6 +17,7 @@ import type { ErrorBody } from './common/http-errors.js';
 import { requestIdOf } from './common/logging.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { DomainError, ERROR_CODES } from './common/domain-error.js';
+import { DatabaseOutage } from './database/database-outage.service.js';
 import { httpMetrics } from './metrics/http-metrics.js';
 import { Metrics } from './metrics/metrics.js';
 import { METRICS_PATH } from './metrics/scrape-access.js';
@@ -103,6 +104,15 @@ function describeResponsesBySchema(document: OpenAPIObject): void {
   }
 }
 
+/** Where the app notices database outages; none in an app built without the database module (a unit test's few routes). */
+function databaseOutageOf(app: INestApplication): DatabaseOutage | undefined {
+  try {
+    return app.get(DatabaseOutage);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Everything main.ts and the tests set on the app, in one place, so tests run what production runs. */
 export function configureApp(app: INestApplication): INestApplication {
   app.useLogger(app.get(Logger));
@@ -143,7 +153,7 @@ export function configureApp(app: INestApplication): INestApplication {
       exceptionFactory: validationError,
     }),
   );
-  app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalFilters(new AllExceptionsFilter(databaseOutageOf(app)));
   // Nest's shutdown hooks (onModuleDestroy… onApplicationShutdown) run from app.close(), which
   // main.ts calls after draining (gracefulShutdown); Nest's own signal handling is not used: its
   // default list includes SIGHUP, which reloads the access policy here.

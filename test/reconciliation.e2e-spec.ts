@@ -175,6 +175,56 @@ describe('Reconciliation with GitHub: sync and cleanup (e2e)', () => {
       expect(rows.get('old-pending')?.status).toBe('deleted');
     });
 
+    it('closes the attempts that never finished as failed, with the closing event they lacked, and removes what GitHub made for them', async () => {
+      // A JIT request that died (a crash, or a closing write lost in a database outage and then a
+      // restart) after GitHub created its runner, a registration-token request that died before
+      // its token was handed out, and a JIT request still under way.
+      const [leftOnGithub] = t.simulator.addRunners(1, { namePrefix: 'died-jit', os: 'unknown', status: 'offline' });
+      const [other] = t.simulator.addRunners(1, { namePrefix: 'someone-elses', status: 'online' });
+      await insertRunners(t.dataSource, [
+        { name: leftOnGithub.name, createdHoursAgo: 0.1 },
+        { name: 'died-token', kind: 'registration_token', createdHoursAgo: 0.1 },
+        { name: 'under-way' },
+      ]);
+      await t.dataSource.query(`UPDATE runners SET expires_at = NULL WHERE name = 'died-token'`);
+      await t.dataSource.query(
+        `INSERT INTO audit_events (actor, actor_issuer, actor_subject, action, outcome, runner_id, runner_name, details)
+         SELECT owner_name, owner_issuer, owner_subject, CASE kind WHEN 'jit' THEN 'provision_jit' ELSE 'provision' END,
+                'attempted', id, name, '{}'::jsonb
+           FROM runners`,
+      );
+
+      const report = await sync();
+
+      expect(report.closed_unfinished).toBe(2);
+      const rows = await runnersByName(t.dataSource);
+      expect([rows.get(leftOnGithub.name)?.status, rows.get('died-token')?.status, rows.get('under-way')?.status]).toEqual([
+        'failed',
+        'failed',
+        'pending',
+      ]);
+      expect(t.simulator.findRunnerByName(leftOnGithub.name)).toBeUndefined();
+      expect(t.simulator.findRunnerByName(other.name)).toBeDefined();
+      const events: { runner_name: string; outcome: string; actor: string; details: Record<string, unknown> }[] = await t.dataSource.query(
+        `SELECT runner_name, outcome, actor, details FROM audit_events WHERE action LIKE 'provision%' ORDER BY runner_name, occurred_at`,
+      );
+      expect(events.map((event) => `${event.runner_name}:${event.outcome}`)).toEqual([
+        `${leftOnGithub.name}:attempted`,
+        `${leftOnGithub.name}:failed`,
+        'died-token:attempted',
+        'died-token:failed',
+        'under-way:attempted',
+      ]);
+      expect(events[1]).toMatchObject({
+        actor: 'system:test',
+        details: { error_code: 'REQUEST_ABANDONED', orphan: 'removed', noticed_by: 'system:test' },
+      });
+      expect(events[3].details).toMatchObject({ error_code: 'REQUEST_ABANDONED' });
+
+      // Closed once: the next sync finds nothing more to close.
+      expect((await sync()).closed_unfinished).toBe(0);
+    });
+
     it('finds a registration-token runner by its name and records its GitHub id', async () => {
       const [registered] = t.simulator.addRunners(1, { namePrefix: 'config-sh', status: 'offline' });
       await insertRunners(t.dataSource, [{ name: registered.name, kind: 'registration_token' }]);

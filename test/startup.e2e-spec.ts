@@ -108,6 +108,19 @@ describe('API description', () => {
     expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
   });
 
+  it('documents 503 DATABASE_UNAVAILABLE on every API operation', async () => {
+    const document = (await request(t.server).get('/docs/openapi.json').expect(200)).body;
+    const paths = document.paths as Record<string, Record<string, { responses: Record<string, { description: string }> }>>;
+    const operations = Object.entries(paths)
+      .filter(([path]) => path.startsWith('/api/v1/'))
+      .flatMap(([path, methods]) =>
+        Object.entries(methods).map(([method, operation]) => ({ operation: `${method} ${path}`, responses: operation.responses })),
+      );
+    expect(operations.length).toBeGreaterThan(10);
+    const undocumented = operations.filter(({ responses }) => !responses['503']?.description.includes('DATABASE_UNAVAILABLE'));
+    expect(undocumented.map(({ operation }) => operation)).toEqual([]);
+  });
+
   it('gives a request id to a request whose body is not valid JSON', async () => {
     const response = await request(t.server)
       .post('/api/v1/runners/jit')

@@ -14,7 +14,7 @@ import {
 import { Actor } from '../auth/actor.js';
 import { CurrentActor } from '../auth/current-actor.decorator.js';
 import { ApiErrorResponseDto } from '../common/api-error-response.dto.js';
-import { ApiGithubErrors } from '../common/api-github-errors.js';
+import { ApiDatabaseUnavailable, ApiGithubErrors } from '../common/api-github-errors.js';
 import { AdminRunnerResponseDto } from '../runners/dto/admin-runner-response.dto.js';
 import { SuspensionListResponseDto } from '../suspensions/dto/suspension-response.dto.js';
 import { AdminGuard } from './admin.guard.js';
@@ -37,6 +37,7 @@ const SELECTOR_ERRORS =
   description: 'FORBIDDEN: the policy does not grant your identity admin: true; IDENTITY_SUSPENDED: your identity or its rule is suspended',
   type: ApiErrorResponseDto,
 })
+@ApiDatabaseUnavailable()
 @UseGuards(AdminGuard)
 @Controller('admin')
 export class AdminController {

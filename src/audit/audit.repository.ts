@@ -30,6 +30,15 @@ export class AuditRepository {
     await tx.save(tx.create(AuditEventEntity, events));
   }
 
+  /** Whether the runner has an event of `action` with an outcome other than 'attempted', through `tx`. */
+  async hasOutcome(tx: Transaction, runnerId: string, action: string): Promise<boolean> {
+    const [{ found }]: { found: boolean }[] = await tx.query(
+      `SELECT EXISTS (SELECT 1 FROM audit_events WHERE runner_id = $1 AND action = $2 AND outcome <> 'attempted') AS "found"`,
+      [runnerId, action],
+    );
+    return found;
+  }
+
   /** How many events happened before `cutOff`: what a prune would remove. */
   async countBefore(tx: Transaction, cutOff: Date): Promise<number> {
     const [{ count }]: { count: string }[] = await tx.query(

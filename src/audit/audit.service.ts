@@ -61,6 +61,14 @@ export class AuditService {
     await this.transactions.run((tx) => this.record(tx, actor, event));
   }
 
+  /**
+   * Whether the attempt that reserved `runnerId` under `action` has its closing event (succeeded,
+   * denied or failed), as seen through `tx`: a late closer writes none when another closed it first.
+   */
+  hasClosingEvent(tx: Transaction, runnerId: string, action: string): Promise<boolean> {
+    return this.events.hasOutcome(tx, runnerId, action);
+  }
+
   /** Many events of one actor in one INSERT, through the caller's transaction (a sync's batch). */
   async recordMany(tx: Transaction, actor: Actor, events: AuditRecord[]): Promise<void> {
     await this.events.insert(tx, events.map((event) => this.toRow(actor, event)));

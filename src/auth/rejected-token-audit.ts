@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
+import { isDatabaseUnavailable } from '../database/database-errors.js';
 import { Actor } from './actor.js';
 import type { TokenRejectionReason } from './auth-errors.js';
 
@@ -48,7 +49,9 @@ export class RejectedTokenAudit {
         details: { reason: rejected.reason, ...(iss !== undefined && { iss }), ...(sub !== undefined && { sub }) },
       });
     } catch (error) {
-      this.logger.error(
+      // An unreachable database is an outage (logged as such), not a fault here: the 401 stands either way.
+      const level = isDatabaseUnavailable(error) ? 'warn' : 'error';
+      this.logger[level](
         `Could not audit a refused token (request ${rejected.origin.requestId ?? '-'}, reason ${rejected.reason}): ${
           (error as Error).message
         }`,

@@ -37,7 +37,7 @@ export class CliModule {
     }
     return {
       module: CliModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('none'), MetricsModule, AuditModule, GithubModule, RunnersModule, KillSwitchModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('none', 'cli'), MetricsModule, AuditModule, GithubModule, RunnersModule, KillSwitchModule],
       providers: [
         CliOutput,
         SchemaCheck,

@@ -54,6 +54,7 @@ function summarize(report: SyncReport): string {
   const parts = [`${report.updated} updated`, `${report.deleted} marked deleted`];
   if (report.waiting > 0) parts.push(`${report.waiting} pending within the grace period`);
   if (report.skipped > 0) parts.push(`${report.skipped} changed meanwhile, left for the next sync`);
+  if (report.closed_unfinished > 0) parts.push(`${report.closed_unfinished} unfinished provisioning attempt(s) closed as failed`);
   if (report.not_ours.length > 0) {
     const names = report.not_ours.map((item) => item.runner_name).join(', ');
     parts.push(`${report.not_ours.length} whose name another runner on GitHub holds (left alone: ${names})`);

@@ -1,4 +1,7 @@
+import { jest } from '@jest/globals';
 import type { ArgumentsHost } from '@nestjs/common';
+import { QueryFailedError } from 'typeorm';
+import type { DatabaseOutage } from '../database/database-outage.service.js';
 import { AllExceptionsFilter } from './all-exceptions.filter.js';
 import { DomainError, ERROR_CODES } from './domain-error.js';
 
@@ -53,5 +56,42 @@ describe('AllExceptionsFilter', () => {
     expect(response.headers).toEqual({});
     expect(response.body).toBeUndefined();
     expect(response.ended).toBe(true);
+  });
+
+  it('answers a database out of reach 503 DATABASE_UNAVAILABLE with Retry-After, tells the outage, and logs no error', () => {
+    const response = fakeResponse(false);
+    const noticed: (string | null)[] = [];
+    const outage = { noticeRefusal: (_error: unknown, requestId: string | null) => noticed.push(requestId) } as unknown as DatabaseOutage;
+    const filter = new AllExceptionsFilter(outage);
+    const logError = jest.spyOn(filter['logger'], 'error');
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' });
+
+    filter.catch(new QueryFailedError('SELECT 1', [], refused), hostFor(response));
+
+    expect(response.statusCode).toBe(503);
+    expect(response.headers).toEqual({ 'Retry-After': '5' });
+    expect(response.body).toEqual({
+      error: {
+        code: 'DATABASE_UNAVAILABLE',
+        message: 'The service cannot reach its database; try again in 5 seconds',
+        details: { retry_after_seconds: 5 },
+      },
+      request_id: 'req-1',
+    });
+    expect(noticed).toEqual(['req-1']);
+    expect(logError).not.toHaveBeenCalled();
+  });
+
+  it('still answers a database error that is not about reaching it 500 INTERNAL, logged at error', () => {
+    const response = fakeResponse(false);
+    const filter = new AllExceptionsFilter();
+    const logError = jest.spyOn(filter['logger'], 'error').mockImplementation(() => undefined);
+    const violation = Object.assign(new Error('syntax error at or near "SELEC"'), { code: '42601' });
+
+    filter.catch(new QueryFailedError('SELEC 1', [], violation), hostFor(response));
+
+    expect(response.statusCode).toBe(500);
+    expect(response.body).toMatchObject({ error: { code: 'INTERNAL' } });
+    expect(logError).toHaveBeenCalledTimes(1);
   });
 });

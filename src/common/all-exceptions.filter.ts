@@ -1,5 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { isDatabaseUnavailable } from '../database/database-errors.js';
+import { DATABASE_RETRY_AFTER_SECONDS, type DatabaseOutage } from '../database/database-outage.service.js';
 import { DomainError, ERROR_CODES } from './domain-error.js';
 import { HTTP_STATUS_BY_CODE, type ErrorBody } from './http-errors.js';
 import { requestIdOf } from './logging.js';
@@ -15,24 +17,42 @@ const CODE_BY_HTTP_STATUS: Record<number, string> = {
   [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'UNSUPPORTED_MEDIA_TYPE',
 };
 
+/** What a caller is told while the database cannot be reached: no address, no driver text. */
+function databaseUnavailable(): DomainError {
+  return new DomainError(
+    ERROR_CODES.DATABASE_UNAVAILABLE,
+    `The service cannot reach its database; try again in ${DATABASE_RETRY_AFTER_SECONDS} seconds`,
+    { retry_after_seconds: DATABASE_RETRY_AFTER_SECONDS },
+  );
+}
+
 /**
  * Maps every error to `{ error: { code, message, details? }, request_id }`. Domain errors by their code;
- * HTTP exceptions keep their status (a body already in our shape is passed through); anything else is
- * logged with the request id and answered 500 with that id and nothing more.
+ * HTTP exceptions keep their status (a body already in our shape is passed through); a database out
+ * of reach is 503 DATABASE_UNAVAILABLE with Retry-After, logged once per outage by `outage` (each
+ * request at debug); anything else is logged with the request id and answered 500 with that id and
+ * nothing more.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  /** `outage`: where a database outage is noticed; without it, each refusal is logged at warn. */
+  constructor(private readonly outage?: DatabaseOutage) {}
+
+  catch(thrown: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<Request & { id?: string }>();
     const response = http.getResponse<Response>();
     // Express's body parser fails before pino-http has given the request its id: give it one here.
     const requestId =
       request.id !== undefined ? String(request.id) : response.headersSent ? null : requestIdOf(request, response);
+    const unavailable = !(thrown instanceof DomainError) && !(thrown instanceof HttpException) && isDatabaseUnavailable(thrown);
+    const exception = unavailable ? databaseUnavailable() : thrown;
     const { status, body } = this.describe(exception, requestId);
-    if (status >= 500 && !(exception instanceof DomainError)) {
+    if (unavailable) {
+      this.noticeOutage(thrown, requestId, request);
+    } else if (status >= 500 && !(exception instanceof DomainError)) {
       this.logger.error(
         { err: exception, request_id: requestId },
         `Unhandled error on ${request.method} ${request.path}`,
@@ -47,6 +67,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const retryAfter = exception instanceof DomainError ? exception.details?.retry_after_seconds : undefined;
     if (typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
     response.status(status).json(body);
+  }
+
+  private noticeOutage(error: unknown, requestId: string | null, request: Request): void {
+    if (this.outage) {
+      this.outage.noticeRefusal(error, requestId);
+      return;
+    }
+    this.logger.warn({ request_id: requestId }, `Database unavailable on ${request.method} ${request.path}: ${(error as Error).message}`);
   }
 
   private describe(exception: unknown, requestId: string | null): { status: number; body: ErrorBody } {

@@ -1,3 +1,5 @@
+import { isDatabaseUnavailable } from '../database/database-errors.js';
+
 /**
  * Errors that services throw. Each carries a stable machine-readable code; one exception filter
  * maps codes to HTTP statuses and the CLI maps them to exit codes. Services never throw HTTP
@@ -29,6 +31,8 @@ export const ERROR_CODES = {
   GITHUB_RUNNER_BUSY: 'GITHUB_RUNNER_BUSY',
   /** The request's total budget (REQUEST_DEADLINE_MS) ran out: 504. */
   REQUEST_DEADLINE_EXCEEDED: 'REQUEST_DEADLINE_EXCEEDED',
+  /** PostgreSQL cannot be reached, or cannot answer now: 503 with Retry-After. */
+  DATABASE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
   INTERNAL: 'INTERNAL',
 } as const;
 
@@ -46,7 +50,11 @@ export class DomainError extends Error {
   }
 }
 
-/** The code of a domain error; INTERNAL for anything else (whose text is not for callers). */
+/**
+ * The code of a domain error; DATABASE_UNAVAILABLE for a database out of reach; INTERNAL for
+ * anything else (whose text is not for callers).
+ */
 export function errorCodeOf(error: unknown): ErrorCode {
-  return error instanceof DomainError ? error.code : ERROR_CODES.INTERNAL;
+  if (error instanceof DomainError) return error.code;
+  return isDatabaseUnavailable(error) ? ERROR_CODES.DATABASE_UNAVAILABLE : ERROR_CODES.INTERNAL;
 }

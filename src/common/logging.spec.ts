@@ -1,7 +1,8 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type DestinationStream, type LoggerOptions, type Logger } from 'pino';
 import { pinoHttp, type Options as PinoHttpOptions } from 'pino-http';
 import type { AppSettings } from '../config/app-config.js';
-import { loggerParams } from './logging.js';
+import { loggerParams, requestErrorFields } from './logging.js';
 
 const SETTINGS: AppSettings = { port: 0, host: '127.0.0.1', logLevel: 'info', prettyLogs: false, demo: false, trustProxy: false, requestDeadlineMs: 15_000, shutdownDrainSeconds: 0 };
 
@@ -118,5 +119,18 @@ describe('control characters from callers', () => {
     const line = JSON.parse(output) as { msg: string; claims: { email: string } };
     expect(line.msg).toBe(`Provisioned JIT runner for ${HOSTILE}`);
     expect(line.claims.email).toBe(HOSTILE);
+  });
+});
+
+describe('requestErrorFields', () => {
+  const request = {} as IncomingMessage;
+  const response = { statusCode: 503 } as ServerResponse;
+
+  it("drops pino-http's own error on a 5xx request line (the status says it), and keeps one the response carried", () => {
+    const fields = { res: { status: 503 }, responseTime: 12 };
+    const statusOnly = new Error('failed with status code 503');
+    expect(requestErrorFields(request, response, statusOnly, { ...fields, err: statusOnly })).toEqual(fields);
+    const real = new Error('socket hang up');
+    expect(requestErrorFields(request, response, real, { ...fields, err: real })).toEqual({ ...fields, err: real });
   });
 });

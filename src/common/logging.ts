@@ -83,6 +83,22 @@ function pathOf(request: IncomingMessage & { originalUrl?: string }): string {
 
 const requestLine = (req: IncomingMessage, res: ServerResponse) => `${req.method} ${pathOf(req)} ${res.statusCode}`;
 
+/**
+ * pino-http puts an error of its own ("failed with status code 503", with a stack of pino-http's
+ * internals) on every 5xx request line: the line's status says it already. An error the response
+ * really carried is kept.
+ */
+export function requestErrorFields(
+  _req: IncomingMessage,
+  res: ServerResponse,
+  error: Error,
+  fields: Record<string, unknown>,
+): Record<string, unknown> {
+  if (error.message !== `failed with status code ${res.statusCode}`) return fields;
+  const { err: _statusOnly, ...rest } = fields;
+  return rest;
+}
+
 /** Health probes arrive every few seconds; a line for each would drown the log. */
 const HEALTH_PATH = '/health';
 
@@ -138,6 +154,7 @@ export function loggerParams(settings: AppSettings, destination?: DestinationStr
     customProps: (req: IncomingMessage & { id?: unknown }) => ({ request_id: req.id }),
     customSuccessMessage: requestLine,
     customErrorMessage: requestLine,
+    customErrorObject: requestErrorFields,
     autoLogging: { ignore: (req: IncomingMessage) => pathOf(req) === HEALTH_PATH },
   };
   const out = settings.prettyLogs ? prettyDestination(destination && ((text) => destination.write(text))) : destination;

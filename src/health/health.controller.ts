@@ -1,8 +1,9 @@
 import { Controller, Get, HttpStatus, Res, ServiceUnavailableException } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator, type HealthCheckResult } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator.js';
+import { DatabaseHealthIndicator } from './database-health.indicator.js';
 import { Draining } from './draining.service.js';
 import { PolicyHealthIndicator } from './policy-health.indicator.js';
 
@@ -11,7 +12,7 @@ import { PolicyHealthIndicator } from './policy-health.indicator.js';
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly database: TypeOrmHealthIndicator,
+    private readonly database: DatabaseHealthIndicator,
     private readonly policy: PolicyHealthIndicator,
     private readonly draining: Draining,
   ) {}
@@ -39,7 +40,7 @@ export class HealthController {
 
   private check(): Promise<HealthCheckResult> {
     return this.health.check([
-      () => this.database.pingCheck('database', { timeout: 3000 }),
+      () => this.database.check('database'),
       () => this.policy.check('policy'),
       // Down from the first moment of a shutdown: new requests go elsewhere while these finish.
       () => this.draining.check('shutdown'),

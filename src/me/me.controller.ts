@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedRes
 import { Actor } from '../auth/actor.js';
 import { CurrentActor } from '../auth/current-actor.decorator.js';
 import { ApiErrorResponseDto } from '../common/api-error-response.dto.js';
+import { ApiDatabaseUnavailable } from '../common/api-github-errors.js';
 import { MeResponseDto } from './dto/me-response.dto.js';
 import { OpenToSuspended } from '../suspensions/suspended-caller.interceptor.js';
 import { MeService } from './me.service.js';
@@ -10,6 +11,7 @@ import { MeService } from './me.service.js';
 @ApiTags('me')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ description: 'Missing, expired or invalid OIDC token', type: ApiErrorResponseDto })
+@ApiDatabaseUnavailable()
 @Controller('me')
 export class MeController {
   constructor(private readonly me: MeService) {}

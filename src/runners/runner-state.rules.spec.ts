@@ -1,6 +1,6 @@
 import type { GithubRunner } from '../github/github.types.js';
 import type { RunnerEntity } from './runner.entity.js';
-import { registrationMismatch } from './runner-state.rules.js';
+import { isAbandoned, isStillProvisioning, isUnfinishedAttempt, registrationMismatch } from './runner-state.rules.js';
 
 function makeRow(overrides: Partial<RunnerEntity> = {}): RunnerEntity {
   return {
@@ -50,5 +50,27 @@ describe('registrationMismatch', () => {
     expect(registrationMismatch(makeRow(), makeGithubRunner({}, ['self-hosted', 'Linux', 'X64', 'build']))).toBe(
       'without the label(s) gpu',
     );
+  });
+});
+
+describe('isUnfinishedAttempt', () => {
+  const now = Date.parse('2026-01-01T12:00:00Z');
+  const createdAgo = (ms: number) => new Date(now - ms);
+
+  it('is a pending row still waiting for what its attempt completes it with, over a minute old', () => {
+    const jit = makeRow({ kind: 'jit', createdAt: createdAgo(61_000) });
+    const token = makeRow({ kind: 'registration_token', expiresAt: null, createdAt: createdAgo(61_000) });
+    expect([isUnfinishedAttempt(jit, now), isUnfinishedAttempt(token, now)]).toEqual([true, true]);
+    // Only a JIT row frees its name on a request for it; both are closed by a sync.
+    expect([isAbandoned(jit, now), isAbandoned(token, now)]).toEqual([true, false]);
+  });
+
+  it('is not a row whose attempt completed, one no longer pending, or one young enough to be under way', () => {
+    const completedJit = makeRow({ kind: 'jit', githubRunnerId: 7, createdAt: createdAgo(3_600_000) });
+    const completedToken = makeRow({ expiresAt: new Date(now + 60_000), createdAt: createdAgo(3_600_000) });
+    const failed = makeRow({ kind: 'jit', status: 'failed', createdAt: createdAgo(3_600_000) });
+    const young = makeRow({ kind: 'jit', createdAt: createdAgo(30_000) });
+    expect([completedJit, completedToken, failed, young].map((row) => isUnfinishedAttempt(row, now))).toEqual([false, false, false, false]);
+    expect(isStillProvisioning(young, now)).toBe(true);
   });
 });

@@ -30,16 +30,29 @@ export function planOf(runner: RunnerEntity): JitPlan {
 }
 
 /**
+ * A pending row still waiting for what its provisioning attempt completes it with: a JIT row for
+ * GitHub's id, a registration-token row for its token's expiry.
+ */
+function awaitsCompletion(runner: RunnerEntity): boolean {
+  const waiting = runner.kind === 'jit' ? runner.githubRunnerId === null : runner.expiresAt === null;
+  return runner.status === 'pending' && waiting;
+}
+
+/**
+ * A pending row whose attempt never completed and is past the time it could still be under way:
+ * its request died (a crash or restart), or could not write its closing event (the database was
+ * out of reach, and the process stopped before it came back). A sync closes it as failed.
+ */
+export function isUnfinishedAttempt(runner: RunnerEntity, now = Date.now()): boolean {
+  return awaitsCompletion(runner) && now - runner.createdAt.getTime() > ABANDONED_AFTER_MS;
+}
+
+/**
  * A JIT row whose request died before GitHub answered. Only a JIT row waits for GitHub's id; a
  * registration-token row has none until the runner is seen on GitHub.
  */
 export function isAbandoned(runner: RunnerEntity, now = Date.now()): boolean {
-  return (
-    runner.kind === 'jit' &&
-    runner.status === 'pending' &&
-    runner.githubRunnerId === null &&
-    now - runner.createdAt.getTime() > ABANDONED_AFTER_MS
-  );
+  return runner.kind === 'jit' && isUnfinishedAttempt(runner, now);
 }
 
 /**
@@ -47,8 +60,7 @@ export function isAbandoned(runner: RunnerEntity, now = Date.now()): boolean {
  * way: a JIT row waits for GitHub's id, a registration-token row for its token's expiry.
  */
 export function isStillProvisioning(runner: RunnerEntity, now = Date.now()): boolean {
-  const waiting = runner.kind === 'jit' ? runner.githubRunnerId === null : runner.expiresAt === null;
-  return runner.status === 'pending' && waiting && now - runner.createdAt.getTime() <= ABANDONED_AFTER_MS;
+  return awaitsCompletion(runner) && now - runner.createdAt.getTime() <= ABANDONED_AFTER_MS;
 }
 
 /**

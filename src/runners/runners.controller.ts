@@ -15,7 +15,7 @@ import {
 import { Actor } from '../auth/actor.js';
 import { CurrentActor } from '../auth/current-actor.decorator.js';
 import { ApiErrorResponseDto } from '../common/api-error-response.dto.js';
-import { ApiGithubErrors } from '../common/api-github-errors.js';
+import { ApiDatabaseUnavailable, ApiGithubErrors } from '../common/api-github-errors.js';
 import { CreateJitRunnerDto } from './dto/create-jit-runner.dto.js';
 import { JitRunnerResponseDto } from './dto/jit-runner-response.dto.js';
 import { ListRunnersQueryDto } from './dto/list-runners-query.dto.js';
@@ -29,6 +29,7 @@ import { RunnersService } from './runners.service.js';
 @ApiTags('runners')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ description: 'Missing, expired or invalid OIDC token', type: ApiErrorResponseDto })
+@ApiDatabaseUnavailable()
 @Controller('runners')
 export class RunnersController {
   constructor(

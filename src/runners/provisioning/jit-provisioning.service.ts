@@ -210,14 +210,15 @@ export class JitProvisioningService {
   }
 
   /**
-   * Frees the name an abandoned attempt still holds: removes what GitHub may have created for it
-   * (only if it looks exactly like that attempt's runner), then closes that attempt as failed.
+   * Closes an abandoned attempt (isAbandoned), for the name's next request or a sync: removes what
+   * GitHub may have created for it (only if it looks exactly like that attempt's runner), then
+   * closes it as failed. False when the row changed meanwhile (nothing written).
    */
-  private async releaseAbandoned(actor: Actor, runner: RunnerEntity): Promise<void> {
+  async releaseAbandoned(actor: Actor, runner: RunnerEntity): Promise<boolean> {
     const orphan = await this.removeLeftover(runner.name, 'of a request that never finished', (found) =>
       looksFreshlyCreatedFor(found, planOf(runner)),
     );
-    await this.attempts.closeAbandoned(actor, runner, { orphan });
+    return this.attempts.closeAbandoned(actor, runner, { orphan });
   }
 
   /**

@@ -3,6 +3,7 @@ import { QueryFailedError } from 'typeorm';
 import { Actor } from '../../auth/actor.js';
 import type { AuditRecord, AuditService } from '../../audit/audit.service.js';
 import { DomainError, ERROR_CODES } from '../../common/domain-error.js';
+import type { DatabaseOutage } from '../../database/database-outage.service.js';
 import type { Transaction, Transactions } from '../../database/transactions.service.js';
 import type { GithubClient } from '../../github/github.client.js';
 import { GithubError } from '../../github/github.errors.js';
@@ -69,7 +70,24 @@ class FakeAudit {
   async recordAlone(actor: Actor, event: AuditRecord): Promise<void> {
     await this.record(tx, actor, event);
   }
+
+  async hasClosingEvent(_tx: Transaction, runnerId: string, action: string): Promise<boolean> {
+    return this.events.some((event) => event.runnerId === runnerId && event.action === action && event.outcome !== 'attempted');
+  }
 }
+
+/** What ProvisioningAttempts asks of DatabaseOutage; the test makes the kept writes when "the database is back". */
+class FakeOutage {
+  unavailableSince: Date | null = null;
+  kept: { what: string; write: () => Promise<void> }[] = [];
+
+  keep(what: string, write: () => Promise<void>): void {
+    this.kept.push({ what, write });
+  }
+}
+
+/** What pg raises when the server refuses the connection. */
+const connectionRefused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
 
 class FakeGithub {
   deleted: number[] = [];
@@ -93,12 +111,14 @@ describe('ProvisioningAttempts', () => {
   let runners: FakeRunners;
   let audit: FakeAudit;
   let github: FakeGithub;
+  let outage: FakeOutage;
   let attempts: ProvisioningAttempts;
 
   beforeEach(() => {
     runners = new FakeRunners();
     audit = new FakeAudit();
     github = new FakeGithub();
+    outage = new FakeOutage();
     attempts = new ProvisioningAttempts(
       runners as unknown as RunnersRepository,
       // No limits are set in these tests, so the quotas never count.
@@ -109,6 +129,7 @@ describe('ProvisioningAttempts', () => {
       transactions,
       github as unknown as GithubClient,
       new Metrics(),
+      outage as unknown as DatabaseOutage,
     );
   });
 
@@ -242,6 +263,70 @@ describe('ProvisioningAttempts', () => {
 
       await expect(attempts.run(actor, 'jit', { name: 'build-1' }, async () => Promise.reject(boom))).rejects.toBe(boom);
       expect(attempts['logger'].error).toHaveBeenCalledWith(expect.stringContaining('database is down'));
+    });
+  });
+
+  describe('when the database is out of reach', () => {
+    /** GitHub creates runner 77; the database goes before the success event is written. */
+    const runCutDuringGithub = () =>
+      attempts.run(actor, 'jit', { name: 'build-1' }, async (attempt) => {
+        await attempts.reserve(attempt, reservation);
+        runners.failUpdatesWith = connectionRefused();
+        return issued({ createdOnGithub: 77 });
+      });
+
+    it('removes the runner GitHub created, and keeps the closing write until the database is back', async () => {
+      await expect(runCutDuringGithub()).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      expect(github.deleted).toEqual([77]);
+      expect(outcomes(audit.events)).toEqual(['provision_jit:attempted']);
+      expect(outage.kept.map((kept) => kept.what)).toEqual(['the failure of provisioning build-1 (DATABASE_UNAVAILABLE)']);
+
+      runners.failUpdatesWith = undefined;
+      await outage.kept[0].write();
+      expect(runners.updates).toEqual([
+        { id: 'runner-2', change: expect.objectContaining({ status: 'failed', failureCode: 'DATABASE_UNAVAILABLE', githubRunnerId: 77 }) },
+      ]);
+      expect(outcomes(audit.events)).toEqual(['provision_jit:attempted', 'provision_jit:failed']);
+      expect(audit.events[1]).toMatchObject({
+        runnerId: 'runner-2',
+        details: { error_code: 'DATABASE_UNAVAILABLE', github_runner_id: 77, removed_from_github: true, ended_at: expect.any(String) },
+      });
+    });
+
+    it('writes no second closing event when the row was closed by someone else before the database came back', async () => {
+      await expect(runCutDuringGithub()).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      runners.failUpdatesWith = undefined;
+      runners.pendingIds.delete('runner-2');
+      audit.events.push({ action: 'provision_jit', outcome: 'failed', runnerId: 'runner-2', details: { error_code: 'REQUEST_ABANDONED' } });
+
+      await outage.kept[0].write();
+      expect(outcomes(audit.events)).toEqual(['provision_jit:attempted', 'provision_jit:failed']);
+    });
+
+    it('does not wait on the database it knows is down: a failure after the reservation is kept at once', async () => {
+      const error = new GithubError(ERROR_CODES.GITHUB_UNAVAILABLE, 'GitHub is unavailable', { status: 502 });
+      const running = attempts.run(actor, 'jit', { name: 'build-1' }, async (attempt) => {
+        await attempts.reserve(attempt, reservation);
+        outage.unavailableSince = new Date();
+        runners.failUpdatesWith = new Error('never asked');
+        throw error;
+      });
+
+      await expect(running).rejects.toBe(error);
+      expect(outage.kept).toHaveLength(1);
+      expect(outcomes(audit.events)).toEqual(['provision_jit:attempted']);
+    });
+
+    it('keeps nothing for an attempt that reserved no row: nothing was left pending', async () => {
+      audit.failWith = connectionRefused();
+      jest.spyOn(attempts['logger'], 'debug').mockImplementation(() => undefined);
+      const refused = attempts.run(actor, 'jit', { name: 'build-1' }, async (attempt) => {
+        await attempts.reserve(attempt, reservation);
+        return issued();
+      });
+
+      await expect(refused).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      expect(outage.kept).toEqual([]);
     });
   });
 

@@ -3,6 +3,8 @@ import type { Actor } from '../../auth/actor.js';
 import { type AuditRecord, AuditService } from '../../audit/audit.service.js';
 import type { AuditOutcome } from '../../audit/audit-event.entity.js';
 import { DomainError, ERROR_CODES, errorCodeOf } from '../../common/domain-error.js';
+import { isDatabaseUnavailable } from '../../database/database-errors.js';
+import { DatabaseOutage } from '../../database/database-outage.service.js';
 import { Transactions } from '../../database/transactions.service.js';
 import { GithubClient } from '../../github/github.client.js';
 import { Metrics } from '../../metrics/metrics.js';
@@ -95,7 +97,7 @@ export interface NameClaim {
   /** False for a generated name: any holder means "try another". */
   replaceable: boolean;
   /** Frees a name an abandoned request holds (the JIT flow); without it such a holder refuses the name. */
-  releaseAbandoned?: (holder: RunnerEntity) => Promise<void>;
+  releaseAbandoned?: (holder: RunnerEntity) => Promise<unknown>;
 }
 
 /**
@@ -144,6 +146,7 @@ export class ProvisioningAttempts {
     private readonly transactions: Transactions,
     private readonly github: GithubClient,
     private readonly metrics: Metrics,
+    private readonly outage: DatabaseOutage,
   ) {}
 
   async run<T>(
@@ -286,8 +289,9 @@ export class ProvisioningAttempts {
    * The closing event of an attempt that did not succeed: denied when it was refused (a denial code)
    * before it reserved a row, else failed, with the row marked failed in the same transaction. When
    * that cannot be written, the event alone is tried once more, without the row (which stays
-   * pending until a sync, a cleanup or the name's next request resolves it). Best effort: a failure
-   * here is logged, and the caller still gets the error that ended the attempt.
+   * pending until a sync, a cleanup or the name's next request resolves it); when the database is
+   * out of reach, both wait for it (closeWhenDatabaseIsBack). Best effort: a failure here is logged,
+   * and the caller still gets the error that ended the attempt.
    */
   private async closeUnsuccessful(attempt: Attempt, error: unknown): Promise<void> {
     // An error translated for the caller (GitHub's 409 as RUNNER_NAME_TAKEN) is recorded as it came.
@@ -307,21 +311,24 @@ export class ProvisioningAttempts {
       ...(runner === null && ended instanceof DomainError && { reason }),
     };
     const event = this.closingEvent(attempt, outcome, details);
+    const failed: RunnerChange = { status: 'failed', failureCode: code, failureReason: reason, githubRunnerId: attempt.githubRunnerId };
     const what = `the failure of provisioning ${attempt.name ?? 'a runner'} (${code})`;
+    // The database ended the attempt, or is known to be out of reach: trying now would only wait out another timeout.
+    if (code === ERROR_CODES.DATABASE_UNAVAILABLE || this.outage.unavailableSince !== null) {
+      this.closeWhenDatabaseIsBack(attempt, event, failed, what, ended);
+      return;
+    }
     try {
       await this.transactions.run(async (tx) => {
-        if (runner) {
-          await this.runners.updateWhilePending(tx, runner.id, null, {
-            status: 'failed',
-            failureCode: code,
-            failureReason: reason,
-            githubRunnerId: attempt.githubRunnerId,
-          });
-        }
+        if (runner) await this.runners.updateWhilePending(tx, runner.id, null, failed);
         await this.audit.record(tx, attempt.actor, event);
       });
       return;
     } catch (recordError) {
+      if (isDatabaseUnavailable(recordError)) {
+        this.closeWhenDatabaseIsBack(attempt, event, failed, what, recordError);
+        return;
+      }
       if (!runner) {
         this.logger.error(`Could not record ${what} in the audit trail: ${(recordError as Error).message}`);
         return;
@@ -335,22 +342,43 @@ export class ProvisioningAttempts {
   }
 
   /**
-   * Closes an attempt whose request died before GitHub answered (a crash or restart), found by
-   * `actor`, who wants its name: the row is marked failed with the closing event it never got.
-   * Nothing is written when the row changed meanwhile.
+   * Keeps the closing write until the database answers again (DatabaseOutage): the row, if still
+   * pending, is marked failed and the event written, with the time the attempt ended, unless a
+   * sync or the name's next request closed it first (as the next sync does if the process stops
+   * before). An attempt that reserved no row left nothing pending: its event is not kept.
    */
-  async closeAbandoned(actor: Actor, runner: RunnerEntity, details: Record<string, unknown>): Promise<void> {
+  private closeWhenDatabaseIsBack(attempt: Attempt, event: AuditRecord, failed: RunnerChange, what: string, cause: unknown): void {
+    const { runner, actor } = attempt;
+    if (!runner) return this.logger.debug(`Not recording ${what}: the database is unavailable`);
+    const late = { ...event, details: { ...event.details, ended_at: new Date().toISOString() } };
+    const close = () =>
+      this.transactions.run(async (tx) => {
+        const marked = await this.runners.updateWhilePending(tx, runner.id, null, failed);
+        if (!marked && (await this.audit.hasClosingEvent(tx, runner.id, late.action))) return;
+        await this.audit.record(tx, actor, late);
+      });
+    this.outage.keep(what, close, cause);
+  }
+
+  /**
+   * Closes an attempt whose request died before it completed (a crash or restart, or a closing
+   * write lost in a database outage), found by `actor` (a sync, or a request that wants its name):
+   * the row is marked failed with the closing event it never got. Nothing is written, and false
+   * answered, when the row changed meanwhile.
+   */
+  async closeAbandoned(actor: Actor, runner: RunnerEntity, details: Record<string, unknown>): Promise<boolean> {
     const attempt = new Attempt(actor, runner.kind, runner.name, {});
     attempt.runner = runner;
-    await this.transactions.run(async (tx) => {
+    return this.transactions.run(async (tx) => {
       const failed = await this.runners.updateWhilePending(tx, runner.id, null, {
         status: 'failed',
         failureCode: REQUEST_ABANDONED,
         failureReason: 'The request that created this runner never finished',
       });
-      if (!failed) return;
+      if (!failed) return false;
       const event = { error_code: REQUEST_ABANDONED, ...details, noticed_by: actor.name };
       await this.audit.record(tx, actor, this.closingEvent(attempt, 'failed', event));
+      return true;
     });
   }
 

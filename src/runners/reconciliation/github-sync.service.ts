@@ -10,7 +10,16 @@ import type { GithubRunner } from '../../github/github.types.js';
 import { AUDIT_ACTIONS } from '../audit-actions.constants.js';
 import { GithubRunnersService } from '../github-runners.service.js';
 import type { RunnerEntity } from '../runner.entity.js';
-import { changesRow, insideGracePeriod, type ObservedState, observedState, registrationMismatch } from '../runner-state.rules.js';
+import { JitProvisioningService } from '../provisioning/jit-provisioning.service.js';
+import { ProvisioningAttempts } from '../provisioning/provisioning-attempts.service.js';
+import {
+  changesRow,
+  insideGracePeriod,
+  isUnfinishedAttempt,
+  type ObservedState,
+  observedState,
+  registrationMismatch,
+} from '../runner-state.rules.js';
 import { type RunnerObservation, RunnersRepository } from '../runners.repository.js';
 import {
   changeReport,
@@ -33,6 +42,8 @@ const LAST_SEEN_RESOLUTION_MS = 5 * 60_000;
  */
 const LOOKUP_CONCURRENCY = 8;
 const MAX_LOOKUPS_PER_SYNC = 500;
+/** Unfinished provisioning attempts closed per sync, at most (each may cost a GitHub lookup); the rest wait for the next. */
+const MAX_UNFINISHED_PER_SYNC = 100;
 
 /** One row's planned write; `visible` when more than last_seen_at changes. */
 interface PlannedChange {
@@ -58,13 +69,17 @@ export class GithubSyncService {
     private readonly github: GithubClient,
     private readonly githubRunners: GithubRunnersService,
     private readonly transactions: Transactions,
+    private readonly jit: JitProvisioningService,
+    private readonly attempts: ProvisioningAttempts,
   ) {}
 
   /**
    * Lists every runner of the org (all pages) and brings each live row in line: status, busy, GitHub
    * id and last seen. A row whose runner is missing from the complete list becomes deleted (an
    * ephemeral runner that finished its job), unless it is pending and inside the grace period. A
-   * list that fails or changes while it is read changes nothing: unknown is not absent.
+   * list that fails or changes while it is read changes nothing: unknown is not absent. A pending
+   * row whose provisioning attempt never finished (isUnfinishedAttempt) is closed as failed, with
+   * the closing event it lacked.
    */
   async syncWithGithub(actor: Actor, options: SyncOptions = {}): Promise<SyncReport> {
     const started = Date.now();
@@ -86,10 +101,14 @@ export class GithubSyncService {
     const planned: PlannedChange[] = [];
     const missing: RunnerEntity[] = [];
     const notOurs: ForeignRunnerReport[] = [];
+    const unfinished: RunnerEntity[] = [];
     let waiting = 0;
     for (const runner of live) {
-      // A JIT row without GitHub's id is a request under way, or one that died: provisioning
-      // (on a retry of its name) and cleanup deal with it, after looking at what GitHub has.
+      if (isUnfinishedAttempt(runner, now.getTime())) {
+        unfinished.push(runner);
+        continue;
+      }
+      // A JIT row without GitHub's id is a request still under way.
       if (runner.kind === 'jit' && runner.githubRunnerId === null) continue;
       const onGithub = this.matchOnGithub(runner, byId, byName);
       const reason = onGithub && runner.githubRunnerId === null ? registrationMismatch(runner, onGithub) : null;
@@ -99,6 +118,7 @@ export class GithubSyncService {
       else missing.push(runner);
     }
     const confirmation = await this.confirmMissing(missing, planned, notOurs, now);
+    const closedUnfinished = await this.closeUnfinished(actor, unfinished);
 
     let updated = 0;
     let deleted = 0;
@@ -145,19 +165,43 @@ export class GithubSyncService {
       lookups: confirmation.lookups,
       unconfirmed: confirmation.unconfirmed,
       skipped: planned.length - written,
+      closed_unfinished: closedUnfinished,
       changes,
       not_ours: notOurs,
       duration_ms: Date.now() - started,
     };
-    if (updated + deleted > 0) {
+    if (updated + deleted + closedUnfinished > 0) {
       const { changes: _changes, not_ours: _notOurs, ...counts } = report;
       await this.recordSummary(actor, 'succeeded', { ...counts, not_ours: notOurs.length });
     }
     this.logger.log(
       `Synced with GitHub: ${report.github_runners} runners listed in ${report.list_requests} requests; ` +
-        `${report.checked} checked, ${updated} updated, ${deleted} deleted, ${waiting} waiting, ${report.skipped} skipped`,
+        `${report.checked} checked, ${updated} updated, ${deleted} deleted, ${waiting} waiting, ${report.skipped} skipped, ` +
+        `${closedUnfinished} unfinished attempts closed`,
     );
     return report;
+  }
+
+  /**
+   * Closes the attempts that never finished, as failed with their closing event: a JIT one after
+   * removing what GitHub may have created for it (only a never-started runner exactly like the one
+   * asked for). A failure on one is logged and the others go on; it is tried again next sync.
+   */
+  private async closeUnfinished(actor: Actor, unfinished: RunnerEntity[]): Promise<number> {
+    let closed = 0;
+    for (const runner of unfinished.slice(0, MAX_UNFINISHED_PER_SYNC)) {
+      try {
+        const done =
+          runner.kind === 'jit'
+            ? await this.jit.releaseAbandoned(actor, runner)
+            : await this.attempts.closeAbandoned(actor, runner, {});
+        if (done) closed++;
+      } catch (error) {
+        this.logger.warn(`Could not close the unfinished provisioning of runner ${runner.name}: ${(error as Error).message}`);
+      }
+    }
+    if (closed > 0) this.logger.warn(`Closed ${closed} provisioning attempt(s) that never finished, as failed`);
+    return closed;
   }
 
   /** Plans the row's write when what GitHub shows differs from it (or its last_seen_at is old). */

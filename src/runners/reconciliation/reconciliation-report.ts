@@ -65,6 +65,11 @@ export interface SyncReport {
   unconfirmed: number;
   /** Runners another request changed while the sync ran; the next sync looks again. */
   skipped: number;
+  /**
+   * Pending runners whose provisioning request never finished (it died, or its closing write was
+   * lost while the database was unavailable), closed as failed with the closing event they lacked.
+   */
+  closed_unfinished: number;
   changes: RunnerChangeReport[];
   /**
    * Pending registration-token runners whose name GitHub shows on a runner that is not theirs: left
