@@ -18,7 +18,7 @@ import { requestIdOf } from './common/logging.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { DomainError, ERROR_CODES } from './common/domain-error.js';
 
-import { API_PREFIX } from './common/api.js';
+import { API_PREFIX, PROBE_PATHS } from './common/api.js';
 export const DOCS_PATH = 'docs';
 
 /** The violations, in the order the fields were checked (one per field: stopAtFirstError). */
@@ -117,8 +117,9 @@ export function configureApp(app: INestApplication): INestApplication {
   app.use(`/${API_PREFIX}`, requireJsonBodies());
   // The JSON parser also takes application/*+json, which the 415 check lets through.
   (app as NestExpressApplication).useBodyParser('json', { type: ['application/json', 'application/*+json'] });
+  // The probes are unversioned: a load balancer's or the kubelet's configuration outlives API versions.
   app.setGlobalPrefix(API_PREFIX, {
-    exclude: [{ path: 'health', method: RequestMethod.GET }],
+    exclude: PROBE_PATHS.map((path) => ({ path, method: RequestMethod.GET })),
   });
   app.useGlobalPipes(
     new ValidationPipe({

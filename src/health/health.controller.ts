@@ -3,11 +3,12 @@ import type { Response } from 'express';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator, type HealthCheckResult } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator.js';
+import { HEALTH_PATH } from '../common/api.js';
 import { Draining } from './draining.service.js';
 import { PolicyHealthIndicator } from './policy-health.indicator.js';
 
 @ApiTags('health')
-@Controller('health')
+@Controller(HEALTH_PATH)
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,

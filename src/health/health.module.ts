@@ -4,11 +4,13 @@ import { PolicyModule } from '../policy/policy.module.js';
 import { Draining } from './draining.service.js';
 import { HealthController } from './health.controller.js';
 import { PolicyHealthIndicator } from './policy-health.indicator.js';
+import { ProbesController } from './probes.controller.js';
+import { ReadinessService } from './readiness.service.js';
 
 @Module({
   imports: [TerminusModule, PolicyModule],
-  controllers: [HealthController],
-  providers: [PolicyHealthIndicator, Draining],
+  controllers: [HealthController, ProbesController],
+  providers: [PolicyHealthIndicator, Draining, ReadinessService],
   exports: [Draining],
 })
 export class HealthModule {}
