@@ -258,7 +258,7 @@ describe('Kubernetes manifests', () => {
     expect(config.app.host).toBe('0.0.0.0');
     expect(String(config.app.port)).toBe(String(server.ports[0].containerPort));
     const loaded = loadPolicy(policyLoadOptions(config.auth));
-    expect(loaded.policy.rules?.map((rule) => rule.name)).toEqual(['ci-runner-launcher']);
+    expect(loaded.policy.rules?.map((rule) => rule.name)).toEqual(['ci-runner-provisioner']);
   });
 });
 
@@ -276,7 +276,7 @@ describe('the JIT runner Job example', () => {
     const cluster = parse(policyText).issuers.find((issuer: { name: string }) => issuer.name === 'cluster');
     expect([cluster.audience].flat()).toContain(projected.audience);
     const service = find('Service', 'runner-token-service');
-    const url = new URL(env.RUNNER_TOKEN_SERVICE_URL);
+    const url = new URL(env.TOKEN_SERVICE_URL);
     expect(url.hostname).toBe(`${service.metadata.name}.${kustomization.namespace}.svc`);
     expect(url.port).toBe(String(service.spec.ports[0].port));
     expect(env.TOKEN_FILE.startsWith(`${container.volumeMounts[0].mountPath}/`)).toBe(true);
@@ -287,7 +287,7 @@ describe('the JIT runner Job example', () => {
    * Runs the Job's script with the service as its target, curl and jq wrapped to record their
    * command lines, and a run.sh that records how it was started.
    */
-  async function runScript(jitRequest: string) {
+  async function runScript(ask: { RUNNER_PREFIX: string; RUNNER_LABELS: string }) {
     const dir = mkdtempSync(join(work, 'pod-'));
     const token = await t.oidc.token(kubernetesClaims(job.metadata.namespace, pod.serviceAccountName), { audience: projected.audience });
     writeFileSync(join(dir, 'token'), token);
@@ -305,14 +305,14 @@ describe('the JIT runner Job example', () => {
     // --norc: bash reads ~/.bashrc when its input is a socket, as a child's pipes are here (not in the pod).
     const result = await run(TOOLS.bash as string, ['--norc', '-c', script], {
       cwd: dir,
-      env: { PATH: `${shims}:/usr/local/bin:/usr/bin:/bin`, RUNNER_TOKEN_SERVICE_URL: baseUrl, TOKEN_FILE: join(dir, 'token'), JIT_REQUEST: jitRequest },
+      env: { PATH: `${shims}:/usr/local/bin:/usr/bin:/bin`, TOKEN_SERVICE_URL: baseUrl, TOKEN_FILE: join(dir, 'token'), ...ask },
     });
     const read = (name: string) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : undefined);
     return { ...result, token, argv: read('argv.log') ?? '', startedWithArgs: read('started-with-args'), jitConfig: read('jitconfig') };
   }
 
   withTools('starts the runner with the config in ACTIONS_RUNNER_INPUT_JITCONFIG, never on a command line or in its output', async () => {
-    const launched = await runScript(env.JIT_REQUEST);
+    const launched = await runScript({ RUNNER_PREFIX: env.RUNNER_PREFIX, RUNNER_LABELS: env.RUNNER_LABELS });
     expect({ code: launched.code, stderr: launched.stderr }).toEqual({ code: 0, stderr: '' });
     expect(launched.startedWithArgs).toBe('0');
     const files = JSON.parse(Buffer.from(launched.jitConfig ?? '', 'base64').toString('utf8'));
@@ -320,7 +320,8 @@ describe('the JIT runner Job example', () => {
 
     const listed = await request(t.server).get('/api/v1/runners').auth(launched.token, { type: 'bearer' }).expect(200);
     expect(listed.body.runners).toHaveLength(1);
-    expect(listed.body.runners[0]).toMatchObject({ runner_name: registered.AgentName, labels: ['self-hosted', 'linux', 'x64', 'ci-docker'] });
+    expect(listed.body.runners[0]).toMatchObject({ runner_name: registered.AgentName, labels: ['self-hosted', 'linux', 'x64', 'kubernetes', 'docker'] });
+    expect(registered.AgentName).toMatch(/^k8s-runner-[0-9a-f]{6}$/);
     // curl and jq did run, with neither secret among their arguments.
     expect(launched.argv).toContain('/api/v1/runners/jit');
     for (const secret of [launched.token, launched.jitConfig as string]) {
@@ -330,7 +331,7 @@ describe('the JIT runner Job example', () => {
   });
 
   withTools('stops with the refusal, and never starts the runner, when the policy refuses the request', async () => {
-    const refused = await runScript('{"runner_name_prefix": "ci-runner", "labels": ["gpu"]}');
+    const refused = await runScript({ RUNNER_PREFIX: env.RUNNER_PREFIX, RUNNER_LABELS: 'gpu' });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('LABEL_NOT_ALLOWED');
     expect(refused.startedWithArgs).toBeUndefined();
