@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The Runner Token Service image. Three stages: the production dependencies alone; the build (every
 # dependency, TypeScript compiled to dist/); the runtime, which takes those two and package.json and
 # nothing else: no sources, tests, dev dependencies, .env or keys (.dockerignore keeps those out of

@@ -60,6 +60,15 @@ describe('ReadinessService', () => {
     expect(database.queries.slice(asked)).toEqual(['SELECT 1', 'SELECT 1']);
   });
 
+  it('asks the database once for probes that arrive while a check is under way', async () => {
+    const readiness = service();
+    await readiness.check();
+    const asked = database.queries.length;
+    const answers = await Promise.all([readiness.check(), readiness.check(), readiness.check()]);
+    expect(answers.every((answer) => answer.ready)).toBe(true);
+    expect(database.queries.slice(asked)).toEqual(['SELECT 1']);
+  });
+
   it('counts a database that does not answer as down, and says so once in the log', async () => {
     jest.useFakeTimers();
     database.hang = true;

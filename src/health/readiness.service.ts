@@ -8,17 +8,12 @@ import { Draining } from './draining.service.js';
 /** A probe's timeout is a few seconds: the database answers within this, or counts as down. */
 export const READINESS_DATABASE_TIMEOUT_MS = 2_000;
 
-export type DatabaseCheck = 'ok' | 'down';
-/** unknown: the database did not answer the question. */
-export type MigrationsCheck = 'ok' | 'pending' | 'unknown';
-export type PolicyCheck = 'ok' | 'down';
-export type ShutdownCheck = 'ok' | 'draining';
-
 export interface ReadinessChecks {
-  database: DatabaseCheck;
-  migrations: MigrationsCheck;
-  policy: PolicyCheck;
-  shutdown: ShutdownCheck;
+  database: 'ok' | 'down';
+  /** unknown: the database did not answer the question. */
+  migrations: 'ok' | 'pending' | 'unknown';
+  policy: 'ok' | 'down';
+  shutdown: 'ok' | 'draining';
 }
 
 export interface Readiness {
@@ -39,6 +34,8 @@ export class ReadinessService {
   private migrationsCurrent = false;
   /** The last answer, to log changes rather than every probe. */
   private lastFailing: string | undefined;
+  /** The check under way: probes that arrive meanwhile share it, so a flood costs one query at a time. */
+  private underWay: Promise<Readiness> | undefined;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -46,7 +43,14 @@ export class ReadinessService {
     private readonly draining: Draining,
   ) {}
 
-  async check(): Promise<Readiness> {
+  check(): Promise<Readiness> {
+    this.underWay ??= this.checkNow().finally(() => {
+      this.underWay = undefined;
+    });
+    return this.underWay;
+  }
+
+  private async checkNow(): Promise<Readiness> {
     const problems: string[] = [];
     const [database, migrations] = await Promise.all([
       this.checkDatabase(problems),
@@ -63,7 +67,7 @@ export class ReadinessService {
     return { ready, checks };
   }
 
-  private async checkDatabase(problems: string[]): Promise<DatabaseCheck> {
+  private async checkDatabase(problems: string[]): Promise<ReadinessChecks['database']> {
     try {
       await withTimeout(this.dataSource.query('SELECT 1'), READINESS_DATABASE_TIMEOUT_MS);
       return 'ok';
@@ -73,7 +77,7 @@ export class ReadinessService {
     }
   }
 
-  private async checkMigrations(problems: string[]): Promise<MigrationsCheck> {
+  private async checkMigrations(problems: string[]): Promise<ReadinessChecks['migrations']> {
     if (this.migrationsCurrent) return 'ok';
     try {
       const pending = await withTimeout(countPendingMigrations(this.dataSource), READINESS_DATABASE_TIMEOUT_MS);
@@ -90,7 +94,7 @@ export class ReadinessService {
   }
 
   /** A bad file stops the start and a failed reload keeps the policy in force, so this fails only on a fault. */
-  private checkPolicy(problems: string[]): PolicyCheck {
+  private checkPolicy(problems: string[]): ReadinessChecks['policy'] {
     try {
       this.policy.status();
       return 'ok';
