@@ -10,6 +10,16 @@ import { startTestApp, type TestApp } from './support/app.js';
 
 const onPostgres = process.env.TEST_DATABASE_URL ? describe : describe.skip;
 
+/** Waits until the server has ended every session on the database (a terminated backend exits shortly after). */
+async function connectionsGone(admin: pg.Client, name: string): Promise<void> {
+  for (let attempt = 0; attempt < 250; attempt++) {
+    const { rows } = await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+    if (rows[0].n === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`Sessions on ${name} still open`);
+}
+
 onPostgres('readiness and the database (e2e)', () => {
   let t: TestApp;
   let admin: pg.Client;
@@ -34,6 +44,7 @@ onPostgres('readiness and the database (e2e)', () => {
     // The database goes away: no new connections, and the pool's open ones are cut.
     await admin.query(`ALTER DATABASE "${name}" WITH ALLOW_CONNECTIONS false`);
     await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+    await connectionsGone(admin, name);
 
     const down = await request(t.server).get('/readyz').expect(503);
     expect(down.body).toEqual({
@@ -42,7 +53,8 @@ onPostgres('readiness and the database (e2e)', () => {
     });
     await request(t.server).get('/healthz').expect(200);
     // The body names the check; the log says why, for the operator.
-    expect(t.logs.some((line) => line.includes('Not ready (database down): database: ') && line.includes('not currently accepting connections'))).toBe(true);
+    // (Which error depends on the moment: a refused new connection, or one cut under the query.)
+    expect(t.logs.some((line) => line.includes('Not ready (database down): database: '))).toBe(true);
 
     await admin.query(`ALTER DATABASE "${name}" WITH ALLOW_CONNECTIONS true`);
     expect((await request(t.server).get('/readyz').expect(200)).body.status).toBe('ok');
