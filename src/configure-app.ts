@@ -23,7 +23,7 @@ import { Metrics } from './metrics/metrics.js';
 import { METRICS_PATH } from './metrics/scrape-access.js';
 import { WEBHOOK_BODY_PARSER_OPTIONS } from './webhooks/webhook-route.js';
 
-import { API_PREFIX } from './common/api.js';
+import { API_PREFIX, PROBE_PATHS } from './common/api.js';
 export const DOCS_PATH = 'docs';
 
 /** The violations, in the order the fields were checked (one per field: stopAtFirstError). */
@@ -137,11 +137,9 @@ export function configureApp(app: INestApplication): INestApplication {
   }
   // The JSON parser also takes application/*+json, which the 415 check lets through.
   (app as NestExpressApplication).useBodyParser('json', { type: ['application/json', 'application/*+json'] });
+  // The probes are unversioned: a load balancer's or the kubelet's configuration outlives API versions.
   app.setGlobalPrefix(API_PREFIX, {
-    exclude: [
-      { path: 'health', method: RequestMethod.GET },
-      { path: METRICS_PATH, method: RequestMethod.GET },
-    ],
+    exclude: [...PROBE_PATHS, METRICS_PATH].map((path) => ({ path, method: RequestMethod.GET })),
   });
   app.useGlobalPipes(
     new ValidationPipe({

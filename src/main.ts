@@ -7,7 +7,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigError, loadConfig, readEnvironment } from './config/config.loader.js';
-import { API_PREFIX } from './common/api.js';
+import { API_PREFIX, HEALTH_PATH, LIVENESS_PATH, READINESS_PATH } from './common/api.js';
 import { DOCS_PATH, configureApp } from './configure-app.js';
 import { CLOSE_TIMEOUT_MS, gracefulShutdown } from './shutdown.js';
 import { describeDatabase } from './database/data-source-options.js';
@@ -46,7 +46,8 @@ async function bootstrap(): Promise<void> {
   app
     .get(Logger)
     .log(
-      `Runner Token Service listening on ${url}: API ${url}/${API_PREFIX}, docs ${url}/${DOCS_PATH}, health ${url}/health`,
+      `Runner Token Service listening on ${url}: API ${url}/${API_PREFIX}, docs ${url}/${DOCS_PATH}, ` +
+        `probes ${url}/${LIVENESS_PATH} and ${url}/${READINESS_PATH}, health ${url}/${HEALTH_PATH}`,
     );
   app.get(Logger).log(`Database: ${describeDatabase(config.database)}; GitHub: ${config.github.apiUrl} (org ${config.github.org})`);
   const metricsServer = await serveMetricsApart(app, config);

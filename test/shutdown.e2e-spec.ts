@@ -1,6 +1,7 @@
 /**
- * A graceful stop: /health turns 503 first, the service keeps serving through the drain period,
- * then stops accepting and lets the requests under way finish.
+ * A graceful stop: /health and /readyz turn 503 first (/healthz stays 200: the process is alive), the
+ * service keeps serving through the drain period, then stops accepting and lets the requests under
+ * way finish.
  */
 import type { AddressInfo } from 'node:net';
 import { gracefulShutdown } from '../src/shutdown.js';
@@ -22,7 +23,7 @@ describe('Graceful shutdown (e2e)', () => {
     await t?.close();
   });
 
-  it('answers 503 on /health at once, finishes the request under way, then refuses new connections', async () => {
+  it('answers 503 on /health and /readyz at once, finishes the request under way, then refuses new connections', async () => {
     const token = await t.oidc.token({ sub: 'late-caller' });
     // GitHub takes a while with this one: it is still under way when the stop begins.
     t.simulator.injectFault({ method: 'POST', path: GENERATE_JIT, delayMs: 1_500, times: 1 });
@@ -38,11 +39,19 @@ describe('Graceful shutdown (e2e)', () => {
     expect(health.status).toBe(503);
     const body = (await health.json()) as Record<string, unknown>;
     expect(body).toMatchObject({ status: 'error', error: { shutdown: { status: 'down' } } });
+    const readiness = await fetch(`${base}/readyz`);
+    expect(readiness.status).toBe(503);
+    expect(await readiness.json()).toEqual({
+      status: 'unavailable',
+      checks: { database: 'ok', migrations: 'ok', policy: 'ok', shutdown: 'draining' },
+    });
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
 
     const answer = await underWay;
     expect(answer.status).toBe(201);
     expect(((await answer.json()) as { runner_name: string }).runner_name).toBe('finishes-during-shutdown');
     await stopped;
     await expect(fetch(`${base}/health`)).rejects.toThrow();
+    await expect(fetch(`${base}/healthz`)).rejects.toThrow();
   });
 });

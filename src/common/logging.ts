@@ -4,6 +4,7 @@ import { stdSerializers, type DestinationStream } from 'pino';
 import { prettyFactory } from 'pino-pretty';
 import type { Params } from 'nestjs-pino';
 import type { AppSettings } from '../config/app-config.js';
+import { PROBE_PATHS } from './api.js';
 
 /**
  * Paths pino replaces with "[redacted]": credentials in headers, and every field a credential may
@@ -99,8 +100,8 @@ export function requestErrorFields(
   return rest;
 }
 
-/** Health probes arrive every few seconds; a line for each would drown the log. */
-const HEALTH_PATH = '/health';
+/** Probes arrive every few seconds; a line for each would drown the log. */
+const PROBE_REQUEST_PATHS = new Set(PROBE_PATHS.map((path) => `/${path}`));
 
 /** C0 (tab and newline included), DEL, C1, and the bidi embeddings, overrides and isolates. */
 const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
@@ -155,7 +156,7 @@ export function loggerParams(settings: AppSettings, destination?: DestinationStr
     customSuccessMessage: requestLine,
     customErrorMessage: requestLine,
     customErrorObject: requestErrorFields,
-    autoLogging: { ignore: (req: IncomingMessage) => pathOf(req) === HEALTH_PATH },
+    autoLogging: { ignore: (req: IncomingMessage) => PROBE_REQUEST_PATHS.has(pathOf(req)) },
   };
   const out = settings.prettyLogs ? prettyDestination(destination && ((text) => destination.write(text))) : destination;
   return { pinoHttp: out ? [options, out] : options };

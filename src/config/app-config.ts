@@ -24,7 +24,7 @@ export interface AppSettings {
   trustProxy: boolean | number | string[];
   /** REQUEST_DEADLINE_MS: each HTTP request's total budget, shared by every GitHub call made for it. */
   requestDeadlineMs: number;
-  /** SHUTDOWN_DRAIN_SECONDS: how long the service keeps serving after /health turns 503 on SIGTERM. */
+  /** SHUTDOWN_DRAIN_SECONDS: how long the service keeps serving after /health and /readyz turn 503 on SIGTERM. */
   shutdownDrainSeconds: number;
 }
 

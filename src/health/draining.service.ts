@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 
 /**
- * Whether the service is shutting down. From the moment it is, /health answers 503, so a load
- * balancer or Kubernetes stops sending new requests while the ones under way finish.
+ * Whether the service is shutting down. From the moment it is, /health and /readyz answer 503, so a
+ * load balancer or Kubernetes stops sending new requests while the ones under way finish.
  */
 @Injectable()
 export class Draining {

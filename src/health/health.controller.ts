@@ -4,11 +4,12 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator.js';
 import { DatabaseHealthIndicator } from './database-health.indicator.js';
+import { HEALTH_PATH } from '../common/api.js';
 import { Draining } from './draining.service.js';
 import { PolicyHealthIndicator } from './policy-health.indicator.js';
 
 @ApiTags('health')
-@Controller('health')
+@Controller(HEALTH_PATH)
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,

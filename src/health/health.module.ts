@@ -5,13 +5,15 @@ import { DatabaseHealthIndicator } from './database-health.indicator.js';
 import { Draining } from './draining.service.js';
 import { HealthController } from './health.controller.js';
 import { PolicyHealthIndicator } from './policy-health.indicator.js';
+import { ProbesController } from './probes.controller.js';
+import { ReadinessService } from './readiness.service.js';
 
 @Module({
   // Terminus would log every failed probe at error, several a minute through an outage or a drain;
   // the database check logs its own changes instead.
   imports: [TerminusModule.forRoot({ logger: false }), PolicyModule],
-  controllers: [HealthController],
-  providers: [DatabaseHealthIndicator, PolicyHealthIndicator, Draining],
+  controllers: [HealthController, ProbesController],
+  providers: [DatabaseHealthIndicator, PolicyHealthIndicator, Draining, ReadinessService],
   exports: [Draining],
 })
 export class HealthModule {}

@@ -12,6 +12,7 @@ import { AppModule } from '../../src/app.module.js';
 import type { AppConfig, AppSettings, GithubConfig, RunnerSettings, SchedulerSettings } from '../../src/config/app-config.js';
 import { DEFAULT_GITHUB_LIMITS, DEFAULT_RUNNER_SETTINGS, DEFAULT_SCHEDULER_SETTINGS } from '../../src/config/config.loader.js';
 import { configureApp } from '../../src/configure-app.js';
+import type { SchemaMode } from '../../src/database/schema.js';
 import { GithubSimulator } from '../../src/github/simulator/github-simulator.js';
 import { testDatabaseConfig } from './database.js';
 import { TestOidcProvider } from './oidc.js';
@@ -36,6 +37,8 @@ export interface TestAppOptions {
   /** POLICY_FILE: the access policy the service loads (write one with writePolicyFile). */
   policyFile?: string;
   metrics?: AppConfig['metrics'];
+  /** What the start does with the schema: migrate (default), or none (a database init-db has not prepared). */
+  schema?: SchemaMode;
 }
 
 export interface TestApp {
@@ -88,7 +91,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     scheduler: { ...DEFAULT_SCHEDULER_SETTINGS, enabled: false, ...options.scheduler },
   };
   const logs = new LineCollector();
-  const app = await NestFactory.create(AppModule.forRoot(config, { schema: 'migrate', logDestination: logs }), {
+  const app = await NestFactory.create(AppModule.forRoot(config, { schema: options.schema ?? 'migrate', logDestination: logs }), {
     bufferLogs: true,
     abortOnError: false,
   });
