@@ -25,6 +25,11 @@ export class ConfigError extends Error {
 
 export const DEFAULT_PORT = 8000;
 export const DEFAULT_REQUEST_DEADLINE_MS = 15_000;
+/**
+ * A provisioning attempt must be over, clean-up included, well before its pending row counts as
+ * abandoned (60 s, runner-state.rules.ts): a sync or the name's next request would close it twice.
+ */
+export const MAX_REQUEST_DEADLINE_MS = 45_000;
 export const DEFAULT_SHUTDOWN_DRAIN_SECONDS = 5;
 /** The demo's database (and check-policy's, which opens none): in memory, gone at exit. */
 export const DEMO_DATABASE_URL = 'pglite://memory';
@@ -150,7 +155,7 @@ function readApp(reader: EnvReader, { demo, unauthenticated }: { demo: boolean; 
     prettyLogs: logFormat === 'pretty',
     demo,
     trustProxy: readTrustProxy(reader),
-    requestDeadlineMs: reader.integer('REQUEST_DEADLINE_MS', DEFAULT_REQUEST_DEADLINE_MS, { min: 1000, max: 120_000 }),
+    requestDeadlineMs: reader.integer('REQUEST_DEADLINE_MS', DEFAULT_REQUEST_DEADLINE_MS, { min: 1000, max: MAX_REQUEST_DEADLINE_MS }),
     // The demo stops at once: nothing sits in front of it to drain.
     shutdownDrainSeconds: reader.integer('SHUTDOWN_DRAIN_SECONDS', demo ? 0 : DEFAULT_SHUTDOWN_DRAIN_SECONDS, { min: 0, max: 60 }),
   };

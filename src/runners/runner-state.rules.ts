@@ -12,6 +12,7 @@ import { DEFAULT_WORK_FOLDER } from './runner-input.rules.js';
 /**
  * A pending JIT row still without GitHub's id after this long belongs to a request that died (a
  * crash or restart between writing the row and hearing from GitHub); it no longer holds its name.
+ * Longer than any request may last (REQUEST_DEADLINE_MS is at most 45 s).
  */
 const ABANDONED_AFTER_MS = 60_000;
 /** The failure code of such a row. */
