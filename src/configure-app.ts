@@ -19,6 +19,8 @@ import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { DomainError, ERROR_CODES } from './common/domain-error.js';
 
 import { API_PREFIX } from './common/api.js';
+import { ApiErrorResponseDto } from './common/api-error-response.dto.js';
+import { documentRateLimits } from './rate-limit/rate-limit.openapi.js';
 export const DOCS_PATH = 'docs';
 
 /** The violations, in the order the fields were checked (one per field: stopAtFirstError). */
@@ -142,13 +144,16 @@ export function configureApp(app: INestApplication): INestApplication {
       .setDescription(
         'Hands out GitHub Actions self-hosted runner credentials (JIT configs) to callers that prove who ' +
           'they are with an OIDC bearer token. Errors share one shape: `{ "error": { "code", "message", "details"? }, "request_id" }`. ' +
-          'Request bodies are JSON (`Content-Type: application/json`); any other body is answered 415 UNSUPPORTED_MEDIA_TYPE.',
+          'Request bodies are JSON (`Content-Type: application/json`); any other body is answered 415 UNSUPPORTED_MEDIA_TYPE. ' +
+          'Past a rate limit (per client address, per identity) the answer is 429 RATE_LIMITED with Retry-After.',
       )
       .setVersion('1')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An OIDC token (JWT)' })
       .build(),
+    { extraModels: [ApiErrorResponseDto] },
   );
   describeResponsesBySchema(document);
+  documentRateLimits(document);
   SwaggerModule.setup(DOCS_PATH, app, document, { jsonDocumentUrl: `${DOCS_PATH}/openapi.json` });
   return app;
 }

@@ -9,8 +9,8 @@ import { NestFactory } from '@nestjs/core';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
-import type { AppConfig, AppSettings, GithubConfig, RunnerSettings, SchedulerSettings } from '../../src/config/app-config.js';
-import { DEFAULT_RUNNER_SETTINGS, DEFAULT_SCHEDULER_SETTINGS } from '../../src/config/config.loader.js';
+import type { AppConfig, AppSettings, GithubConfig, RateLimitSettings, RunnerSettings, SchedulerSettings } from '../../src/config/app-config.js';
+import { DEFAULT_RUNNER_SETTINGS, DEFAULT_SCHEDULER_SETTINGS, RATE_LIMITS_OFF } from '../../src/config/config.loader.js';
 import { configureApp } from '../../src/configure-app.js';
 import { GithubSimulator } from '../../src/github/simulator/github-simulator.js';
 import { testDatabaseConfig } from './database.js';
@@ -24,6 +24,8 @@ export interface TestAppOptions {
   runners?: Partial<RunnerSettings>;
   /** Off unless a test turns it on: background ticks would make other tests' GitHub traffic unpredictable. */
   scheduler?: Partial<SchedulerSettings>;
+  /** Off unless a test turns one on: every test sends from one address, many from one identity. */
+  rateLimit?: Partial<RateLimitSettings>;
   /** Use this database instead of a fresh one (two instances on one database); the caller drops it. */
   database?: AppConfig['database'];
   /** Use this simulator instead of a fresh one; the caller stops it. */
@@ -78,6 +80,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
     runners: { ...DEFAULT_RUNNER_SETTINGS, ...options.runners },
     scheduler: { ...DEFAULT_SCHEDULER_SETTINGS, enabled: false, ...options.scheduler },
+    rateLimit: { ...RATE_LIMITS_OFF, ...options.rateLimit },
   };
   const logs = new LineCollector();
   const app = await NestFactory.create(AppModule.forRoot(config, { schema: 'migrate', logDestination: logs }), {
