@@ -15,6 +15,7 @@ import { requestDeadline } from './common/request-deadline.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import type { ErrorBody } from './common/http-errors.js';
 import { requestIdOf } from './common/logging.js';
+import { UntrustedInputPipe } from './common/untrusted-input.pipe.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { DomainError, ERROR_CODES } from './common/domain-error.js';
 
@@ -123,6 +124,8 @@ export function configureApp(app: INestApplication): INestApplication {
     exclude: [{ path: 'health', method: RequestMethod.GET }],
   });
   app.useGlobalPipes(
+    // First: what would crash the validator or the database never reaches them.
+    new UntrustedInputPipe(),
     new ValidationPipe({
       whitelist: true,
       forbidNonWhitelisted: true,
