@@ -127,7 +127,8 @@ rules:
     claims: { email: { pattern: ".*" } }
     grant: { admin: true, registration_tokens: true, labels: { allowed: [{ pattern: ".*" }] } }
 `);
-    t = await startTestApp({ policyFile: policy.path });
+    // Warnings and errors only: thousands of requests' trace lines would cost more than the requests.
+    t = await startTestApp({ policyFile: policy.path, app: { logLevel: 'warn' } });
     await t.app.listen(0, '127.0.0.1');
     baseUrl = await t.app.getUrl();
     token = await oidc.token({ sub: 'hostile-caller' }, { expiresIn: '30m' });

@@ -20,7 +20,7 @@ export interface TestAppOptions {
   /** OIDC on (default) with a local issuer, or off (ENABLE_OIDC_AUTH=false). */
   auth?: 'oidc' | 'off';
   github?: Partial<Pick<GithubConfig, 'apiUrl' | 'requestTimeoutMs' | 'systemLabels' | 'runnerGroupId'>>;
-  app?: Partial<Pick<AppSettings, 'trustProxy' | 'requestDeadlineMs'>>;
+  app?: Partial<Pick<AppSettings, 'trustProxy' | 'requestDeadlineMs' | 'logLevel'>>;
   runners?: Partial<RunnerSettings>;
   /** Off unless a test turns it on: background ticks would make other tests' GitHub traffic unpredictable. */
   scheduler?: Partial<SchedulerSettings>;
