@@ -171,6 +171,8 @@ function appConfig(simulator, database) {
     runners: { registrationTokensEnabled: true, pendingGraceMinutes: 60, staleRunnerHours: 24 },
     // No background sync: the benchmark counts every GitHub request it causes.
     scheduler: { enabled: false, syncIntervalSeconds: 120, cleanupIntervalMinutes: 60 },
+    // The benchmark sends bursts from one address and one identity on purpose.
+    rateLimit: { perIpPerMinute: 0, perIdentityPerMinute: 0 },
   };
 }
 

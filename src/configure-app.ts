@@ -15,6 +15,7 @@ import { requestDeadline } from './common/request-deadline.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import type { ErrorBody } from './common/http-errors.js';
 import { requestIdOf } from './common/logging.js';
+import { UntrustedInputPipe } from './common/untrusted-input.pipe.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { DomainError, ERROR_CODES } from './common/domain-error.js';
 import { DatabaseOutage } from './database/database-outage.service.js';
@@ -24,6 +25,8 @@ import { METRICS_PATH } from './metrics/scrape-access.js';
 import { WEBHOOK_BODY_PARSER_OPTIONS } from './webhooks/webhook-route.js';
 
 import { API_PREFIX, PROBE_PATHS } from './common/api.js';
+import { ApiErrorResponseDto } from './common/api-error-response.dto.js';
+import { documentRateLimits } from './rate-limit/rate-limit.openapi.js';
 export const DOCS_PATH = 'docs';
 
 /** The violations, in the order the fields were checked (one per field: stopAtFirstError). */
@@ -142,6 +145,8 @@ export function configureApp(app: INestApplication): INestApplication {
     exclude: [...PROBE_PATHS, METRICS_PATH].map((path) => ({ path, method: RequestMethod.GET })),
   });
   app.useGlobalPipes(
+    // First: what would crash the validator or the database never reaches them.
+    new UntrustedInputPipe(),
     new ValidationPipe({
       whitelist: true,
       forbidNonWhitelisted: true,
@@ -163,13 +168,16 @@ export function configureApp(app: INestApplication): INestApplication {
       .setDescription(
         'Hands out GitHub Actions self-hosted runner credentials (JIT configs) to callers that prove who ' +
           'they are with an OIDC bearer token. Errors share one shape: `{ "error": { "code", "message", "details"? }, "request_id" }`. ' +
-          'Request bodies are JSON (`Content-Type: application/json`); any other body is answered 415 UNSUPPORTED_MEDIA_TYPE.',
+          'Request bodies are JSON (`Content-Type: application/json`); any other body is answered 415 UNSUPPORTED_MEDIA_TYPE. ' +
+          'Past a rate limit (per client address, per identity) the answer is 429 RATE_LIMITED with Retry-After.',
       )
       .setVersion('1')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An OIDC token (JWT)' })
       .build(),
+    { extraModels: [ApiErrorResponseDto] },
   );
   describeResponsesBySchema(document);
+  documentRateLimits(document);
   SwaggerModule.setup(DOCS_PATH, app, document, { jsonDocumentUrl: `${DOCS_PATH}/openapi.json` });
   return app;
 }

@@ -7,7 +7,7 @@ import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
 import { AppModule } from '../src/app.module.js';
 import type { AppConfig } from '../src/config/app-config.js';
-import { DEFAULT_GITHUB_LIMITS, DEFAULT_RUNNER_SETTINGS, DEFAULT_SCHEDULER_SETTINGS } from '../src/config/config.loader.js';
+import { DEFAULT_GITHUB_LIMITS, DEFAULT_RUNNER_SETTINGS, DEFAULT_SCHEDULER_SETTINGS, RATE_LIMITS_OFF } from '../src/config/config.loader.js';
 import { MIGRATIONS } from '../src/database/migrations/index.js';
 import { testDatabaseConfig, type TestDatabase } from './support/database.js';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -43,6 +43,7 @@ describe('start-up', () => {
       },
       runners: DEFAULT_RUNNER_SETTINGS,
       scheduler: { ...DEFAULT_SCHEDULER_SETTINGS, enabled: false },
+      rateLimit: RATE_LIMITS_OFF,
     } satisfies AppConfig;
     const app = await NestFactory.create(AppModule.forRoot(config, { schema: 'verify', logDestination: silent }), {
       logger: false,
@@ -68,6 +69,7 @@ describe('start-up', () => {
       github: { apiUrl: '', appId: '', installationId: 0, privateKey: '', org: '', runnerGroupId: 1, systemLabels: [], requestTimeoutMs: 1000, ...DEFAULT_GITHUB_LIMITS, simulated: true },
       runners: DEFAULT_RUNNER_SETTINGS,
       scheduler: { ...DEFAULT_SCHEDULER_SETTINGS, enabled: false },
+      rateLimit: RATE_LIMITS_OFF,
     } satisfies AppConfig;
     const starting = NestFactory.create(AppModule.forRoot(config, { schema: 'migrate', logDestination: silent }), { logger: false, abortOnError: false });
     await expect(starting).rejects.toThrow(
@@ -92,7 +94,7 @@ describe('API description', () => {
     const document = response.body;
     const jit = document.paths['/api/v1/runners/jit'].post;
     expect(jit.operationId).toBe('provisionJit');
-    expect(Object.keys(jit.responses).sort()).toEqual(['201', '400', '401', '409', '502', '503', '504']);
+    expect(Object.keys(jit.responses).sort()).toEqual(['201', '400', '401', '409', '429', '502', '503', '504']);
     const schemas = document.components.schemas;
     expect(Object.keys(schemas.CreateJitRunnerDto.properties).sort()).toEqual(
       ['labels', 'runner_group_id', 'runner_name', 'runner_name_prefix', 'work_folder'].sort(),

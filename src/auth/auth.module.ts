@@ -1,5 +1,4 @@
 import { Inject, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { AuditModule } from '../audit/audit.module.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { PolicyModule } from '../policy/policy.module.js';
@@ -14,9 +13,9 @@ export const AUTH_DISABLED_WARNING =
   'Never run this in production.';
 
 /**
- * Secure by default: registers OidcAuthGuard globally, so every route needs a valid OIDC bearer
- * token of an issuer the policy trusts unless it is marked `@Public()`. Needs APP_CONFIG from a
- * global module.
+ * OidcAuthGuard and what it needs. The root module registers the guard globally (APP_GUARD, between
+ * the two rate limits), so every route needs a valid OIDC bearer token of an issuer the policy
+ * trusts unless it is marked `@Public()`. Needs APP_CONFIG from a global module.
  */
 @Module({
   imports: [PolicyModule, AuditModule],
@@ -24,8 +23,9 @@ export const AUTH_DISABLED_WARNING =
     TokenVerifier,
     RejectedTokenAudit,
     { provide: KEY_FETCH_LIMITS, useValue: DEFAULT_KEY_FETCH_LIMITS },
-    { provide: APP_GUARD, useClass: OidcAuthGuard },
+    OidcAuthGuard,
   ],
+  exports: [OidcAuthGuard],
 })
 export class AuthModule implements OnApplicationBootstrap {
   private readonly logger = new Logger(AuthModule.name);

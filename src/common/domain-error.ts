@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   GITHUB_REJECTED: 'GITHUB_REJECTED',
   GITHUB_NAME_TAKEN: 'GITHUB_NAME_TAKEN',
   GITHUB_RUNNER_BUSY: 'GITHUB_RUNNER_BUSY',
+  /** Too many requests a minute from one address or one identity (RATE_LIMIT_*): 429 with Retry-After. */
+  RATE_LIMITED: 'RATE_LIMITED',
   /** The request's total budget (REQUEST_DEADLINE_MS) ran out: 504. */
   REQUEST_DEADLINE_EXCEEDED: 'REQUEST_DEADLINE_EXCEEDED',
   /** PostgreSQL cannot be reached, or cannot answer now: 503 with Retry-After. */

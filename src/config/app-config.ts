@@ -97,6 +97,17 @@ export interface MetricsSettings {
   port?: number;
 }
 
+/**
+ * Requests a minute before 429 RATE_LIMITED, counted in this instance's memory (N replicas let N times
+ * as many through). 0 turns a limit off; the demo turns both off.
+ */
+export interface RateLimitSettings {
+  /** RATE_LIMIT_PER_IP_PER_MINUTE: per client address, before the token is looked at. */
+  perIpPerMinute: number;
+  /** RATE_LIMIT_PER_IDENTITY_PER_MINUTE: per authenticated caller (issuer + subject), after authentication. */
+  perIdentityPerMinute: number;
+}
+
 export interface AppConfig {
   app: AppSettings;
   metrics: MetricsSettings;
@@ -105,6 +116,7 @@ export interface AppConfig {
   github: GithubConfig;
   runners: RunnerSettings;
   scheduler: SchedulerSettings;
+  rateLimit: RateLimitSettings;
 }
 
 /** Nest injection token for the AppConfig object. */

@@ -209,6 +209,34 @@ describe('loadConfig', () => {
   });
 });
 
+describe('rate limits', () => {
+  it('limits 600 requests a minute per address and 120 per identity unless told otherwise', () => {
+    expect(loadConfig(productionEnv()).rateLimit).toEqual({ perIpPerMinute: 600, perIdentityPerMinute: 120 });
+    expect(
+      loadConfig(productionEnv({ RATE_LIMIT_PER_IP_PER_MINUTE: '3000', RATE_LIMIT_PER_IDENTITY_PER_MINUTE: '30' })).rateLimit,
+    ).toEqual({ perIpPerMinute: 3000, perIdentityPerMinute: 30 });
+  });
+
+  it('turns one off with 0, leaving the other', () => {
+    expect(loadConfig(productionEnv({ RATE_LIMIT_PER_IDENTITY_PER_MINUTE: '0' })).rateLimit).toEqual({
+      perIpPerMinute: 600,
+      perIdentityPerMinute: 0,
+    });
+  });
+
+  it('turns both off in the demo, unless set', () => {
+    expect(loadConfig({}, { demo: true }).rateLimit).toEqual({ perIpPerMinute: 0, perIdentityPerMinute: 0 });
+    expect(loadConfig({ RATE_LIMIT_PER_IP_PER_MINUTE: '50' }, { demo: true }).rateLimit.perIpPerMinute).toBe(50);
+  });
+
+  it.each(['-1', 'many', '1.5', '10000001'])('refuses %s, naming the variable', (value) => {
+    expect(problemsOf(productionEnv({ RATE_LIMIT_PER_IP_PER_MINUTE: value, RATE_LIMIT_PER_IDENTITY_PER_MINUTE: value }))).toEqual([
+      `RATE_LIMIT_PER_IP_PER_MINUTE must be a whole number at least 0 and at most 1000000 (got "${value}")`,
+      `RATE_LIMIT_PER_IDENTITY_PER_MINUTE must be a whole number at least 0 and at most 1000000 (got "${value}")`,
+    ]);
+  });
+});
+
 describe('unsafe settings outside the demo', () => {
   const withoutAuth = (overrides: Env = {}) =>
     productionEnv({ ENABLE_OIDC_AUTH: 'false', OIDC_ISSUER: '', OIDC_AUDIENCE: '', OIDC_JWKS_URL: '', ...overrides });

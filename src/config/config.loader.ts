@@ -8,6 +8,7 @@ import type {
   DatabaseConfig,
   GithubConfig,
   MetricsSettings,
+  RateLimitSettings,
   RunnerSettings,
   SchedulerSettings,
 } from './app-config.js';
@@ -71,6 +72,12 @@ export const DEFAULT_GITHUB_LIMITS: Pick<GithubConfig, 'maxConcurrency' | 'jitCo
   maxConcurrency: DEFAULT_GITHUB_MAX_CONCURRENCY,
   jitConfigPerMinute: DEFAULT_JITCONFIG_PER_MINUTE,
 };
+export const DEFAULT_RATE_LIMIT_PER_IP_PER_MINUTE = 600;
+export const DEFAULT_RATE_LIMIT_PER_IDENTITY_PER_MINUTE = 120;
+/** Far above any real caller; a larger number is a typo. */
+const MAX_RATE_LIMIT_PER_MINUTE = 1_000_000;
+/** Both limits off, for code that builds an AppConfig itself (tests, benchmarks) and for the demo. */
+export const RATE_LIMITS_OFF: RateLimitSettings = { perIpPerMinute: 0, perIdentityPerMinute: 0 };
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
 /**
@@ -110,8 +117,22 @@ export function loadConfig(env: Env, options: LoadOptions = {}): AppConfig {
   const runners = readRunners(reader);
   const scheduler = readScheduler(reader);
   const metrics = readMetrics(reader, app.port);
+  const rateLimit = readRateLimit(reader, demo);
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
-  return { app, metrics, database, auth, github, runners, scheduler };
+  return { app, metrics, database, auth, github, runners, scheduler, rateLimit };
+}
+
+/** The demo serves one person on loopback: no limits unless asked for. */
+function readRateLimit(reader: EnvReader, demo: boolean): RateLimitSettings {
+  const range = { min: 0, max: MAX_RATE_LIMIT_PER_MINUTE };
+  return {
+    perIpPerMinute: reader.integer('RATE_LIMIT_PER_IP_PER_MINUTE', demo ? 0 : DEFAULT_RATE_LIMIT_PER_IP_PER_MINUTE, range),
+    perIdentityPerMinute: reader.integer(
+      'RATE_LIMIT_PER_IDENTITY_PER_MINUTE',
+      demo ? 0 : DEFAULT_RATE_LIMIT_PER_IDENTITY_PER_MINUTE,
+      range,
+    ),
+  };
 }
 
 function readRunners(reader: EnvReader): RunnerSettings {

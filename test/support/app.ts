@@ -9,8 +9,8 @@ import { NestFactory } from '@nestjs/core';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
-import type { AppConfig, AppSettings, GithubConfig, RunnerSettings, SchedulerSettings } from '../../src/config/app-config.js';
-import { DEFAULT_GITHUB_LIMITS, DEFAULT_RUNNER_SETTINGS, DEFAULT_SCHEDULER_SETTINGS } from '../../src/config/config.loader.js';
+import type { AppConfig, AppSettings, GithubConfig, RateLimitSettings, RunnerSettings, SchedulerSettings } from '../../src/config/app-config.js';
+import { DEFAULT_GITHUB_LIMITS, DEFAULT_RUNNER_SETTINGS, DEFAULT_SCHEDULER_SETTINGS, RATE_LIMITS_OFF } from '../../src/config/config.loader.js';
 import { configureApp } from '../../src/configure-app.js';
 import type { SchemaMode } from '../../src/database/schema.js';
 import { GithubSimulator } from '../../src/github/simulator/github-simulator.js';
@@ -26,10 +26,12 @@ export interface TestAppOptions {
       'apiUrl' | 'requestTimeoutMs' | 'systemLabels' | 'runnerGroupId' | 'maxConcurrency' | 'jitConfigPerMinute' | 'webhookSecret'
     >
   >;
-  app?: Partial<Pick<AppSettings, 'trustProxy' | 'requestDeadlineMs'>>;
+  app?: Partial<Pick<AppSettings, 'trustProxy' | 'requestDeadlineMs' | 'logLevel'>>;
   runners?: Partial<RunnerSettings>;
   /** Off unless a test turns it on: background ticks would make other tests' GitHub traffic unpredictable. */
   scheduler?: Partial<SchedulerSettings>;
+  /** Off unless a test turns one on: every test sends from one address, many from one identity. */
+  rateLimit?: Partial<RateLimitSettings>;
   /** Use this database instead of a fresh one (two instances on one database); the caller drops it. */
   database?: AppConfig['database'];
   /** Use this simulator instead of a fresh one; the caller stops it. */
@@ -89,6 +91,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
     runners: { ...DEFAULT_RUNNER_SETTINGS, ...options.runners },
     scheduler: { ...DEFAULT_SCHEDULER_SETTINGS, enabled: false, ...options.scheduler },
+    rateLimit: { ...RATE_LIMITS_OFF, ...options.rateLimit },
   };
   const logs = new LineCollector();
   const app = await NestFactory.create(AppModule.forRoot(config, { schema: options.schema ?? 'migrate', logDestination: logs }), {

@@ -7,6 +7,7 @@
  *   await request(t.server).get('/probe/me').auth(token, { type: 'bearer' }).expect(200);
  */
 import { Controller, type DynamicModule, Get, type INestApplication, type LoggerService, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { AuditModule } from '../../src/audit/audit.module.js';
 import { type AuditRecord, AuditService } from '../../src/audit/audit.service.js';
@@ -14,6 +15,7 @@ import type { Actor } from '../../src/auth/actor.js';
 import { AuthModule } from '../../src/auth/auth.module.js';
 import { CurrentActor } from '../../src/auth/current-actor.decorator.js';
 import { DEFAULT_KEY_FETCH_LIMITS, type KeyFetchLimits } from '../../src/auth/key-document-fetch.js';
+import { OidcAuthGuard } from '../../src/auth/oidc-auth.guard.js';
 import { Public } from '../../src/auth/public.decorator.js';
 import { KEY_FETCH_LIMITS } from '../../src/auth/token-verifier.js';
 import { APP_CONFIG, type AppConfig, type AuthConfig } from '../../src/config/app-config.js';
@@ -127,6 +129,8 @@ export async function startAuthApp(options: AuthAppOptions = {}): Promise<AuthAp
   const moduleRef = await Test.createTestingModule({
     imports: [TestConfigModule.forAuth({ ...AUTH_ON, ...options.auth }), AuthModule],
     controllers: [ProbeController],
+    // As the service's root module registers it.
+    providers: [{ provide: APP_GUARD, useExisting: OidcAuthGuard }],
   })
     .overrideModule(AuditModule)
     .useModule(MemoryAuditModule.with(audit))
