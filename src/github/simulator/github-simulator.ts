@@ -42,6 +42,13 @@ export type {
 } from './runner.store.js';
 export type { SimulatorRequest } from './simulator-http.js';
 
+/** Every credential the simulator handed out, by kind: what must never appear in a log or a table. */
+export interface IssuedCredentials {
+  installationTokens: string[];
+  registrationTokens: string[];
+  jitConfigs: string[];
+}
+
 export interface GithubSimulatorOptions {
   port?: number;
   host?: string;
@@ -85,6 +92,7 @@ export class GithubSimulator {
   private readonly apiRoutes: RouteTable<ApiRequest>;
   private readonly controlRoutes: RouteTable<ControlRequest>;
   private requestLog: SimulatorRequest[] = [];
+  private readonly issued: IssuedCredentials = { installationTokens: [], registrationTokens: [], jitConfigs: [] };
 
   private constructor(
     server: Server,
@@ -215,6 +223,15 @@ export class GithubSimulator {
     return this.requestLog.filter((r) => r.method === wanted && pathMatches(pathPattern, r.path)).length;
   }
 
+  /**
+   * Every installation token, registration token and encoded JIT config made so far, also those whose
+   * answer never reached the service (it died, gave up waiting, or a fault replaced the answer): for
+   * tests that search logs and tables for them. reset() keeps them.
+   */
+  issuedCredentials(): IssuedCredentials {
+    return structuredClone(this.issued);
+  }
+
   runners(): SimulatedRunner[] {
     return structuredClone(this.store.list());
   }
@@ -244,12 +261,26 @@ export class GithubSimulator {
     }
 
     const fault = this.faults.take(method, path, query);
-    const response = await this.faults.answer(fault, () => (bodyError ? badJson() : this.handleApi(req, target, body)));
+    const response = await this.faults.answer(fault, () => {
+      const handled = bodyError ? badJson() : this.handleApi(req, target, body);
+      // Recorded when made: a fault may delay the answer past the caller's patience, or replace it.
+      this.recordIssued(handled.body);
+      return handled;
+    });
     // A delay cut short by stop(): the request gets no answer.
     if (!response) return;
 
     this.requestLog.push({ method, path, query, status: response.status, ...(body === undefined ? {} : { body }) });
     send(res, response, this.rateLimit.githubHeaders());
+  }
+
+  private recordIssued(body: unknown): void {
+    if (!isRecord(body)) return;
+    if (typeof body.encoded_jit_config === 'string') this.issued.jitConfigs.push(body.encoded_jit_config);
+    if (typeof body.token !== 'string') return;
+    // An installation token answer lists the permissions it grants; a registration token's does not.
+    if (body.permissions !== undefined) this.issued.installationTokens.push(body.token);
+    else this.issued.registrationTokens.push(body.token);
   }
 
   private handleApi(req: IncomingMessage, { method, path, query }: RequestTarget, body: unknown): SimResponse {
