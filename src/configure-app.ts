@@ -12,6 +12,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
 import { RequestDeadlineInterceptor } from './common/request-deadline.interceptor.js';
 import { requestDeadline } from './common/request-deadline.js';
+import { trackAnswerDelivery } from './common/answer-delivery.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import type { ErrorBody } from './common/http-errors.js';
 import { requestIdOf } from './common/logging.js';
@@ -113,6 +114,8 @@ export function configureApp(app: INestApplication): INestApplication {
   // First: the budget counts from the moment the request arrives.
   app.use(requestDeadline(config.app.requestDeadlineMs));
   app.useGlobalInterceptors(new RequestDeadlineInterceptor());
+  // A JIT config counts as handed out only once its answer has gone out (see whenAnswerDelivered).
+  app.use(trackAnswerDelivery());
   // Before the body parsers, so a body that is not JSON is refused unread.
   app.use(`/${API_PREFIX}`, requireJsonBodies());
   // The JSON parser also takes application/*+json, which the 415 check lets through.

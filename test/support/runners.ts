@@ -19,16 +19,22 @@ export interface RunnerRowSpec {
   lastSeenHoursAgo?: number | null;
 }
 
-/** Inserts the rows in one statement and returns their ids, in order. */
+/**
+ * Inserts the rows in one statement and returns their ids, in order. Each row's credential was
+ * handed out (expires_at an hour after creation), except a JIT row without a GitHub id: its request
+ * never heard from GitHub.
+ */
 export async function insertRunners(dataSource: DataSource, specs: RunnerRowSpec[]): Promise<string[]> {
   const column = <T>(pick: (spec: RunnerRowSpec) => T) => specs.map(pick);
   const rows: { id: string }[] = await dataSource.query(
     `INSERT INTO runners (name, kind, status, busy, ephemeral, labels, runner_group_id, github_runner_id,
-                          owner_issuer, owner_subject, owner_name, created_at, last_seen_at)
+                          owner_issuer, owner_subject, owner_name, created_at, last_seen_at, expires_at)
      SELECT spec.name, spec.kind, spec.status, spec.busy, true, string_to_array(spec.labels, ','), 1, spec.github_runner_id,
             'https://issuer.test', spec.owner_subject, spec.owner_name,
             now() - make_interval(secs => spec.created_hours_ago * 3600),
-            now() - make_interval(secs => spec.last_seen_hours_ago * 3600)
+            now() - make_interval(secs => spec.last_seen_hours_ago * 3600),
+            CASE WHEN spec.kind = 'jit' AND spec.github_runner_id IS NULL THEN NULL
+                 ELSE now() - make_interval(secs => (spec.created_hours_ago - 1) * 3600) END
        FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::bool[], $5::text[], $6::bigint[], $7::text[], $8::text[],
                    $9::float8[], $10::float8[])
             WITH ORDINALITY AS spec(name, kind, status, busy, labels, github_runner_id, owner_subject, owner_name,
