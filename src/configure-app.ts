@@ -12,6 +12,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
 import { RequestDeadlineInterceptor } from './common/request-deadline.interceptor.js';
 import { requestDeadline } from './common/request-deadline.js';
+import { trackAnswerDelivery } from './common/answer-delivery.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import type { ErrorBody } from './common/http-errors.js';
 import { requestIdOf } from './common/logging.js';
@@ -131,6 +132,8 @@ export function configureApp(app: INestApplication): INestApplication {
   app.use(requestDeadline(config.app.requestDeadlineMs));
   app.useGlobalInterceptors(new RequestDeadlineInterceptor());
   app.use(httpMetrics(app.get(Metrics)));
+  // A JIT config counts as handed out only once its answer has gone out (see whenAnswerDelivered).
+  app.use(trackAnswerDelivery());
   // Before the body parsers, so a body that is not JSON is refused unread.
   app.use(`/${API_PREFIX}`, requireJsonBodies());
   // Webhook deliveries (only when GITHUB_WEBHOOK_SECRET is set, else the route does not exist): their

@@ -194,7 +194,7 @@ onPostgres('Database outage (e2e)', () => {
     // A minute later (the time a request may still be under way), the next sync closes it.
     await t.dataSource.query(`UPDATE runners SET created_at = created_at - interval '2 minutes' WHERE name = $1`, [name]);
     const report = await t.app.get(GithubSyncService).syncWithGithub(Actor.system('test'));
-    expect(report.closed_unfinished).toBe(1);
+    expect(report.abandoned).toBe(1);
     const events: { outcome: string; details: Record<string, unknown> }[] = await t.dataSource.query(
       `SELECT outcome, details FROM audit_events WHERE runner_name = $1 AND action = 'provision_jit' ORDER BY occurred_at`,
       [name],

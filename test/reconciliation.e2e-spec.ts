@@ -196,7 +196,7 @@ describe('Reconciliation with GitHub: sync and cleanup (e2e)', () => {
 
       const report = await sync();
 
-      expect(report.closed_unfinished).toBe(2);
+      expect(report.abandoned).toBe(2);
       const rows = await runnersByName(t.dataSource);
       expect([rows.get(leftOnGithub.name)?.status, rows.get('died-token')?.status, rows.get('under-way')?.status]).toEqual([
         'failed',
@@ -222,7 +222,7 @@ describe('Reconciliation with GitHub: sync and cleanup (e2e)', () => {
       expect(events[3].details).toMatchObject({ error_code: 'REQUEST_ABANDONED' });
 
       // Closed once: the next sync finds nothing more to close.
-      expect((await sync()).closed_unfinished).toBe(0);
+      expect((await sync()).abandoned).toBe(0);
     });
 
     it('finds a registration-token runner by its name and records its GitHub id', async () => {

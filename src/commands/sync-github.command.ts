@@ -52,9 +52,11 @@ function toRow(change: RunnerChangeReport): string[] {
 
 function summarize(report: SyncReport): string {
   const parts = [`${report.updated} updated`, `${report.deleted} marked deleted`];
-  if (report.waiting > 0) parts.push(`${report.waiting} pending within the grace period`);
+  if (report.waiting > 0) parts.push(`${report.waiting} pending within the grace period or still being provisioned`);
+  if (report.abandoned > 0) parts.push(`${report.abandoned} whose request never finished closed as failed`);
+  if (report.withdrawn > 0) parts.push(`${report.withdrawn} never handed out and never started removed`);
+  if (report.unconfirmed > 0) parts.push(`${report.unconfirmed} GitHub could not be asked about, left for the next sync`);
   if (report.skipped > 0) parts.push(`${report.skipped} changed meanwhile, left for the next sync`);
-  if (report.closed_unfinished > 0) parts.push(`${report.closed_unfinished} unfinished provisioning attempt(s) closed as failed`);
   if (report.not_ours.length > 0) {
     const names = report.not_ours.map((item) => item.runner_name).join(', ');
     parts.push(`${report.not_ours.length} whose name another runner on GitHub holds (left alone: ${names})`);

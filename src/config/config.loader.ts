@@ -26,11 +26,7 @@ export class ConfigError extends Error {
 
 export const DEFAULT_PORT = 8000;
 export const DEFAULT_REQUEST_DEADLINE_MS = 15_000;
-/**
- * A provisioning attempt must be over, clean-up included, well before its pending row counts as
- * abandoned (60 s, runner-state.rules.ts): a sync or the name's next request would close it twice.
- */
-export const MAX_REQUEST_DEADLINE_MS = 45_000;
+export const MAX_REQUEST_DEADLINE_MS = 120_000;
 export const DEFAULT_SHUTDOWN_DRAIN_SECONDS = 5;
 /** The demo's database (and check-policy's, which opens none): in memory, gone at exit. */
 export const DEMO_DATABASE_URL = 'pglite://memory';

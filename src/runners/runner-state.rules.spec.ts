@@ -1,6 +1,14 @@
 import type { GithubRunner } from '../github/github.types.js';
 import type { RunnerEntity } from './runner.entity.js';
-import { isAbandoned, isStillProvisioning, isUnfinishedAttempt, registrationMismatch } from './runner-state.rules.js';
+import {
+  isAbandoned,
+  isStillProvisioning,
+  JIT_CONFIG_VALIDITY_MS,
+  neverHandedOut,
+  registrationMismatch,
+  requestIsOverAfterMs,
+  requestProgress,
+} from './runner-state.rules.js';
 
 function makeRow(overrides: Partial<RunnerEntity> = {}): RunnerEntity {
   return {
@@ -53,24 +61,44 @@ describe('registrationMismatch', () => {
   });
 });
 
-describe('isUnfinishedAttempt', () => {
-  const now = Date.parse('2026-01-01T12:00:00Z');
-  const createdAgo = (ms: number) => new Date(now - ms);
+describe('requestProgress and the rules that read it', () => {
+  const now = Date.parse('2030-01-01T12:00:00Z');
+  const overAfterMs = 60_000;
+  const row = (overrides: Partial<RunnerEntity>, secondsAgo = 0): RunnerEntity =>
+    makeRow({ kind: 'jit', githubRunnerId: null, expiresAt: null, createdAt: new Date(now - secondsAgo * 1000), ...overrides });
 
-  it('is a pending row still waiting for what its attempt completes it with, over a minute old', () => {
-    const jit = makeRow({ kind: 'jit', createdAt: createdAgo(61_000) });
-    const token = makeRow({ kind: 'registration_token', expiresAt: null, createdAt: createdAgo(61_000) });
-    expect([isUnfinishedAttempt(jit, now), isUnfinishedAttempt(token, now)]).toEqual([true, true]);
-    // Only a JIT row frees its name on a request for it; both are closed by a sync.
-    expect([isAbandoned(jit, now), isAbandoned(token, now)]).toEqual([true, false]);
+  it('tells a JIT row waiting for GitHub, one whose answer may not have gone out, and one handed out apart', () => {
+    expect(requestProgress(row({}))).toBe('asking-github');
+    expect(requestProgress(row({ githubRunnerId: 7 }))).toBe('handing-out');
+    expect(requestProgress(row({ githubRunnerId: 7, expiresAt: new Date(now) }))).toBe('done');
   });
 
-  it('is not a row whose attempt completed, one no longer pending, or one young enough to be under way', () => {
-    const completedJit = makeRow({ kind: 'jit', githubRunnerId: 7, createdAt: createdAgo(3_600_000) });
-    const completedToken = makeRow({ expiresAt: new Date(now + 60_000), createdAt: createdAgo(3_600_000) });
-    const failed = makeRow({ kind: 'jit', status: 'failed', createdAt: createdAgo(3_600_000) });
-    const young = makeRow({ kind: 'jit', createdAt: createdAgo(30_000) });
-    expect([completedJit, completedToken, failed, young].map((row) => isUnfinishedAttempt(row, now))).toEqual([false, false, false, false]);
-    expect(isStillProvisioning(young, now)).toBe(true);
+  it('tells a registration-token row waiting for its token from one that has it', () => {
+    expect(requestProgress(row({ kind: 'registration_token' }))).toBe('asking-github');
+    expect(requestProgress(row({ kind: 'registration_token', expiresAt: new Date(now) }))).toBe('done');
+  });
+
+  it('counts every row that is no longer pending as done', () => {
+    for (const status of ['active', 'offline', 'deleted', 'failed'] as const) expect(requestProgress(row({ status }))).toBe('done');
+  });
+
+  it('takes a JIT row waiting for GitHub for abandoned only once its request is over', () => {
+    expect(isAbandoned(row({}, 60), now, overAfterMs)).toBe(false);
+    expect(isStillProvisioning(row({}, 60), now, overAfterMs)).toBe(true);
+    expect(isAbandoned(row({}, 61), now, overAfterMs)).toBe(true);
+    expect(isStillProvisioning(row({}, 61), now, overAfterMs)).toBe(false);
+    // A registration token's request that died holds its name until its owner asks again or cleanup runs.
+    expect(isAbandoned(row({ kind: 'registration_token' }, 61), now, overAfterMs)).toBe(false);
+  });
+
+  it('takes a JIT runner for never handed out only after the hour its config was valid', () => {
+    expect(neverHandedOut(row({ githubRunnerId: 7 }, JIT_CONFIG_VALIDITY_MS / 1000), now)).toBe(false);
+    expect(neverHandedOut(row({ githubRunnerId: 7 }, JIT_CONFIG_VALIDITY_MS / 1000 + 1), now)).toBe(true);
+    expect(neverHandedOut(row({ githubRunnerId: 7, expiresAt: new Date(now) }, 7200), now)).toBe(false);
+    expect(neverHandedOut(row({}, 7200), now)).toBe(false);
+  });
+
+  it('gives a request its deadline and a margin for its last writes', () => {
+    expect(requestIsOverAfterMs(15_000)).toBe(60_000);
   });
 });

@@ -9,15 +9,6 @@ import type { GithubRunner } from '../github/github.types.js';
 import type { RunnerEntity, RunnerStatus } from './runner.entity.js';
 import { DEFAULT_WORK_FOLDER } from './runner-input.rules.js';
 
-/**
- * A pending JIT row still without GitHub's id after this long belongs to a request that died (a
- * crash or restart between writing the row and hearing from GitHub); it no longer holds its name.
- * Longer than any request may last (REQUEST_DEADLINE_MS is at most 45 s).
- */
-const ABANDONED_AFTER_MS = 60_000;
-/** The failure code of such a row. */
-export const REQUEST_ABANDONED = 'REQUEST_ABANDONED';
-
 /** What a JIT runner was (or is to be) registered with. */
 export interface JitPlan {
   labels: string[];
@@ -30,38 +21,72 @@ export function planOf(runner: RunnerEntity): JitPlan {
   return { labels: runner.labels, runnerGroupId: runner.runnerGroupId, workFolder: DEFAULT_WORK_FOLDER };
 }
 
+/** The failure code of a row whose request died before GitHub answered (a crash or restart). */
+export const REQUEST_ABANDONED = 'REQUEST_ABANDONED';
+
 /**
- * A pending row still waiting for what its provisioning attempt completes it with: a JIT row for
- * GitHub's id, a registration-token row for its token's expiry.
+ * After its deadline a request's GitHub calls fail at once and only its database writes are left;
+ * they may wait for the database (a PGlite session up to 30 s). Past this margin it is surely over.
  */
-function awaitsCompletion(runner: RunnerEntity): boolean {
-  const waiting = runner.kind === 'jit' ? runner.githubRunnerId === null : runner.expiresAt === null;
-  return runner.status === 'pending' && waiting;
+const REQUEST_WRITES_MARGIN_MS = 45_000;
+
+/**
+ * How long after a request began it has surely finished, or died with its process (60 s with the
+ * default REQUEST_DEADLINE_MS of 15 s). Provisioning happens only in HTTP requests, each bounded by it.
+ */
+export function requestIsOverAfterMs(requestDeadlineMs: number): number {
+  return requestDeadlineMs + REQUEST_WRITES_MARGIN_MS;
+}
+
+/** How long a caller has to start a JIT runner (its expires_at) before the service may treat it as unused. */
+export const JIT_CONFIG_VALIDITY_MS = 60 * 60 * 1000;
+
+/**
+ * How far the request that wrote a pending row got, as the row tells: 'asking-github' (a JIT row
+ * without GitHub's id, a registration-token row without its token's expiry), 'handing-out' (a JIT
+ * runner GitHub created whose config is not known to have reached the caller: expires_at is written
+ * once the answer has gone out), or 'done'. Any other status is 'done'.
+ */
+export type RequestProgress = 'asking-github' | 'handing-out' | 'done';
+
+export function requestProgress(runner: RunnerEntity): RequestProgress {
+  if (runner.status !== 'pending') return 'done';
+  if (runner.kind === 'jit') {
+    if (runner.githubRunnerId === null) return 'asking-github';
+    return runner.expiresAt === null ? 'handing-out' : 'done';
+  }
+  return runner.expiresAt === null ? 'asking-github' : 'done';
 }
 
 /**
- * A pending row whose attempt never completed and is past the time it could still be under way:
- * its request died (a crash or restart), or could not write its closing event (the database was
- * out of reach, and the process stopped before it came back). A sync closes it as failed.
+ * A JIT runner whose config is not known to have reached its caller (the request ended, or the
+ * service died, between completing the row and sending the answer), and which has not connected
+ * in the hour its config was valid: nobody is going to start it. A caller that did get the config
+ * and started the runner made it connect, and it is no longer pending.
  */
-export function isUnfinishedAttempt(runner: RunnerEntity, now = Date.now()): boolean {
-  return awaitsCompletion(runner) && now - runner.createdAt.getTime() > ABANDONED_AFTER_MS;
+export function neverHandedOut(runner: RunnerEntity, now: number): boolean {
+  return requestProgress(runner) === 'handing-out' && now - runner.createdAt.getTime() > JIT_CONFIG_VALIDITY_MS;
+}
+
+/** Whether the request that wrote the row began more than `overAfterMs` ago: it is over, one way or the other. */
+export function requestIsOver(runner: RunnerEntity, now: number, overAfterMs: number): boolean {
+  return now - runner.createdAt.getTime() > overAfterMs;
 }
 
 /**
- * A JIT row whose request died before GitHub answered. Only a JIT row waits for GitHub's id; a
- * registration-token row has none until the runner is seen on GitHub.
+ * A JIT row whose request died before GitHub answered: it no longer holds its name. Only a JIT row
+ * waits for GitHub's id; a registration-token row has none until the runner is seen on GitHub.
  */
-export function isAbandoned(runner: RunnerEntity, now = Date.now()): boolean {
-  return runner.kind === 'jit' && isUnfinishedAttempt(runner, now);
+export function isAbandoned(runner: RunnerEntity, now: number, overAfterMs: number): boolean {
+  return runner.kind === 'jit' && requestProgress(runner) === 'asking-github' && requestIsOver(runner, now, overAfterMs);
 }
 
 /**
- * A pending row whose request has not heard from GitHub yet and is young enough to still be under
- * way: a JIT row waits for GitHub's id, a registration-token row for its token's expiry.
+ * A pending row whose request has not heard from GitHub yet and may still be under way: a JIT row
+ * waits for GitHub's id, a registration-token row for its token's expiry.
  */
-export function isStillProvisioning(runner: RunnerEntity, now = Date.now()): boolean {
-  return awaitsCompletion(runner) && now - runner.createdAt.getTime() <= ABANDONED_AFTER_MS;
+export function isStillProvisioning(runner: RunnerEntity, now: number, overAfterMs: number): boolean {
+  return requestProgress(runner) === 'asking-github' && !requestIsOver(runner, now, overAfterMs);
 }
 
 /**

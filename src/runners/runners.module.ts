@@ -15,6 +15,7 @@ import { RunnerGroupNames } from './provisioning/runner-group-names.service.js';
 import { RunnerQuotas } from './provisioning/runner-quotas.service.js';
 import { GithubSyncService } from './reconciliation/github-sync.service.js';
 import { StaleCleanupService } from './reconciliation/stale-cleanup.service.js';
+import { UnfinishedRequests } from './reconciliation/unfinished-requests.service.js';
 import { RunnerEntity } from './runner.entity.js';
 import { RunnerMetrics } from './runner-metrics.js';
 import { RunnersController } from './runners.controller.js';
@@ -39,6 +40,7 @@ import { RunnersService } from './runners.service.js';
     RegistrationTokensService,
     RunnersService,
     GithubSyncService,
+    UnfinishedRequests,
     StaleCleanupService,
     RunnerMetrics,
     RunnerJobsRepository,

@@ -14,7 +14,7 @@ import { type RunnerRemovalReportDto, toRemovalReportRunner } from './dto/runner
 import { toRunnerResponse, type RunnerListResponseDto, type RunnerResponseDto } from './dto/runner-response.dto.js';
 import { type GithubRemoval, GithubRunnersService } from './github-runners.service.js';
 import { type RunnerEntity, type RunnerStatus, TERMINAL_STATUSES } from './runner.entity.js';
-import { insideGracePeriod, isAbandoned, isRunnerBusyError, observedState } from './runner-state.rules.js';
+import { insideGracePeriod, isAbandoned, isRunnerBusyError, observedState, requestIsOverAfterMs } from './runner-state.rules.js';
 import { type RunnerChange, type RunnerDirectoryFilter, type RunnerOwner, RunnersRepository } from './runners.repository.js';
 
 /** What removing a runner marked for removal came to; not-live: it was already gone (or not marked). */
@@ -51,6 +51,11 @@ export class RunnersService {
     private readonly githubRunners: GithubRunnersService,
     private readonly transactions: Transactions,
   ) {}
+
+  /** A pending row's request is surely over this long after it began. */
+  private get requestOverAfterMs(): number {
+    return requestIsOverAfterMs(this.config.app.requestDeadlineMs);
+  }
 
   /** One page of the actor's runners, newest first, with the cursor of the next page. */
   async listRunners(actor: Actor, query: ListRunnersQueryDto): Promise<RunnerListResponseDto> {
@@ -245,7 +250,7 @@ export class RunnersService {
    */
   private async removeRunner(actor: Actor, runner: RunnerEntity): Promise<{ runner: RunnerEntity; github: GithubRemoval }> {
     const owner = ownerDetails(actor, runner);
-    if (runner.kind === 'jit' && runner.githubRunnerId === null && !isAbandoned(runner)) {
+    if (runner.kind === 'jit' && runner.githubRunnerId === null && !isAbandoned(runner, Date.now(), this.requestOverAfterMs)) {
       await this.recordOutcome(actor, AUDIT_ACTIONS.DELETE, runner, 'denied', { error_code: ERROR_CODES.RUNNER_BUSY, ...owner });
       throw new DomainError(
         ERROR_CODES.RUNNER_BUSY,

@@ -13,6 +13,7 @@ import { AuditModule } from '../../src/audit/audit.module.js';
 import { type AuditRecord, AuditService } from '../../src/audit/audit.service.js';
 import type { Actor } from '../../src/auth/actor.js';
 import { AuthModule } from '../../src/auth/auth.module.js';
+import { MetricsModule } from '../../src/metrics/metrics.module.js';
 import { CurrentActor } from '../../src/auth/current-actor.decorator.js';
 import { DEFAULT_KEY_FETCH_LIMITS, type KeyFetchLimits } from '../../src/auth/key-document-fetch.js';
 import { OidcAuthGuard } from '../../src/auth/oidc-auth.guard.js';
@@ -127,7 +128,7 @@ export async function startAuthApp(options: AuthAppOptions = {}): Promise<AuthAp
   const logger = new RecordingLogger();
   let policy: Policy = { source: null, issuers: options.issuers ?? [], rules: null, loadedAt: new Date() };
   const moduleRef = await Test.createTestingModule({
-    imports: [TestConfigModule.forAuth({ ...AUTH_ON, ...options.auth }), AuthModule],
+    imports: [TestConfigModule.forAuth({ ...AUTH_ON, ...options.auth }), MetricsModule, AuthModule],
     controllers: [ProbeController],
     // As the service's root module registers it.
     providers: [{ provide: APP_GUARD, useExisting: OidcAuthGuard }],

@@ -19,7 +19,11 @@ export interface RunnerRowSpec {
   lastSeenHoursAgo?: number | null;
 }
 
-/** Inserts the rows in one statement and returns their ids, in order. */
+/**
+ * Inserts the rows in one statement and returns their ids, in order. Each row's credential was
+ * handed out (expires_at an hour after creation), except a JIT row without a GitHub id: its request
+ * never heard from GitHub.
+ */
 export async function insertRunners(dataSource: DataSource, specs: RunnerRowSpec[]): Promise<string[]> {
   const column = <T>(pick: (spec: RunnerRowSpec) => T) => specs.map(pick);
   const rows: { id: string }[] = await dataSource.query(
@@ -29,8 +33,8 @@ export async function insertRunners(dataSource: DataSource, specs: RunnerRowSpec
             'https://issuer.test', spec.owner_subject, spec.owner_name,
             now() - make_interval(secs => spec.created_hours_ago * 3600),
             now() - make_interval(secs => spec.last_seen_hours_ago * 3600),
-            -- A registration token was handed out (its request finished): it expires an hour after.
-            CASE WHEN spec.kind = 'registration_token' THEN now() - make_interval(secs => spec.created_hours_ago * 3600) + interval '1 hour' END
+            CASE WHEN spec.kind = 'jit' AND spec.github_runner_id IS NULL THEN NULL
+                 ELSE now() - make_interval(secs => (spec.created_hours_ago - 1) * 3600) END
        FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::bool[], $5::text[], $6::bigint[], $7::text[], $8::text[],
                    $9::float8[], $10::float8[])
             WITH ORDINALITY AS spec(name, kind, status, busy, labels, github_runner_id, owner_subject, owner_name,

@@ -43,6 +43,13 @@ export type {
 } from './runner.store.js';
 export type { RateLimitSettings, SimulatorRequest } from './simulator-http.js';
 
+/** Every credential the simulator handed out, by kind: what must never appear in a log or a table. */
+export interface IssuedCredentials {
+  installationTokens: string[];
+  registrationTokens: string[];
+  jitConfigs: string[];
+}
+
 export interface GithubSimulatorOptions {
   port?: number;
   host?: string;
@@ -89,6 +96,7 @@ export class GithubSimulator {
   /** REST requests being answered now, and the most there were at once since the last reset. */
   private inFlight = 0;
   private inFlightPeak = 0;
+  private readonly issued: IssuedCredentials = { installationTokens: [], registrationTokens: [], jitConfigs: [] };
 
   private constructor(
     server: Server,
@@ -235,6 +243,15 @@ export class GithubSimulator {
     return this.requestLog.filter((r) => r.method === wanted && pathMatches(pathPattern, r.path)).length;
   }
 
+  /**
+   * Every installation token, registration token and encoded JIT config made so far, also those whose
+   * answer never reached the service (it died, gave up waiting, or a fault replaced the answer): for
+   * tests that search logs and tables for them. reset() keeps them.
+   */
+  issuedCredentials(): IssuedCredentials {
+    return structuredClone(this.issued);
+  }
+
   runners(): SimulatedRunner[] {
     return structuredClone(this.store.list());
   }
@@ -268,7 +285,12 @@ export class GithubSimulator {
     this.inFlightPeak = Math.max(this.inFlightPeak, this.inFlight);
     let response: SimResponse | undefined;
     try {
-      response = await this.faults.answer(fault, () => (bodyError ? badJson() : this.handleApi(req, target, body)));
+      response = await this.faults.answer(fault, () => {
+        const handled = bodyError ? badJson() : this.handleApi(req, target, body);
+        // Recorded when made: a fault may delay the answer past the caller's patience, or replace it.
+        this.recordIssued(handled.body);
+        return handled;
+      });
     } finally {
       this.inFlight -= 1;
     }
@@ -277,6 +299,15 @@ export class GithubSimulator {
 
     this.requestLog.push({ method, path, query, status: response.status, ...(body === undefined ? {} : { body }) });
     send(res, response, this.rateLimit.githubHeaders());
+  }
+
+  private recordIssued(body: unknown): void {
+    if (!isRecord(body)) return;
+    if (typeof body.encoded_jit_config === 'string') this.issued.jitConfigs.push(body.encoded_jit_config);
+    if (typeof body.token !== 'string') return;
+    // An installation token answer lists the permissions it grants; a registration token's does not.
+    if (body.permissions !== undefined) this.issued.installationTokens.push(body.token);
+    else this.issued.registrationTokens.push(body.token);
   }
 
   private handleApi(req: IncomingMessage, { method, path, query }: RequestTarget, body: unknown): SimResponse {

@@ -13,13 +13,18 @@ import type { RunnerEntity } from '../runner.entity.js';
 import { PolicyService } from '../../policy/policy.service.js';
 import type { QuotaLimits } from '../../policy/policy.types.js';
 import { DEFAULT_WORK_FOLDER, NAME_SUFFIX_HEX_LENGTH } from '../runner-input.rules.js';
-import { hasConnected, type JitPlan, looksFreshlyCreatedFor, planOf, REQUEST_ABANDONED } from '../runner-state.rules.js';
+import {
+  hasConnected,
+  JIT_CONFIG_VALIDITY_MS,
+  type JitPlan,
+  looksFreshlyCreatedFor,
+  planOf,
+  REQUEST_ABANDONED,
+} from '../runner-state.rules.js';
 import { RunnersRepository } from '../runners.repository.js';
 import { policyRefusal } from './policy-refusal.js';
 import { type Attempt, type Issued, NameTaken, ProvisioningAttempts } from './provisioning-attempts.service.js';
 
-/** How long a caller has to start a JIT runner before the service may treat it as unused. */
-export const JIT_CONFIG_VALIDITY_MS = 60 * 60 * 1000;
 /** A prefix collision picks a new suffix; 24 random bits make more than a few collisions unlikely. */
 export const MAX_NAME_ATTEMPTS = 5;
 
@@ -125,7 +130,9 @@ export class JitProvisioningService {
   /** What completes the attempt: GitHub's id on the row, the success event, the caller's answer. */
   private issued(actor: Actor, name: string, plan: JitPlan, jit: JitConfig): Issued<JitRunnerResponseDto> {
     return {
-      change: { githubRunnerId: jit.runner.id, expiresAt: new Date(Date.now() + JIT_CONFIG_VALIDITY_MS) },
+      change: { githubRunnerId: jit.runner.id },
+      // Written once the answer has gone out: a runner without it was perhaps never handed out (see requestProgress).
+      handedOut: { expiresAt: new Date(Date.now() + JIT_CONFIG_VALIDITY_MS) },
       details: {
         github_runner_id: jit.runner.id,
         labels: plan.labels,

@@ -4,6 +4,7 @@ import { Actor } from '../../auth/actor.js';
 import type { AuditRecord, AuditService } from '../../audit/audit.service.js';
 import { DomainError, ERROR_CODES } from '../../common/domain-error.js';
 import type { DatabaseOutage } from '../../database/database-outage.service.js';
+import type { AppConfig } from '../../config/app-config.js';
 import type { Transaction, Transactions } from '../../database/transactions.service.js';
 import type { GithubClient } from '../../github/github.client.js';
 import { GithubError } from '../../github/github.errors.js';
@@ -120,6 +121,7 @@ describe('ProvisioningAttempts', () => {
     github = new FakeGithub();
     outage = new FakeOutage();
     attempts = new ProvisioningAttempts(
+      { app: { requestDeadlineMs: 15_000 } } as AppConfig,
       runners as unknown as RunnersRepository,
       // No limits are set in these tests, so the quotas never count.
       new RunnerQuotas(runners as unknown as RunnersRepository),

@@ -1,17 +1,19 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Actor } from '../../auth/actor.js';
 import { type AuditRecord, AuditService } from '../../audit/audit.service.js';
 import type { AuditOutcome } from '../../audit/audit-event.entity.js';
+import { whenAnswerDelivered } from '../../common/answer-delivery.js';
 import { DomainError, ERROR_CODES, errorCodeOf } from '../../common/domain-error.js';
 import { isDatabaseUnavailable } from '../../database/database-errors.js';
 import { DatabaseOutage } from '../../database/database-outage.service.js';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { Transactions } from '../../database/transactions.service.js';
 import { GithubClient } from '../../github/github.client.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { GithubError } from '../../github/github.errors.js';
 import { AUDIT_ACTIONS } from '../audit-actions.constants.js';
 import type { RunnerEntity, RunnerKind } from '../runner.entity.js';
-import { isAbandoned, isStillProvisioning, REQUEST_ABANDONED } from '../runner-state.rules.js';
+import { isAbandoned, isStillProvisioning, REQUEST_ABANDONED, requestIsOverAfterMs } from '../runner-state.rules.js';
 import { isNameTaken, type NewRunner, type RunnerChange, RunnersRepository } from '../runners.repository.js';
 import type { QuotaLimits } from '../../policy/policy.types.js';
 import { SuspensionsService } from '../../suspensions/suspensions.service.js';
@@ -83,6 +85,8 @@ export interface Reservation {
 export interface Issued<T> {
   /** Written to the pending row, in the transaction of the success event. */
   change: RunnerChange;
+  /** Written once the answer has gone out (a JIT runner's expires_at): see requestProgress. */
+  handedOut?: RunnerChange;
   /** The success event's details (never the credential: a fingerprint at most). */
   details: Record<string, unknown>;
   /** The caller's answer, from the completed row. */
@@ -137,8 +141,11 @@ export class Attempt {
 @Injectable()
 export class ProvisioningAttempts {
   private readonly logger = new Logger(ProvisioningAttempts.name);
+  /** A pending row's request is surely over this long after it began. */
+  private readonly requestOverAfterMs: number;
 
   constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
     private readonly runners: RunnersRepository,
     private readonly quotas: RunnerQuotas,
     private readonly suspensions: SuspensionsService,
@@ -147,7 +154,9 @@ export class ProvisioningAttempts {
     private readonly github: GithubClient,
     private readonly metrics: Metrics,
     private readonly outage: DatabaseOutage,
-  ) {}
+  ) {
+    this.requestOverAfterMs = requestIsOverAfterMs(config.app.requestDeadlineMs);
+  }
 
   async run<T>(
     actor: Actor,
@@ -179,7 +188,7 @@ export class ProvisioningAttempts {
     let holder = await this.runners.findActiveByName(name);
     // One clock reading for both checks: a holder is either abandoned or still provisioning, never neither.
     const now = Date.now();
-    if (holder && claim.releaseAbandoned && isAbandoned(holder, now)) {
+    if (holder && claim.releaseAbandoned && isAbandoned(holder, now, this.requestOverAfterMs)) {
       await claim.releaseAbandoned(holder);
       holder = null;
     }
@@ -190,7 +199,7 @@ export class ProvisioningAttempts {
       const refusal = HELD_BY_OTHER_KIND[holder.kind];
       throw new NameTaken(name, refusal.reason, refusal.advice);
     }
-    if (isStillProvisioning(holder, now)) {
+    if (isStillProvisioning(holder, now, this.requestOverAfterMs)) {
       throw new NameTaken(name, 'still being provisioned by an earlier request', 'retry in a moment');
     }
     return holder;
@@ -256,7 +265,8 @@ export class ProvisioningAttempts {
 
   /**
    * Stores what GitHub issued on the row with the success event, unless a newer request replaced the
-   * row while GitHub was answering; only then is the credential handed out.
+   * row while GitHub was answering; only then is the credential handed out. What `handedOut` says
+   * is written once the answer has gone out.
    */
   private async complete<T>(attempt: Attempt, issued: Issued<T>): Promise<T> {
     const runner = attempt.runner;
@@ -267,8 +277,22 @@ export class ProvisioningAttempts {
       return true;
     });
     if (!completed) throw new NameTaken(runner.name, 'being provisioned again by a newer request');
+    const { handedOut } = issued;
+    if (handedOut) {
+      const githubRunnerId = issued.change.githubRunnerId ?? runner.githubRunnerId;
+      whenAnswerDelivered(() => void this.recordHandedOut(runner, githubRunnerId, handedOut));
+    }
     // The answer needs only what this attempt set; no need to read the row back.
-    return issued.answer({ ...runner, ...issued.change });
+    return issued.answer({ ...runner, ...issued.change, ...handedOut });
+  }
+
+  /** Best effort: without it, a sync removes the runner if it has not connected within the config's hour. */
+  private async recordHandedOut(runner: RunnerEntity, githubRunnerId: number | null, change: RunnerChange): Promise<void> {
+    try {
+      await this.transactions.run((tx) => this.runners.updateWhilePending(tx, runner.id, githubRunnerId, change));
+    } catch (error) {
+      this.logger.error(`Could not record that runner ${runner.name} was handed out: ${(error as Error).message}`);
+    }
   }
 
   /** GitHub created the runner but the attempt cannot hand it out: best effort to remove it again. */

@@ -10,17 +10,15 @@ import type { GithubRunner } from '../../github/github.types.js';
 import { AUDIT_ACTIONS } from '../audit-actions.constants.js';
 import { GithubRunnersService } from '../github-runners.service.js';
 import type { RunnerEntity } from '../runner.entity.js';
-import { JitProvisioningService } from '../provisioning/jit-provisioning.service.js';
-import { ProvisioningAttempts } from '../provisioning/provisioning-attempts.service.js';
 import {
   changesRow,
   insideGracePeriod,
-  isUnfinishedAttempt,
   type ObservedState,
   observedState,
   registrationMismatch,
 } from '../runner-state.rules.js';
 import { type RunnerObservation, RunnersRepository } from '../runners.repository.js';
+import { UnfinishedRequests } from './unfinished-requests.service.js';
 import {
   changeReport,
   type ForeignRunnerReport,
@@ -42,8 +40,6 @@ const LAST_SEEN_RESOLUTION_MS = 5 * 60_000;
  */
 const LOOKUP_CONCURRENCY = 8;
 const MAX_LOOKUPS_PER_SYNC = 500;
-/** Unfinished provisioning attempts closed per sync, at most (each may cost a GitHub lookup); the rest wait for the next. */
-const MAX_UNFINISHED_PER_SYNC = 100;
 
 /** One row's planned write; `visible` when more than last_seen_at changes. */
 interface PlannedChange {
@@ -69,17 +65,15 @@ export class GithubSyncService {
     private readonly github: GithubClient,
     private readonly githubRunners: GithubRunnersService,
     private readonly transactions: Transactions,
-    private readonly jit: JitProvisioningService,
-    private readonly attempts: ProvisioningAttempts,
+    private readonly unfinishedRequests: UnfinishedRequests,
   ) {}
 
   /**
    * Lists every runner of the org (all pages) and brings each live row in line: status, busy, GitHub
    * id and last seen. A row whose runner is missing from the complete list becomes deleted (an
-   * ephemeral runner that finished its job), unless it is pending and inside the grace period. A
-   * list that fails or changes while it is read changes nothing: unknown is not absent. A pending
-   * row whose provisioning attempt never finished (isUnfinishedAttempt) is closed as failed, with
-   * the closing event it lacked.
+   * ephemeral runner that finished its job), unless it is pending and inside the grace period. The
+   * rows of requests that never finished are settled (UnfinishedRequests). A list that fails or
+   * changes while it is read changes nothing: unknown is not absent.
    */
   async syncWithGithub(actor: Actor, options: SyncOptions = {}): Promise<SyncReport> {
     const started = Date.now();
@@ -104,12 +98,12 @@ export class GithubSyncService {
     const unfinished: RunnerEntity[] = [];
     let waiting = 0;
     for (const runner of live) {
-      if (isUnfinishedAttempt(runner, now.getTime())) {
-        unfinished.push(runner);
-        continue;
-      }
-      // A JIT row without GitHub's id is a request still under way.
-      if (runner.kind === 'jit' && runner.githubRunnerId === null) continue;
+      // A row whose request may still be under way is left alone; one whose request never finished
+      // (the service died serving it) is settled once nobody can hold its credential.
+      const standing = this.unfinishedRequests.standing(runner, now);
+      if (standing === 'under-way') waiting++;
+      if (standing === 'unfinished') unfinished.push(runner);
+      if (standing !== 'finished') continue;
       const onGithub = this.matchOnGithub(runner, byId, byName);
       const reason = onGithub && runner.githubRunnerId === null ? registrationMismatch(runner, onGithub) : null;
       if (onGithub && reason !== null) this.reportNotOurs(notOurs, runner, onGithub, reason);
@@ -118,12 +112,12 @@ export class GithubSyncService {
       else missing.push(runner);
     }
     const confirmation = await this.confirmMissing(missing, planned, notOurs, now);
-    const closedUnfinished = await this.closeUnfinished(actor, unfinished);
+    const settled = await this.settleUnfinished(actor, unfinished, byId, planned, now);
 
     let updated = 0;
     let deleted = 0;
     let written = 0;
-    const changes: RunnerChangeReport[] = [];
+    const changes: RunnerChangeReport[] = [...settled.changes];
     for (let start = 0; start < planned.length; start += SYNC_BATCH_SIZE) {
       const batch = planned.slice(start, start + SYNC_BATCH_SIZE);
       const applied = await this.transactions.run(async (tx) => {
@@ -162,46 +156,25 @@ export class GithubSyncService {
       updated,
       deleted,
       waiting,
+      abandoned: settled.abandoned,
+      withdrawn: settled.withdrawn,
       lookups: confirmation.lookups,
-      unconfirmed: confirmation.unconfirmed,
-      skipped: planned.length - written,
-      closed_unfinished: closedUnfinished,
+      unconfirmed: confirmation.unconfirmed + settled.unconfirmed,
+      skipped: planned.length - written + settled.skipped,
       changes,
       not_ours: notOurs,
       duration_ms: Date.now() - started,
     };
-    if (updated + deleted + closedUnfinished > 0) {
+    if (updated + deleted + settled.abandoned + settled.withdrawn > 0) {
       const { changes: _changes, not_ours: _notOurs, ...counts } = report;
       await this.recordSummary(actor, 'succeeded', { ...counts, not_ours: notOurs.length });
     }
     this.logger.log(
       `Synced with GitHub: ${report.github_runners} runners listed in ${report.list_requests} requests; ` +
         `${report.checked} checked, ${updated} updated, ${deleted} deleted, ${waiting} waiting, ${report.skipped} skipped, ` +
-        `${closedUnfinished} unfinished attempts closed`,
+        `${settled.abandoned} abandoned requests closed, ${settled.withdrawn} runners never handed out removed`,
     );
     return report;
-  }
-
-  /**
-   * Closes the attempts that never finished, as failed with their closing event: a JIT one after
-   * removing what GitHub may have created for it (only a never-started runner exactly like the one
-   * asked for). A failure on one is logged and the others go on; it is tried again next sync.
-   */
-  private async closeUnfinished(actor: Actor, unfinished: RunnerEntity[]): Promise<number> {
-    let closed = 0;
-    for (const runner of unfinished.slice(0, MAX_UNFINISHED_PER_SYNC)) {
-      try {
-        const done =
-          runner.kind === 'jit'
-            ? await this.jit.releaseAbandoned(actor, runner)
-            : await this.attempts.closeAbandoned(actor, runner, {});
-        if (done) closed++;
-      } catch (error) {
-        this.logger.warn(`Could not close the unfinished provisioning of runner ${runner.name}: ${(error as Error).message}`);
-      }
-    }
-    if (closed > 0) this.logger.warn(`Closed ${closed} provisioning attempt(s) that never finished, as failed`);
-    return closed;
   }
 
   /** Plans the row's write when what GitHub shows differs from it (or its last_seen_at is old). */
@@ -266,6 +239,42 @@ export class GithubSyncService {
     };
     await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, toCheck.length) }, worker));
     return { lookups: toCheck.length, unconfirmed };
+  }
+
+  /**
+   * Settles the rows of requests that never finished (UnfinishedRequests.settle), a few at a time.
+   * A runner that connected after all is updated like any other; a row GitHub could not be asked
+   * about stays for the next sync.
+   */
+  private async settleUnfinished(
+    actor: Actor,
+    unfinished: RunnerEntity[],
+    byId: Map<number, GithubRunner>,
+    planned: PlannedChange[],
+    now: Date,
+  ): Promise<{ abandoned: number; withdrawn: number; unconfirmed: number; skipped: number; changes: RunnerChangeReport[] }> {
+    const result = { abandoned: 0, withdrawn: 0, unconfirmed: 0, skipped: 0, changes: [] as RunnerChangeReport[] };
+    let next = 0;
+    const worker = async () => {
+      while (next < unfinished.length) {
+        const runner = unfinished[next++];
+        const listed = runner.githubRunnerId === null ? undefined : byId.get(runner.githubRunnerId);
+        try {
+          const settled = await this.unfinishedRequests.settle(actor, runner, listed);
+          if (settled.outcome === 'changed') result.skipped++;
+          else if (settled.outcome === 'handed-out' && listed) this.planObserved(planned, runner, listed, now);
+          else if (settled.outcome === 'abandoned' || settled.outcome === 'withdrawn') {
+            result[settled.outcome]++;
+            result.changes.push(settled.report);
+          }
+        } catch (error) {
+          result.unconfirmed++;
+          this.logger.warn(`Could not settle runner ${runner.name}, whose request never finished: ${(error as Error).message}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, unfinished.length) }, worker));
+    return result;
   }
 
   /**

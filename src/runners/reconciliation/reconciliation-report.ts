@@ -57,19 +57,31 @@ export interface SyncReport {
   updated: number;
   /** Runners marked deleted because GitHub no longer has them. */
   deleted: number;
-  /** Pending runners not on GitHub yet but inside the grace period, left as they are. */
+  /**
+   * Pending runners not on GitHub yet but inside the grace period, and rows of requests that may
+   * still be under way: left as they are.
+   */
   waiting: number;
+  /**
+   * Rows of requests that never finished (the service stopped while serving them) and never heard
+   * from GitHub: closed as failed (REQUEST_ABANDONED), with the runner GitHub made for them removed.
+   */
+  abandoned: number;
+  /**
+   * JIT runners whose config is not known to have reached the caller (the request ended, or the
+   * service died, before the answer went out) and that did not connect in the config's hour:
+   * removed from GitHub, marked deleted.
+   */
+  withdrawn: number;
   /** Runners missing from the listing that were looked up one by one before being marked deleted. */
   lookups: number;
-  /** Runners missing from the listing whose lookup failed (or did not fit this sync): left as they are. */
+  /**
+   * Runners missing from the listing whose lookup failed (or did not fit this sync), and rows of
+   * unfinished requests GitHub could not be asked about: left as they are.
+   */
   unconfirmed: number;
   /** Runners another request changed while the sync ran; the next sync looks again. */
   skipped: number;
-  /**
-   * Pending runners whose provisioning request never finished (it died, or its closing write was
-   * lost while the database was unavailable), closed as failed with the closing event they lacked.
-   */
-  closed_unfinished: number;
   changes: RunnerChangeReport[];
   /**
    * Pending registration-token runners whose name GitHub shows on a runner that is not theirs: left
