@@ -23,7 +23,8 @@ import {
 } from '../runner-state.rules.js';
 import { RunnersRepository } from '../runners.repository.js';
 import { policyRefusal } from './policy-refusal.js';
-import { type Attempt, type Issued, NameTaken, ProvisioningAttempts } from './provisioning-attempts.service.js';
+import { type Attempt, type Issued, NameTaken } from './provisioning-attempt.js';
+import { ProvisioningAttempts } from './provisioning-attempts.service.js';
 
 /** A prefix collision picks a new suffix; 24 random bits make more than a few collisions unlikely. */
 export const MAX_NAME_ATTEMPTS = 5;

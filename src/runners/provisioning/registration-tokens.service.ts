@@ -12,7 +12,8 @@ import { toProvisionRunnerResponse, type ProvisionRunnerResponseDto } from '../d
 import { PolicyService } from '../../policy/policy.service.js';
 import type { QuotaLimits } from '../../policy/policy.types.js';
 import { policyRefusal } from './policy-refusal.js';
-import { type Attempt, NameTaken, ProvisioningAttempts } from './provisioning-attempts.service.js';
+import { type Attempt, NameTaken } from './provisioning-attempt.js';
+import { ProvisioningAttempts } from './provisioning-attempts.service.js';
 import { RunnerGroupNames } from './runner-group-names.service.js';
 
 /**
