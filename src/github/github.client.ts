@@ -1,17 +1,15 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/core';
 import { APP_CONFIG, type AppConfig, type GithubConfig } from '../config/app-config.js';
 import { DomainError, ERROR_CODES } from '../common/domain-error.js';
 import { remainingBudgetMs } from '../common/request-deadline.js';
+import { createGithubOctokit } from './github-octokit.js';
 import { GithubBudget } from './github-budget.service.js';
 import { Metrics } from '../metrics/metrics.js';
 import { ConcurrencyLimit, SlidingWindowLimit } from './github-call-limits.js';
 import { GithubError, toGithubError } from './github.errors.js';
 import type { GithubRunner, GithubRunnerGroup, JitConfig, JitConfigRequest, RegistrationToken } from './github.types.js';
 
-const API_VERSION = '2022-11-28';
-const USER_AGENT = 'runner-token-service';
 /** GitHub's largest page of runners. */
 export const RUNNERS_PER_PAGE = 100;
 /**
@@ -80,43 +78,7 @@ export class GithubClient {
   }
 
   private createOctokit(): Octokit {
-    if (!this.settings.apiUrl || !this.settings.appId) {
-      throw new Error('GitHub is not configured: set GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID, GITHUB_APP_PRIVATE_KEY_PATH and GITHUB_ORG');
-    }
-    const timeoutMs = this.settings.requestTimeoutMs;
-    const logger = this.logger;
-    const budget = this.budget;
-    const metrics = this.metrics;
-    return new Octokit({
-      baseUrl: this.settings.apiUrl,
-      userAgent: USER_AGENT,
-      authStrategy: createAppAuth,
-      auth: {
-        appId: this.settings.appId,
-        privateKey: this.settings.privateKey,
-        installationId: this.settings.installationId,
-      },
-      headers: { 'x-github-api-version': API_VERSION },
-      request: {
-        // Every request, the token request included, gives up after the timeout, or sooner when
-        // the HTTP request it serves has less of its budget left.
-        fetch: async (url: string | URL, init: RequestInit = {}) => {
-          const left = remainingBudgetMs();
-          const limit = left === undefined ? timeoutMs : Math.min(timeoutMs, left);
-          const response = await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(Math.max(1, limit)) });
-          recordRateLimit(metrics, response.headers);
-          // A rate-limit answer is judged with its body (the error mapping); any other tells the budget left.
-          if (response.status !== 403 && response.status !== 429) await budget.observe(response.headers);
-          return response;
-        },
-      },
-      log: {
-        debug: (message: string) => logger.debug(message),
-        info: (message: string) => logger.log(message),
-        warn: (message: string) => logger.warn(message),
-        error: (message: string) => logger.error(message),
-      },
-    });
+    return createGithubOctokit(this.settings, { logger: this.logger, budget: this.budget, metrics: this.metrics });
   }
 
   get org(): string {
@@ -397,12 +359,4 @@ export class GithubClient {
       return false;
     }
   }
-}
-
-/** GitHub's rate-limit headers, on any answer that has them, into the two gauges. */
-function recordRateLimit(metrics: Metrics, headers: Headers): void {
-  const remaining = Number(headers.get('x-ratelimit-remaining') ?? Number.NaN);
-  const reset = Number(headers.get('x-ratelimit-reset') ?? Number.NaN);
-  if (Number.isFinite(remaining)) metrics.githubRateLimitRemaining.set(remaining);
-  if (Number.isFinite(reset)) metrics.githubRateLimitReset.set(reset);
 }
