@@ -5,6 +5,8 @@ import { AddPolicyRuleToRunners1764600000000 } from './1764600000000-AddPolicyRu
 import { CreateSuspensions1764600001000 } from './1764600001000-CreateSuspensions.js';
 import { AddGithubRunnerIdFloorToRunners1764700000000 } from './1764700000000-AddGithubRunnerIdFloorToRunners.js';
 import { MakeAuditEventsAppendOnly1764700001000 } from './1764700001000-MakeAuditEventsAppendOnly.js';
+import { AddDeletionReasonToRunners1764800001000 } from './1764800001000-AddDeletionReasonToRunners.js';
+import { CreateForeignRunners1764800001500 } from './1764800001500-CreateForeignRunners.js';
 
 /** Listed explicitly (not globbed) so the same list works from src/ under jest and from dist/. */
 export const MIGRATIONS = [
@@ -15,4 +17,6 @@ export const MIGRATIONS = [
   CreateSuspensions1764600001000,
   AddGithubRunnerIdFloorToRunners1764700000000,
   MakeAuditEventsAppendOnly1764700001000,
+  AddDeletionReasonToRunners1764800001000,
+  CreateForeignRunners1764800001500,
 ];

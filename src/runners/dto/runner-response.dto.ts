@@ -1,5 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { RUNNER_KINDS, RUNNER_STATUSES, type RunnerEntity, type RunnerKind, type RunnerStatus } from '../runner.entity.js';
+import {
+  DELETION_REASONS,
+  type DeletionReason,
+  RUNNER_KINDS,
+  RUNNER_STATUSES,
+  type RunnerEntity,
+  type RunnerKind,
+  type RunnerStatus,
+} from '../runner.entity.js';
 
 export class RunnerResponseDto {
   @ApiProperty({ description: "The service's id for the runner (use it in /runners/{id} calls)", format: 'uuid' })
@@ -39,6 +47,16 @@ export class RunnerResponseDto {
 
   @ApiProperty({ type: String, nullable: true, description: 'Why GitHub refused the runner (status failed)' })
   failure_reason: string | null;
+
+  @ApiProperty({
+    enum: DELETION_REASONS,
+    nullable: true,
+    description:
+      'Why the service itself marked the runner deleted: never_started (a JIT runner not online by its expires_at), ' +
+      'stale (pending or offline longer than the cleanup allows), gone_from_github (GitHub removed it: an ephemeral ' +
+      'runner whose job is done). Null otherwise, also when a DELETE request removed it',
+  })
+  deletion_reason: DeletionReason | null;
 
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   expires_at: string | null;
@@ -81,6 +99,7 @@ export function toRunnerResponse(runner: RunnerEntity): RunnerResponseDto {
     github_runner_id: runner.githubRunnerId,
     owner: runner.ownerName,
     failure_reason: runner.failureReason,
+    deletion_reason: runner.deletionReason,
     expires_at: runner.expiresAt?.toISOString() ?? null,
     last_seen_at: runner.lastSeenAt?.toISOString() ?? null,
     created_at: runner.createdAt.toISOString(),
