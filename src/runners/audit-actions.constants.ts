@@ -8,4 +8,8 @@ export const AUDIT_ACTIONS = {
   DELETE: 'delete',
   SYNC: 'sync',
   CLEANUP: 'cleanup',
+  /** A sync found a runner in the org that this service did not issue, for the first time. */
+  FOREIGN_RUNNER: 'foreign_runner',
+  /** FOREIGN_RUNNERS=remove removed (or failed to remove) a foreign runner from GitHub. */
+  FOREIGN_RUNNER_REMOVED: 'foreign_runner_removed',
 } as const;

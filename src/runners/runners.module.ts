@@ -10,7 +10,14 @@ import { ProvisioningAttempts } from './provisioning/provisioning-attempts.servi
 import { RegistrationTokensService } from './provisioning/registration-tokens.service.js';
 import { RunnerGroupNames } from './provisioning/runner-group-names.service.js';
 import { RunnerQuotas } from './provisioning/runner-quotas.service.js';
+import { ForeignRunnerEntity } from './reconciliation/foreign-runner.entity.js';
+import { ForeignRunnersRepository } from './reconciliation/foreign-runners.repository.js';
+import { ForeignRunnersService } from './reconciliation/foreign-runners.service.js';
 import { GithubSyncService } from './reconciliation/github-sync.service.js';
+import { JobLeaseRepository } from './reconciliation/job-lease.repository.js';
+import { JobLeases } from './reconciliation/job-leases.service.js';
+import { RunnerReconciliationRepository } from './reconciliation/runner-reconciliation.repository.js';
+import { SchedulerLeaseEntity } from './reconciliation/scheduler-lease.entity.js';
 import { StaleCleanupService } from './reconciliation/stale-cleanup.service.js';
 import { RunnerEntity } from './runner.entity.js';
 import { RunnersController } from './runners.controller.js';
@@ -23,7 +30,13 @@ import { RunnersService } from './runners.service.js';
  * HTTP service loads).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([RunnerEntity]), AuditModule, GithubModule, PolicyModule, SuspensionsModule],
+  imports: [
+    TypeOrmModule.forFeature([RunnerEntity, ForeignRunnerEntity, SchedulerLeaseEntity]),
+    AuditModule,
+    GithubModule,
+    PolicyModule,
+    SuspensionsModule,
+  ],
   controllers: [RunnersController],
   providers: [
     RunnersRepository,
@@ -36,7 +49,12 @@ import { RunnersService } from './runners.service.js';
     RunnersService,
     GithubSyncService,
     StaleCleanupService,
+    RunnerReconciliationRepository,
+    ForeignRunnersRepository,
+    ForeignRunnersService,
+    JobLeaseRepository,
+    JobLeases,
   ],
-  exports: [RunnersService, GithubSyncService, StaleCleanupService, RunnerQuotas],
+  exports: [RunnersService, GithubSyncService, StaleCleanupService, ForeignRunnersService, JobLeases, RunnerQuotas],
 })
 export class RunnersModule {}

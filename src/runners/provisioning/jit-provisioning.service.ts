@@ -18,8 +18,6 @@ import { RunnersRepository } from '../runners.repository.js';
 import { policyRefusal } from './policy-refusal.js';
 import { type Attempt, type Issued, NameTaken, ProvisioningAttempts } from './provisioning-attempts.service.js';
 
-/** How long a caller has to start a JIT runner before the service may treat it as unused. */
-export const JIT_CONFIG_VALIDITY_MS = 60 * 60 * 1000;
 /** A prefix collision picks a new suffix; 24 random bits make more than a few collisions unlikely. */
 export const MAX_NAME_ATTEMPTS = 5;
 
@@ -85,7 +83,7 @@ export class JitProvisioningService {
         releaseAbandoned: (holder) => this.releaseAbandoned(actor, holder),
       });
       if (replacing) await this.removeForReplacement(replacing);
-      await this.attempts.reserve(attempt, {
+      const reserved = await this.attempts.reserve(attempt, {
         runner: { kind: 'jit', ephemeral: true, labels: plan.labels, runnerGroupId: plan.runnerGroupId },
         limits,
         details: { labels: plan.labels, runner_group_id: plan.runnerGroupId },
@@ -99,7 +97,9 @@ export class JitProvisioningService {
         takenReason: explicitName ? 'taken by another runner' : 'taken',
       });
       const jit = await this.generate(attempt, name, plan);
-      return this.issued(actor, name, plan, jit);
+      // The caller has until then to start it; the next cleanup after that removes it (never_started).
+      const expiresAt = new Date(reserved.createdAt.getTime() + this.config.runners.jitStartTimeoutMinutes * 60_000);
+      return this.issued(actor, name, plan, jit, expiresAt);
     });
   }
 
@@ -123,9 +123,9 @@ export class JitProvisioningService {
   }
 
   /** What completes the attempt: GitHub's id on the row, the success event, the caller's answer. */
-  private issued(actor: Actor, name: string, plan: JitPlan, jit: JitConfig): Issued<JitRunnerResponseDto> {
+  private issued(actor: Actor, name: string, plan: JitPlan, jit: JitConfig, expiresAt: Date): Issued<JitRunnerResponseDto> {
     return {
-      change: { githubRunnerId: jit.runner.id, expiresAt: new Date(Date.now() + JIT_CONFIG_VALIDITY_MS) },
+      change: { githubRunnerId: jit.runner.id, expiresAt },
       details: {
         github_runner_id: jit.runner.id,
         labels: plan.labels,
