@@ -192,12 +192,14 @@ onPostgres('CLI and a running service on one PostgreSQL database (e2e)', () => {
       const t = await startTestApp({ database: database.config, simulator });
       try {
         simulator.addRunners(150, { namePrefix: 'shared', status: 'online' });
-        simulator.injectFault({ method: 'GET', path: LIST_RUNNERS, query: { page: '1' }, delayMs: 600, times: 1 });
+        // GitHub is slow with the first page: the CLI holds the lease meanwhile.
+        simulator.injectFault({ method: 'GET', path: LIST_RUNNERS, query: { page: '1' }, delayMs: 3000, times: 1 });
         const running = cli(config, 'sync-github');
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        const holder = async () =>
+          (await query<{ holder: string | null }>(database, `SELECT holder FROM scheduler_leases WHERE job = 'sync-github'`))[0]?.holder;
+        for (let i = 0; i < 100 && !(await holder()); i++) await new Promise((resolve) => setTimeout(resolve, 50));
 
-        const [lease] = await query<{ holder: string }>(database, `SELECT holder FROM scheduler_leases WHERE job = 'sync-github'`);
-        expect(lease.holder).toMatch(/^cli@[^:]+:\d+:[0-9a-f]{8}$/);
+        expect(await holder()).toMatch(/^cli@[^:]+:\d+:[0-9a-f]{8}$/);
         // Even with the interval passed since the CLI started, the lease keeps the scheduler out.
         await query(database, `UPDATE scheduler_leases SET last_started_at = now() - interval '1 day'`);
         expect(await t.app.get(ReconciliationScheduler).tick(SYNC_JOB)).toBe('not-due');

@@ -7,6 +7,7 @@ import { ReconciliationScheduler, SYNC_JOB } from '../src/runners/reconciliation
 import { GithubSyncService } from '../src/runners/reconciliation/github-sync.service.js';
 import { StaleCleanupService } from '../src/runners/reconciliation/stale-cleanup.service.js';
 import { gracefulShutdown } from '../src/shutdown.js';
+import { GithubClient } from '../src/github/github.client.js';
 import { GithubSimulator } from '../src/github/simulator/github-simulator.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { query, sharedDatabase } from './support/cli.js';
@@ -15,12 +16,21 @@ import { insertRunners, runnersByName } from './support/runners.js';
 const LIST_RUNNERS = /^\/orgs\/[^/]+\/actions\/runners$/;
 const ops = Actor.system('test');
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** GitHub is slow with one request (SLOW_MS); the stop arrives while it is under way (STOP_AFTER_MS). */
+const SLOW_MS = 1500;
+const STOP_AFTER_MS = 300;
+
+/** One call to GitHub first, so that the installation token is at hand and the slow request goes out at once. */
+async function warmUp(t: TestApp): Promise<void> {
+  await t.app.get(GithubClient).getRunner(1);
+}
 
 describe('Stopping reconciliation between batches (e2e)', () => {
   let t: TestApp;
 
   beforeAll(async () => {
     t = await startTestApp();
+    await warmUp(t);
   });
 
   afterAll(async () => {
@@ -43,11 +53,11 @@ describe('Stopping reconciliation between batches (e2e)', () => {
   it('a sync stopped while GitHub is listed reads no further page and changes nothing', async () => {
     const runners = t.simulator.addRunners(250, { namePrefix: 'listing', status: 'online' });
     await insertRunners(t.dataSource, runners.map((runner) => ({ name: runner.name, githubRunnerId: runner.id })));
-    t.simulator.injectFault({ method: 'GET', path: LIST_RUNNERS, query: { page: '1' }, delayMs: 400, times: 1 });
+    t.simulator.injectFault({ method: 'GET', path: LIST_RUNNERS, query: { page: '1' }, delayMs: SLOW_MS, times: 1 });
     const stop = new AbortController();
 
     const running = t.app.get(GithubSyncService).syncWithGithub(ops, { signal: stop.signal });
-    await pause(100);
+    await pause(STOP_AFTER_MS);
     stop.abort();
     const report = await running;
 
@@ -101,11 +111,11 @@ describe('Stopping reconciliation between batches (e2e)', () => {
       })),
     );
     // GitHub is slow to answer about the first (oldest) runner: the stop arrives meanwhile.
-    t.simulator.injectFault({ method: 'GET', path: `/orgs/${t.simulator.org}/actions/runners/${stale[0].id}`, delayMs: 400, times: 1 });
+    t.simulator.injectFault({ method: 'GET', path: `/orgs/${t.simulator.org}/actions/runners/${stale[0].id}`, delayMs: SLOW_MS, times: 1 });
     const stop = new AbortController();
 
     const running = t.app.get(StaleCleanupService).cleanupStaleRunners(ops, { hours: 24, dryRun: false, signal: stop.signal });
-    await pause(100);
+    await pause(STOP_AFTER_MS);
     stop.abort();
     const report = await running;
 
@@ -129,12 +139,13 @@ describe('Shutdown during a scheduled sync (e2e)', () => {
     try {
       const t = await startTestApp({ database: database.config, simulator });
       try {
+        await warmUp(t);
         const runners = simulator.addRunners(250, { namePrefix: 'shutdown', status: 'online' });
         await insertRunners(t.dataSource, runners.map((runner) => ({ name: runner.name, githubRunnerId: runner.id })));
-        simulator.injectFault({ method: 'GET', path: LIST_RUNNERS, query: { page: '1' }, delayMs: 400, times: 1 });
+        simulator.injectFault({ method: 'GET', path: LIST_RUNNERS, query: { page: '1' }, delayMs: SLOW_MS, times: 1 });
 
         const tick = t.app.get(ReconciliationScheduler).tick(SYNC_JOB);
-        await pause(100);
+        await pause(STOP_AFTER_MS);
         // What SIGTERM does (main.ts), without the drain period.
         await gracefulShutdown(t.app, { drainMs: 0, closeTimeoutMs: 10_000 }, 'test');
         expect(await tick).toBe('ran');
