@@ -164,7 +164,14 @@ function appConfig(simulator, database) {
       requestTimeoutMs: 10_000,
       simulated: true,
     },
-    runners: { registrationTokensEnabled: true, pendingGraceMinutes: 60, staleRunnerHours: 24 },
+    runners: {
+      registrationTokensEnabled: true,
+      pendingGraceMinutes: 60,
+      staleRunnerHours: 24,
+      jitStartTimeoutMinutes: 60,
+      knownRunnerNames: [],
+      foreignRunners: 'report',
+    },
     // No background sync: the benchmark counts every GitHub request it causes.
     scheduler: { enabled: false, syncIntervalSeconds: 120, cleanupIntervalMinutes: 60 },
   };

@@ -56,10 +56,11 @@ export class ForeignRunnersService {
    * status), not `claimed` by name (a registration-token runner the sync adopts now, or the runner
    * of a JIT request still waiting for GitHub's answer), and not matched by KNOWN_RUNNER_NAMES. A
    * runner under a pending registration row's name that cannot be that row's (the sync's `not_ours`)
-   * is foreign: nothing ties it to this service.
+   * is foreign: nothing ties it to this service. `ours` are the GitHub ids of the live rows the sync
+   * has read already; only the others are looked up (among deleted and failed rows).
    */
-  async classify(listing: GithubRunner[], claimed: ReadonlySet<string>): Promise<GithubRunner[]> {
-    const candidates = listing.filter((runner) => !claimed.has(runner.name) && !this.isKnown(runner.name));
+  async classify(listing: GithubRunner[], ours: ReadonlySet<number>, claimed: ReadonlySet<string>): Promise<GithubRunner[]> {
+    const candidates = listing.filter((runner) => !ours.has(runner.id) && !claimed.has(runner.name) && !this.isKnown(runner.name));
     const issued = await this.issued.findIssuedGithubRunnerIds(candidates.map((runner) => runner.id));
     return candidates.filter((runner) => !issued.has(runner.id));
   }

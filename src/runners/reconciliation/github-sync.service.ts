@@ -120,7 +120,8 @@ export class GithubSyncService {
       } else if (insideGracePeriod(runner, this.config.runners.pendingGraceMinutes, now)) waiting++;
       else missing.push(runner);
     }
-    const foreign = await this.foreignRunners.classify(listing.runners, claimed);
+    const ours = new Set(live.map((runner) => runner.githubRunnerId).filter((id) => id !== null));
+    const foreign = await this.foreignRunners.classify(listing.runners, ours, claimed);
     const confirmation = await this.confirmMissing(missing, planned, notOurs, now, signal);
 
     const written = await this.writeInBatches(actor, planned, options);
