@@ -168,7 +168,14 @@ function appConfig(simulator, database) {
       jitConfigPerMinute: 0,
       simulated: true,
     },
-    runners: { registrationTokensEnabled: true, pendingGraceMinutes: 60, staleRunnerHours: 24 },
+    runners: {
+      registrationTokensEnabled: true,
+      pendingGraceMinutes: 60,
+      staleRunnerHours: 24,
+      jitStartTimeoutMinutes: 60,
+      knownRunnerNames: [],
+      foreignRunners: 'report',
+    },
     // No background sync: the benchmark counts every GitHub request it causes.
     scheduler: { enabled: false, syncIntervalSeconds: 120, cleanupIntervalMinutes: 60 },
     // The benchmark sends bursts from one address and one identity on purpose.

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { EXIT_FAILURE, loadCliConfig, runCli } from './commands/run-cli.js';
+import { EXIT_FAILURE, loadCliConfig, runCli, stopSignalFor } from './commands/run-cli.js';
 import { ConfigError, readEnvironment } from './config/config.loader.js';
 
 async function main(): Promise<number> {
@@ -7,7 +7,8 @@ async function main(): Promise<number> {
   // GitHub and OIDC are configured, with only the database; check-policy needs neither. The CLI
   // never verifies tokens.
   const config = loadCliConfig(process.argv, readEnvironment());
-  return runCli(process.argv, config);
+  // sync-github and cleanup-stale-runners stop between two batches on the first Ctrl-C or SIGTERM.
+  return runCli(process.argv, config, { stop: stopSignalFor(process.argv) });
 }
 
 main().then(

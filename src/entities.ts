@@ -1,5 +1,6 @@
 import { AuditEventEntity } from './audit/audit-event.entity.js';
 import { GithubRateLimitEntity } from './github/github-rate-limit.entity.js';
+import { ForeignRunnerEntity } from './runners/reconciliation/foreign-runner.entity.js';
 import { SchedulerLeaseEntity } from './runners/reconciliation/scheduler-lease.entity.js';
 import { RunnerEntity } from './runners/runner.entity.js';
 import { SuspensionEntity } from './suspensions/suspension.entity.js';
@@ -16,4 +17,5 @@ export const ENTITIES = [
   SuspensionEntity,
   GithubRateLimitEntity,
   WebhookDeliveryEntity,
+  ForeignRunnerEntity,
 ];

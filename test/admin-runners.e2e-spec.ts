@@ -83,6 +83,7 @@ describe('Admin API: runners and the audit trail (e2e)', () => {
       ['POST', '/identities/suspend', { rule: 'team-b', issuer: 'x' }],
       ['POST', '/identities/resume', { rule: 'team-b' }],
       ['GET', '/suspensions', null],
+      ['GET', '/foreign-runners?limit=0', null],
     ];
 
     it.each(routes)('answers 403 FORBIDDEN to %s %s', async (method, path, body) => {
@@ -110,6 +111,7 @@ describe('Admin API: runners and the audit trail (e2e)', () => {
       expect(operations.map(({ method, path, operation }) => `${method} ${path} ${operation.operationId}`).sort()).toEqual([
         `delete ${ADMIN}/runners/{idOrName} adminDeleteRunner`,
         `get ${ADMIN}/audit-events adminListAuditEvents`,
+        `get ${ADMIN}/foreign-runners adminListForeignRunners`,
         `get ${ADMIN}/runners adminListRunners`,
         `get ${ADMIN}/suspensions listSuspensions`,
         `post ${ADMIN}/identities/resume resumeIdentity`,

@@ -18,7 +18,7 @@ import type { DatabaseConfig } from '../src/config/app-config.js';
 import { buildDataSourceOptions } from '../src/database/data-source-options.js';
 import { GithubSimulator, type SimulatedRunner } from '../src/github/simulator/github-simulator.js';
 import type { SyncReport } from '../src/runners/reconciliation/reconciliation-report.js';
-import { JIT_CONFIG_VALIDITY_MS } from '../src/runners/runner-state.rules.js';
+import { DEFAULT_JIT_START_TIMEOUT_MINUTES } from '../src/config/config.loader.js';
 import { testDatabaseConfig } from './support/database.js';
 import { TestOidcProvider } from './support/oidc.js';
 import { dumpEveryTable, findSecrets, logHaystacks, type Haystack, secretsOf } from './support/secrets.js';
@@ -226,7 +226,7 @@ describe.each(KINDS)('kill -9 while %s serves 20 clients provisioning JIT runner
     // An hour passes. A sync leaves a request that may be under way alone (for REQUEST_DEADLINE_MS
     // and a margin), and a runner whose config may have gone out just before the kill for the hour
     // its config is valid: whoever got it starts it meanwhile. The rows are made that much older.
-    await ageRows(database.config, JIT_CONFIG_VALIDITY_MS + 60_000);
+    await ageRows(database.config, DEFAULT_JIT_START_TIMEOUT_MINUTES * 60_000 + 60_000);
     sync = await runCliProcess(['sync-github', '--json'], env, workDir);
     expect(sync.code).toBe(0);
     report = JSON.parse(sync.stdout) as SyncReport;

@@ -21,9 +21,11 @@ import { AdminGuard } from './admin.guard.js';
 import { AdminService } from './admin.service.js';
 import { AdminRunnerListResponseDto } from './dto/admin-runner-list-response.dto.js';
 import { AuditEventListResponseDto } from './dto/audit-event-list-response.dto.js';
+import { ForeignRunnerListResponseDto } from './dto/foreign-runner-list-response.dto.js';
 import { ResumeIdentityDto, SuspendIdentityDto } from './dto/identity-selector.dto.js';
 import { ListAdminRunnersQueryDto } from './dto/list-admin-runners-query.dto.js';
 import { ListAuditEventsQueryDto } from './dto/list-audit-events-query.dto.js';
+import { ListForeignRunnersQueryDto } from './dto/list-foreign-runners-query.dto.js';
 import { ResumeIdentityResponseDto, SuspendIdentityResponseDto } from './dto/suspension-outcome.dto.js';
 
 const SELECTOR_ERRORS =
@@ -72,6 +74,21 @@ export class AdminController {
   @ApiGithubErrors()
   deleteRunner(@CurrentActor() actor: Actor, @Param('idOrName') idOrName: string): Promise<AdminRunnerResponseDto> {
     return this.admin.deleteRunner(actor, idOrName);
+  }
+
+  @Get('foreign-runners')
+  @ApiOperation({
+    operationId: 'adminListForeignRunners',
+    summary: "List the org's runners that this service did not issue, newest first, a page at a time",
+    description:
+      'As the last sync found them: on GitHub, not in the runners table (by GitHub id, or by name for a registration-token ' +
+      'runner being adopted), and not matched by KNOWN_RUNNER_NAMES. Each got a foreign_runner audit event when first ' +
+      'seen. Runners gone from GitHub (or removed with FOREIGN_RUNNERS=remove) are left out. Follow next_cursor for more.',
+  })
+  @ApiOkResponse({ type: ForeignRunnerListResponseDto })
+  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED: a bad limit or cursor', type: ApiErrorResponseDto })
+  listForeignRunners(@Query() query: ListForeignRunnersQueryDto): Promise<ForeignRunnerListResponseDto> {
+    return this.admin.listForeignRunners(query);
   }
 
   @Get('audit-events')

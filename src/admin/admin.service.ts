@@ -5,15 +5,18 @@ import { API_PREFIX } from '../common/api.js';
 import { nextPageLink } from '../common/page-cursor.js';
 import type { AdminRunnerResponseDto } from '../runners/dto/admin-runner-response.dto.js';
 import { DEFAULT_PAGE_SIZE } from '../runners/dto/runner-fields.js';
+import { ForeignRunnersService } from '../runners/reconciliation/foreign-runners.service.js';
 import { RunnersService } from '../runners/runners.service.js';
 import type { SuspensionListResponseDto } from '../suspensions/dto/suspension-response.dto.js';
 import { suspensionTargetOf } from '../suspensions/suspension-target.js';
 import { SuspensionsService } from '../suspensions/suspensions.service.js';
 import type { AdminRunnerListResponseDto } from './dto/admin-runner-list-response.dto.js';
 import type { AuditEventListResponseDto } from './dto/audit-event-list-response.dto.js';
+import type { ForeignRunnerListResponseDto } from './dto/foreign-runner-list-response.dto.js';
 import type { ResumeIdentityDto, SuspendIdentityDto } from './dto/identity-selector.dto.js';
 import type { ListAdminRunnersQueryDto } from './dto/list-admin-runners-query.dto.js';
 import type { ListAuditEventsQueryDto } from './dto/list-audit-events-query.dto.js';
+import type { ListForeignRunnersQueryDto } from './dto/list-foreign-runners-query.dto.js';
 import type { ResumeIdentityResponseDto, SuspendIdentityResponseDto } from './dto/suspension-outcome.dto.js';
 import { KillSwitchService } from './kill-switch.service.js';
 
@@ -30,6 +33,7 @@ export class AdminService {
     private readonly audit: AuditService,
     private readonly suspensions: SuspensionsService,
     private readonly killSwitch: KillSwitchService,
+    private readonly foreignRunners: ForeignRunnersService,
   ) {}
 
   async listRunners(query: ListAdminRunnersQueryDto): Promise<AdminRunnerListResponseDto> {
@@ -41,6 +45,13 @@ export class AdminService {
 
   deleteRunner(actor: Actor, idOrName: string): Promise<AdminRunnerResponseDto> {
     return this.runners.deleteAnyRunner(actor, idOrName);
+  }
+
+  /** One page of the org's runners that this service did not issue, as the last sync found them. */
+  async listForeignRunners(query: ListForeignRunnersQueryDto): Promise<ForeignRunnerListResponseDto> {
+    const page = await this.foreignRunners.listForeignRunnersPage(query);
+    const next = page.next_cursor && nextPageLink(`${ADMIN_PATH}/foreign-runners`, { limit: query.limit }, page.next_cursor);
+    return { ...page, next };
   }
 
   /** One page of the audit trail, newest first, as export-audit-log orders it. */

@@ -4,7 +4,8 @@ import { Actor } from '../auth/actor.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { StaleCleanupService } from '../runners/reconciliation/stale-cleanup.service.js';
 import type { CleanupReport, RunnerChangeReport } from '../runners/reconciliation/reconciliation-report.js';
-import { CommandFailedError } from './cli-errors.js';
+import { CliJobLease } from './cli-job-lease.service.js';
+import { CommandFailedError, StoppedEarlyError } from './cli-errors.js';
 import { formatDuration, orDash, plural } from './format.js';
 import { parseWholeNumber } from './option-parsers.js';
 import { CliOutput } from './cli-output.service.js';
@@ -23,11 +24,13 @@ const HEADERS = ['NAME', 'OWNER', 'STATUS', 'GITHUB ID', 'RESULT', 'REASON'];
 @Command({
   name: CLEANUP_STALE_RUNNERS_COMMAND,
   description:
-    "Remove this service's runners that stayed pending or offline for longer than --hours, from GitHub and then from the active set",
+    "Remove this service's JIT runners that never started by their expires_at, and its runners that stayed pending or offline for " +
+    'longer than --hours, from GitHub and then from the active set',
 })
 export class CleanupStaleRunnersCommand extends CommandRunner {
   constructor(
     private readonly cleanup: StaleCleanupService,
+    private readonly lease: CliJobLease,
     private readonly schema: SchemaCheck,
     private readonly output: CliOutput,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -37,11 +40,17 @@ export class CleanupStaleRunnersCommand extends CommandRunner {
 
   async run(_args: string[], options: CleanupStaleRunnersOptions): Promise<void> {
     await this.schema.requireReady();
-    const report = await this.cleanup.cleanupStaleRunners(Actor.system('cli'), {
-      hours: options.hours ?? this.config.runners.staleRunnerHours,
-      dryRun: options.dryRun ?? false,
-      onProgress: (message) => this.output.progress(message),
-    });
+    const cleanup = (signal?: AbortSignal) =>
+      this.cleanup.cleanupStaleRunners(Actor.system('cli'), {
+        hours: options.hours ?? this.config.runners.staleRunnerHours,
+        dryRun: options.dryRun ?? false,
+        onProgress: (message) => this.output.progress(message),
+        signal,
+      });
+    // A dry run changes nothing: it needs no lease, and runs beside a cleanup under way.
+    const report = options.dryRun
+      ? await cleanup()
+      : await this.lease.run(CLEANUP_STALE_RUNNERS_COMMAND, { json: options.json ?? false }, cleanup);
     if (options.json) {
       this.output.json(report);
     } else {
@@ -63,6 +72,11 @@ export class CleanupStaleRunnersCommand extends CommandRunner {
             `${marked.busy.length} left because busy, ${marked.failed.length} failed.`,
         );
       }
+    }
+    if (report.stopped_early) {
+      throw new StoppedEarlyError(
+        'Stopped early, between two runners: those reported were removed, the others were not touched; run cleanup-stale-runners again to finish',
+      );
     }
     const failed = report.failed.length + (report.suspended?.failed.length ?? 0) + (report.marked_for_removal?.failed.length ?? 0);
     if (failed > 0) {
@@ -107,7 +121,8 @@ function toRows(report: CleanupReport): string[][] {
 
 function summarize(report: CleanupReport): string {
   const criterion = `pending or offline for more than ${plural(report.hours, 'hour')}`;
-  if (report.stale === 0) return `No runner was ${criterion}.`;
+  const found = report.stale + report.never_started;
+  if (found === 0) return `No runner was ${criterion}.`;
   const parts = report.dry_run
     ? [`${report.deleted.length} would be deleted`, `${report.skipped_busy.length} would be skipped because busy`]
     : [
@@ -116,8 +131,12 @@ function summarize(report: CleanupReport): string {
         `${report.failed.length} failed`,
       ];
   // A runner GitHub shows online after all, or one another request changed meanwhile, is left alone.
-  const left = report.stale - report.deleted.length - report.skipped_busy.length - report.failed.length;
-  if (!report.dry_run && left > 0) parts.push(`${left} left as they were (online on GitHub, or changed meanwhile)`);
-  const summary = `${plural(report.stale, 'stale runner')} (${criterion}): ${parts.join(', ')} (${formatDuration(report.duration_ms)}).`;
+  const left = found - report.deleted.length - report.skipped_busy.length - report.failed.length;
+  if (!report.dry_run && !report.stopped_early && left > 0) parts.push(`${left} left as they were (online on GitHub, or changed meanwhile)`);
+  if (report.stopped_early) parts.push(`${left} not reached or left as they were (stopped early)`);
+  const neverStarted =
+    report.never_started > 0 ? ` and ${plural(report.never_started, 'JIT runner')} not started by its expires_at` : '';
+  const duration = formatDuration(report.duration_ms);
+  const summary = `${plural(report.stale, 'stale runner')} (${criterion})${neverStarted}: ${parts.join(', ')} (${duration}).`;
   return report.dry_run ? `Dry run, nothing changed. ${summary}` : summary;
 }

@@ -38,3 +38,25 @@ export class NegativeAnswer extends Error {
     this.name = 'NegativeAnswer';
   }
 }
+
+/**
+ * Another instance (the scheduler of a running service, or another operator's CLI) holds the job's
+ * lease: the command did nothing and said who holds it until when. Exit 75 (EX_TEMPFAIL: try again later).
+ */
+export class LeaseHeldError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LeaseHeldError';
+  }
+}
+
+/**
+ * The command was asked to stop (Ctrl-C, SIGTERM, or it lost its lease) and stopped between two
+ * batches; it printed what it did. Exit 130.
+ */
+export class StoppedEarlyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoppedEarlyError';
+  }
+}

@@ -10,6 +10,7 @@ import { MetricsModule } from '../metrics/metrics.module.js';
 import { RunnersModule } from '../runners/runners.module.js';
 import { CheckPolicyCommand } from './check-policy.command.js';
 import { CleanupStaleRunnersCommand } from './cleanup-stale-runners.command.js';
+import { CliJobLease } from './cli-job-lease.service.js';
 import { ExportAuditLogCommand } from './export-audit-log.command.js';
 import { InitDbCommand } from './init-db.command.js';
 import { ListRunnersCommand } from './list-runners.command.js';
@@ -18,6 +19,7 @@ import { ResumeIdentityCommand } from './resume-identity.command.js';
 import { CliOutput } from './cli-output.service.js';
 import { SchemaCheck } from './schema-check.service.js';
 import { SuspendIdentityCommand } from './suspend-identity.command.js';
+import { CLI_STOP_SIGNAL } from './stop-signal.js';
 import { SyncGithubCommand } from './sync-github.command.js';
 
 /**
@@ -31,7 +33,7 @@ import { SyncGithubCommand } from './sync-github.command.js';
  */
 @Module({})
 export class CliModule {
-  static forRoot(config: AppConfig, scope: NonNullable<LoadOptions['scope']> = 'database'): DynamicModule {
+  static forRoot(config: AppConfig, scope: NonNullable<LoadOptions['scope']> = 'database', stop?: AbortSignal): DynamicModule {
     if (scope === 'policy') {
       return { module: CliModule, imports: [ConfigModule.forRoot(config)], providers: [CliOutput, CheckPolicyCommand] };
     }
@@ -41,6 +43,9 @@ export class CliModule {
       providers: [
         CliOutput,
         SchemaCheck,
+        // Never fires unless cli.ts wires it to Ctrl-C and SIGTERM.
+        { provide: CLI_STOP_SIGNAL, useValue: stop ?? new AbortController().signal },
+        CliJobLease,
         InitDbCommand,
         ListRunnersCommand,
         SyncGithubCommand,

@@ -1,9 +1,12 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
+import type { ForeignRunnerResponseDto } from '../runners/dto/foreign-runner-response.dto.js';
 import type { RunnerResponseDto } from '../runners/dto/runner-response.dto.js';
+import { ForeignRunnersService } from '../runners/reconciliation/foreign-runners.service.js';
 import { RUNNER_STATUSES, type RunnerStatus } from '../runners/runner.entity.js';
 import { RunnersService } from '../runners/runners.service.js';
 import { formatTime, orDash, plural } from './format.js';
 import { parseChoice, parseNonBlank } from './option-parsers.js';
+import { UsageError } from './cli-errors.js';
 import { CliOutput } from './cli-output.service.js';
 import { SchemaCheck } from './schema-check.service.js';
 
@@ -12,18 +15,23 @@ export const LIST_RUNNERS_COMMAND = 'list-runners';
 interface ListRunnersOptions {
   status?: RunnerStatus;
   user?: string;
+  foreign?: boolean;
   json?: boolean;
 }
 
 const HEADERS = ['NAME', 'STATUS', 'BUSY', 'KIND', 'OWNER', 'GITHUB ID', 'CREATED', 'LABELS'];
+const FOREIGN_HEADERS = ['NAME', 'GITHUB ID', 'STATUS', 'BUSY', 'FIRST SEEN', 'LAST SEEN', 'LABELS'];
 
 @Command({
   name: LIST_RUNNERS_COMMAND,
-  description: "List every owner's runners, newest first (deleted and failed ones only with --status)",
+  description:
+    "List every owner's runners, newest first (deleted and failed ones only with --status); " +
+    "with --foreign, the org's runners this service did not issue",
 })
 export class ListRunnersCommand extends CommandRunner {
   constructor(
     private readonly runners: RunnersService,
+    private readonly foreignRunners: ForeignRunnersService,
     private readonly schema: SchemaCheck,
     private readonly output: CliOutput,
   ) {
@@ -31,7 +39,16 @@ export class ListRunnersCommand extends CommandRunner {
   }
 
   async run(_args: string[], options: ListRunnersOptions): Promise<void> {
+    if (options.foreign && (options.status !== undefined || options.user !== undefined)) {
+      throw new UsageError(
+        '--foreign lists runners this service did not issue: they have no status of ours and no owner; leave out --status and --user',
+      );
+    }
     await this.schema.requireReady();
+    if (options.foreign) {
+      await this.listForeign(options.json ?? false);
+      return;
+    }
     const runners = await this.runners.listAllRunners({ status: options.status, user: options.user });
     if (options.json) {
       this.output.json({ runners });
@@ -51,7 +68,31 @@ export class ListRunnersCommand extends CommandRunner {
     return parseNonBlank(value, 'the owner name or subject, e.g. --user alice@example.com');
   }
 
-  @Option({ flags: '--json', description: 'Print {"runners": [...]} as JSON, with every field' })
+  /** The foreign runners the last sync found (not gone since), newest first. */
+  private async listForeign(json: boolean): Promise<void> {
+    const foreign = await this.foreignRunners.listForeignRunners();
+    if (json) {
+      this.output.json({ foreign_runners: foreign });
+      return;
+    }
+    this.output.table(FOREIGN_HEADERS, foreign.map(toForeignRow), 'No foreign runners: the last sync accounted for every runner of the org.');
+    if (foreign.length > 0) {
+      this.output.line(
+        `${plural(foreign.length, 'foreign runner')}: on GitHub, not issued by this service, ` +
+          'not matched by KNOWN_RUNNER_NAMES (as of the last sync).',
+      );
+    }
+  }
+
+  @Option({
+    flags: '--foreign',
+    description: 'The runners of the org that this service did not issue and KNOWN_RUNNER_NAMES does not match, as the last sync found them',
+  })
+  parseForeign(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--json', description: 'Print {"runners": [...]} (with --foreign {"foreign_runners": [...]}) as JSON, with every field' })
   parseJson(): boolean {
     return true;
   }
@@ -66,6 +107,18 @@ function toRow(runner: RunnerResponseDto): string[] {
     runner.owner,
     orDash(runner.github_runner_id),
     formatTime(runner.created_at),
+    runner.labels.join(','),
+  ];
+}
+
+function toForeignRow(runner: ForeignRunnerResponseDto): string[] {
+  return [
+    runner.name,
+    String(runner.github_runner_id),
+    runner.status,
+    runner.busy ? 'yes' : 'no',
+    formatTime(runner.first_seen_at),
+    formatTime(runner.last_seen_at),
     runner.labels.join(','),
   ];
 }

@@ -1,5 +1,7 @@
+import { EventEmitter } from 'node:events';
+import { jest } from '@jest/globals';
 import { ConfigError } from '../config/config.loader.js';
-import { configScopeFor, loadCliConfig } from './run-cli.js';
+import { configScopeFor, loadCliConfig, stopSignalFor } from './run-cli.js';
 
 describe('configScopeFor', () => {
   const argv = (...args: string[]) => ['node', 'dist/cli.js', ...args];
@@ -51,5 +53,37 @@ describe('loadCliConfig', () => {
     const env = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/rts' };
     expect(loadCliConfig(argv('--help'), env).database).toEqual({ kind: 'postgres', url: env.DATABASE_URL });
     expect(loadCliConfig(argv('list-runners'), env).database).toEqual({ kind: 'postgres', url: env.DATABASE_URL });
+  });
+});
+
+describe('stopSignalFor', () => {
+  const argv = (...args: string[]) => ['node', 'dist/cli.js', ...args];
+
+  it('stops sync-github and cleanup-stale-runners between batches on the first Ctrl-C or SIGTERM, and quits on the second', () => {
+    for (const [command, first] of [['sync-github', 'SIGINT'], ['cleanup-stale-runners', 'SIGTERM']] as const) {
+      const source = new EventEmitter();
+      let quits = 0;
+      const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+      try {
+        const signal = stopSignalFor(argv('--json', command), source, () => quits++);
+        expect(signal?.aborted).toBe(false);
+        source.emit(first, first);
+        expect(signal?.aborted).toBe(true);
+        expect(quits).toBe(0);
+        expect(stderr).toHaveBeenCalledWith(`${first}: stopping after the batch under way (again to quit at once)\n`);
+        source.emit('SIGINT', 'SIGINT');
+        expect(quits).toBe(1);
+      } finally {
+        stderr.mockRestore();
+      }
+    }
+  });
+
+  it('leaves Ctrl-C to Node for every other command: they stop at once', () => {
+    const source = new EventEmitter();
+    for (const command of ['list-runners', 'export-audit-log', 'init-db']) {
+      expect(stopSignalFor(argv(command), source)).toBeUndefined();
+    }
+    expect(source.listenerCount('SIGINT')).toBe(0);
   });
 });

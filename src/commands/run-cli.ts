@@ -7,21 +7,29 @@ import type { AppConfig } from '../config/app-config.js';
 import { DEMO_DATABASE_URL, type Env, loadConfig, type LoadOptions } from '../config/config.loader.js';
 import { CHECK_POLICY_COMMAND } from './check-policy.command.js';
 import { CLEANUP_STALE_RUNNERS_COMMAND } from './cleanup-stale-runners.command.js';
-import { NegativeAnswer, UsageError } from './cli-errors.js';
+import { LeaseHeldError, NegativeAnswer, StoppedEarlyError, UsageError } from './cli-errors.js';
 import { CliModule } from './cli.module.js';
 import { REMOVE_RUNNERS_FLAG, SUSPEND_IDENTITY_COMMAND } from './suspend-identity.command.js';
 import { SYNC_GITHUB_COMMAND } from './sync-github.command.js';
 
-/** Exit codes: 0 success, 1 the command failed, 2 bad usage (unknown command or option). */
+/**
+ * Exit codes: 0 success, 1 the command failed, 2 bad usage (unknown command or option), 75 another
+ * instance holds the job's lease and nothing was done (sysexits' EX_TEMPFAIL: try again later), 130
+ * stopped early between two batches (Ctrl-C, SIGTERM, a lost lease; what was done is printed).
+ */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_LEASE_HELD = 75;
+export const EXIT_STOPPED_EARLY = 130;
 
 /** Commands that call GitHub; the others run with only DATABASE_URL set. */
 const COMMANDS_CALLING_GITHUB: readonly string[] = [SYNC_GITHUB_COMMAND, CLEANUP_STALE_RUNNERS_COMMAND];
 /** Commands that call GitHub only with a flag: suspending works without GitHub, removing runners does not. */
 const FLAGS_CALLING_GITHUB: Readonly<Record<string, string>> = { [SUSPEND_IDENTITY_COMMAND]: REMOVE_RUNNERS_FLAG };
 const HELP_FLAGS: readonly string[] = ['--help', '-h'];
+/** Commands that stop between two batches on the first Ctrl-C or SIGTERM (RunCliOptions.stop) instead of dying at once. */
+export const STOPPABLE_COMMANDS: readonly string[] = [SYNC_GITHUB_COMMAND, CLEANUP_STALE_RUNNERS_COMMAND];
 
 /**
  * The configuration a CLI invocation (`argv` as in process.argv) needs: nothing for check-policy
@@ -89,15 +97,49 @@ function describe(error: Error): string {
   return error.message;
 }
 
+/** The command of an invocation (`argv` as in process.argv), if any. */
+export function commandOf(argv: string[]): string | undefined {
+  return argv.slice(2).find((arg) => !arg.startsWith('-'));
+}
+
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+
+/**
+ * For the commands that stop between batches (STOPPABLE_COMMANDS): a signal that fires on the first
+ * Ctrl-C or SIGTERM that `source` (the process) receives, so that no batch is left half done; a
+ * second one calls `quit` (exit at once). Other commands get none and keep Node's default: they
+ * stop at once.
+ */
+export function stopSignalFor(
+  argv: string[],
+  source: Pick<NodeJS.EventEmitter, 'on'> = process,
+  quit: () => void = () => process.exit(EXIT_STOPPED_EARLY),
+): AbortSignal | undefined {
+  if (!STOPPABLE_COMMANDS.includes(commandOf(argv) ?? '')) return undefined;
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) return quit();
+    process.stderr.write(`${signal}: stopping after the batch under way (again to quit at once)\n`);
+    stop.abort();
+  };
+  for (const signal of STOP_SIGNALS) source.on(signal, onSignal);
+  return stop.signal;
+}
+
+export interface RunCliOptions {
+  /** Fires on the first Ctrl-C or SIGTERM: sync-github and cleanup-stale-runners stop between two batches. */
+  stop?: AbortSignal;
+}
+
 /**
  * Runs one CLI invocation (`argv` as in process.argv) over the CLI module and returns its exit code.
  * Never calls process.exit, so tests run it in-process; a failing command never returns 0.
  */
-export async function runCli(argv: string[], config: AppConfig): Promise<number> {
+export async function runCli(argv: string[], config: AppConfig, options: RunCliOptions = {}): Promise<number> {
   let exitCode = EXIT_OK;
   let app: INestApplicationContext;
   try {
-    app = await CommandFactory.createWithoutRunning(CliModule.forRoot(config, configScopeFor(argv)), {
+    app = await CommandFactory.createWithoutRunning(CliModule.forRoot(config, configScopeFor(argv), options.stop), {
       // Failures are printed once, below; Nest's own error lines would repeat them.
       logger: false,
       abortOnError: false,
@@ -110,6 +152,16 @@ export async function runCli(argv: string[], config: AppConfig): Promise<number>
         }
         if (error instanceof NegativeAnswer) {
           exitCode = EXIT_FAILURE;
+          return;
+        }
+        if (error instanceof LeaseHeldError) {
+          exitCode = EXIT_LEASE_HELD;
+          process.stderr.write(`${error.message}\n`);
+          return;
+        }
+        if (error instanceof StoppedEarlyError) {
+          exitCode = EXIT_STOPPED_EARLY;
+          process.stderr.write(`${error.message}\n`);
           return;
         }
         if (error instanceof UsageError) {

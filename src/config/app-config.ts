@@ -80,7 +80,22 @@ export interface RunnerSettings {
   pendingGraceMinutes: number;
   /** cleanup-stale-runners' default: pending or offline for longer than this. */
   staleRunnerHours: number;
+  /**
+   * JIT_START_TIMEOUT_MINUTES: a JIT runner must come online this long after it was issued (the
+   * answer's expires_at); the next cleanup removes one that did not (reason never_started).
+   */
+  jitStartTimeoutMinutes: number;
+  /** KNOWN_RUNNER_NAMES: whole-name patterns of runners other tools manage; never foreign. */
+  knownRunnerNames: RegExp[];
+  /**
+   * FOREIGN_RUNNERS: what the sync does with runners on GitHub that this service did not issue:
+   * `report` them (always), or also `remove` those offline and idle.
+   */
+  foreignRunners: ForeignRunnerPolicy;
 }
+
+export const FOREIGN_RUNNER_POLICIES = ['report', 'remove'] as const;
+export type ForeignRunnerPolicy = (typeof FOREIGN_RUNNER_POLICIES)[number];
 
 /** The background reconciliation (never started by the CLI). */
 export interface SchedulerSettings {

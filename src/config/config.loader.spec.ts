@@ -237,6 +237,36 @@ describe('rate limits', () => {
   });
 });
 
+describe('runners this service did not issue, and JIT start timeout', () => {
+  it('defaults to reporting foreign runners, no known names, and 60 minutes to start a JIT runner', () => {
+    expect(loadConfig(productionEnv()).runners).toMatchObject({ jitStartTimeoutMinutes: 60, knownRunnerNames: [], foreignRunners: 'report' });
+  });
+
+  it('reads KNOWN_RUNNER_NAMES as whole-name patterns, FOREIGN_RUNNERS=remove and JIT_START_TIMEOUT_MINUTES', () => {
+    const runners = loadConfig(
+      productionEnv({ KNOWN_RUNNER_NAMES: 'arc-.*, build-[a-z]{2,4}', FOREIGN_RUNNERS: 'REMOVE', JIT_START_TIMEOUT_MINUTES: '15' }),
+    ).runners;
+    expect(runners).toMatchObject({ jitStartTimeoutMinutes: 15, foreignRunners: 'remove' });
+    expect(runners.knownRunnerNames.map((pattern) => pattern.source)).toEqual(['^(?:arc-.*)$', '^(?:build-[a-z]{2,4})$']);
+  });
+
+  it('refuses a bad KNOWN_RUNNER_NAMES pattern at start, quoting it and saying why', () => {
+    const problems = problemsOf(productionEnv({ KNOWN_RUNNER_NAMES: 'arc-.*,(a+)+,[z-a]' }));
+    expect(problems).toEqual([
+      expect.stringMatching(/^KNOWN_RUNNER_NAMES has the pattern "\(a\+\)\+": a repeated group that itself repeats/),
+      expect.stringMatching(/^KNOWN_RUNNER_NAMES has the pattern "\[z-a\]": invalid regular expression/),
+    ]);
+  });
+
+  it.each([
+    ['JIT_START_TIMEOUT_MINUTES', '0', /^JIT_START_TIMEOUT_MINUTES must be a whole number at least 1 and at most 1440 \(got "0"\)$/],
+    ['JIT_START_TIMEOUT_MINUTES', '1441', /at most 1440 \(got "1441"\)$/],
+    ['FOREIGN_RUNNERS', 'delete', /^FOREIGN_RUNNERS must be report .* or remove .*; got "delete"$/],
+  ])('refuses %s=%s, saying what it takes', (name, value, message) => {
+    expect(problemsOf(productionEnv({ [name]: value }))).toEqual([expect.stringMatching(message)]);
+  });
+});
+
 describe('unsafe settings outside the demo', () => {
   const withoutAuth = (overrides: Env = {}) =>
     productionEnv({ ENABLE_OIDC_AUTH: 'false', OIDC_ISSUER: '', OIDC_AUDIENCE: '', OIDC_JWKS_URL: '', ...overrides });

@@ -12,7 +12,9 @@ import type {
   RunnerSettings,
   SchedulerSettings,
 } from './app-config.js';
+import { FOREIGN_RUNNER_POLICIES, type ForeignRunnerPolicy } from './app-config.js';
 import { type Env, EnvReader, isLoopbackHost } from './env-reader.js';
+import { readKnownRunnerNames } from './known-runner-names.js';
 
 export type { Env } from './env-reader.js';
 
@@ -48,6 +50,9 @@ export const MIN_WEBHOOK_SECRET_LENGTH = 16;
 export const MAX_SYSTEM_LABELS = 99;
 export const DEFAULT_PENDING_GRACE_MINUTES = 60;
 export const DEFAULT_STALE_RUNNER_HOURS = 24;
+export const DEFAULT_JIT_START_TIMEOUT_MINUTES = 60;
+/** GitHub removes an ephemeral runner that never connected after about a day: a later expires_at would not hold. */
+export const MAX_JIT_START_TIMEOUT_MINUTES = 1440;
 export const DEFAULT_SYNC_INTERVAL_SECONDS = 120;
 export const DEFAULT_CLEANUP_INTERVAL_MINUTES = 60;
 /** A sync lists every runner of the org; more often than this spends GitHub's budget for nothing. */
@@ -57,6 +62,9 @@ export const DEFAULT_RUNNER_SETTINGS: RunnerSettings = {
   registrationTokensEnabled: true,
   pendingGraceMinutes: DEFAULT_PENDING_GRACE_MINUTES,
   staleRunnerHours: DEFAULT_STALE_RUNNER_HOURS,
+  jitStartTimeoutMinutes: DEFAULT_JIT_START_TIMEOUT_MINUTES,
+  knownRunnerNames: [],
+  foreignRunners: 'report',
 };
 export const DEFAULT_SCHEDULER_SETTINGS: SchedulerSettings = {
   enabled: true,
@@ -136,6 +144,12 @@ function readRunners(reader: EnvReader): RunnerSettings {
     registrationTokensEnabled: reader.boolean('ENABLE_REGISTRATION_TOKENS', true),
     pendingGraceMinutes: reader.integer('PENDING_GRACE_MINUTES', DEFAULT_PENDING_GRACE_MINUTES, { min: 1 }),
     staleRunnerHours: reader.integer('STALE_RUNNER_HOURS', DEFAULT_STALE_RUNNER_HOURS, { min: 1 }),
+    jitStartTimeoutMinutes: reader.integer('JIT_START_TIMEOUT_MINUTES', DEFAULT_JIT_START_TIMEOUT_MINUTES, {
+      min: 1,
+      max: MAX_JIT_START_TIMEOUT_MINUTES,
+    }),
+    knownRunnerNames: readKnownRunnerNames(reader),
+    foreignRunners: readForeignRunnerPolicy(reader),
   };
 }
 
@@ -146,6 +160,17 @@ function readMetrics(reader: EnvReader, apiPort: number): MetricsSettings {
     reader.problem('METRICS_PORT', `must differ from PORT (${apiPort}); leave it unset to serve /metrics on PORT`);
   }
   return { token: reader.string('METRICS_TOKEN'), port };
+}
+
+function readForeignRunnerPolicy(reader: EnvReader): ForeignRunnerPolicy {
+  const raw = reader.string('FOREIGN_RUNNERS')?.toLowerCase() ?? 'report';
+  if ((FOREIGN_RUNNER_POLICIES as readonly string[]).includes(raw)) return raw as ForeignRunnerPolicy;
+  reader.problem(
+    'FOREIGN_RUNNERS',
+    'must be report (the default: runners this service did not issue are reported) or remove ' +
+      `(those offline and idle are also removed from GitHub); got "${raw}"`,
+  );
+  return 'report';
 }
 
 function readScheduler(reader: EnvReader): SchedulerSettings {

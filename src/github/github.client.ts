@@ -142,11 +142,13 @@ export class GithubClient {
    * reports the same total and the runners add up to it. When runners came or went between pages
    * (a page boundary shifted, so one may have been skipped), the whole listing is taken again once;
    * if it is still inconsistent, or any page fails, this throws and the caller changes nothing.
+   * `signal` stops it between two pages (the pages under way finish): it then throws the signal's
+   * reason, and the caller has no listing.
    */
-  async listAllRunners(): Promise<RunnerListing> {
+  async listAllRunners(options: { signal?: AbortSignal } = {}): Promise<RunnerListing> {
     let requests = 0;
     for (let attempt = 1; ; attempt++) {
-      const listing = await this.listRunnersOnce();
+      const listing = await this.listRunnersOnce(options.signal);
       requests += listing.requests;
       if (listing.consistent) return { runners: listing.runners, requests };
       if (attempt >= LIST_ATTEMPTS) {
@@ -160,14 +162,15 @@ export class GithubClient {
     }
   }
 
-  private async listRunnersOnce(): Promise<{ runners: GithubRunner[]; requests: number; consistent: boolean }> {
+  private async listRunnersOnce(signal?: AbortSignal): Promise<{ runners: GithubRunner[]; requests: number; consistent: boolean }> {
+    signal?.throwIfAborted();
     const first = await this.listRunnersPage(1);
     const totals = new Set([first.total_count]);
     const lastPage = Math.max(1, Math.ceil(first.total_count / RUNNERS_PER_PAGE));
     const pages: GithubRunner[][] = [first.runners];
     let nextPage = 2;
     const worker = async () => {
-      while (nextPage <= lastPage) {
+      while (nextPage <= lastPage && !signal?.aborted) {
         const page = nextPage++;
         const data = await this.listRunnersPage(page);
         totals.add(data.total_count);
@@ -175,6 +178,7 @@ export class GithubClient {
       }
     };
     await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, lastPage - 1) }, worker));
+    signal?.throwIfAborted();
     const byId = new Map<number, GithubRunner>();
     for (const page of pages) for (const runner of page) byId.set(runner.id, runner);
     return {

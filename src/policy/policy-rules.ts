@@ -2,6 +2,10 @@ import { OWNER_CLAIMS, PUBLIC_GITHUB_ACTIONS_ISSUER, SHORTHAND_ISSUER_NAME } fro
 import { type PathSegment, problemAt } from './policy-problems.js';
 import type { RawClaimCondition, RawPattern, RawRule, RawValue } from './policy.schema.js';
 import { type ClaimCondition, type Grant, type LabelMatcher, type PolicyRule, RUN_LABEL_PATTERN, type TrustedIssuer, type ValueMatcher } from './policy.types.js';
+import { compileWholeValuePattern } from '../common/whole-value-pattern.js';
+
+// Shared with KNOWN_RUNNER_NAMES (config): one definition of a safe whole-value pattern.
+export { compileWholeValuePattern, hasNestedQuantifier } from '../common/whole-value-pattern.js';
 
 /** What the rules are checked against: the merged issuers, and whether the file replaced the shorthand's. */
 export interface RuleContext {
@@ -9,60 +13,6 @@ export interface RuleContext {
   issuers: readonly TrustedIssuer[];
   shorthandOverriddenBy?: string;
   problems: string[];
-}
-
-/**
- * Compiles a pattern to match whole values: `^(?:p)$`, with the `u` flag (code points, and a typo
- * such as `\q` is an error instead of a literal q). The pattern must compile on its own first: one
- * with an unbalanced `)` could otherwise close the wrapper's group and escape the anchors
- * (`x)|(.*` would become `^(?:x)|(.*)$`, which matches anything).
- */
-export function compileWholeValuePattern(source: string, flags = 'u'): RegExp | string {
-  try {
-    new RegExp(source, flags);
-  } catch (error) {
-    const reason = (error as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
-    return `invalid regular expression: ${reason}`;
-  }
-  if (hasNestedQuantifier(source)) {
-    return (
-      'a repeated group that itself repeats (like (a+)+ or ([a-z]+-?)*) can take exponential time on a claim value a ' +
-      'caller crafts, which would stall the service: repeat either the group or what is inside it, not both'
-    );
-  }
-  return new RegExp(`^(?:${source})$`, flags);
-}
-
-const UNBOUNDED_QUANTIFIER = /^(?:[*+]|\{\d*,\d*\})/;
-
-/**
- * Whether a group that contains an unbounded quantifier (`*`, `+`, `{n,}`, `{n,m}`) is itself
- * quantified: the classic shape of catastrophic backtracking. Escapes and character classes are
- * skipped; a lone `?` (at most once) is not counted.
- */
-export function hasNestedQuantifier(source: string): boolean {
-  const groups: boolean[] = [];
-  let repeatsInside = false;
-  for (let i = 0; i < source.length; i++) {
-    const char = source[i];
-    if (char === '\\') {
-      i++;
-    } else if (char === '[') {
-      for (i++; i < source.length && source[i] !== ']'; i++) if (source[i] === '\\') i++;
-    } else if (char === '(') {
-      groups.push(repeatsInside);
-      repeatsInside = false;
-    } else if (char === ')') {
-      const groupRepeats: boolean = repeatsInside;
-      repeatsInside = groups.pop() ?? false;
-      const quantified = UNBOUNDED_QUANTIFIER.test(source.slice(i + 1));
-      if (groupRepeats && quantified) return true;
-      repeatsInside ||= groupRepeats || quantified;
-    } else if (UNBOUNDED_QUANTIFIER.test(source.slice(i))) {
-      repeatsInside = true;
-    }
-  }
-  return false;
 }
 
 /** The file's rules, compiled and checked; every problem is added to `context.problems`. */

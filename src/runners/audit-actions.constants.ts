@@ -12,4 +12,8 @@ export const AUDIT_ACTIONS = {
   WEBHOOK: 'webhook',
   /** A bind_to_run runner took a job of another workflow run. */
   RUNNER_HIJACK: 'runner_hijack',
+  /** A sync found a runner in the org that this service did not issue, for the first time. */
+  FOREIGN_RUNNER: 'foreign_runner',
+  /** FOREIGN_RUNNERS=remove removed (or failed to remove) a foreign runner from GitHub. */
+  FOREIGN_RUNNER_REMOVED: 'foreign_runner_removed',
 } as const;

@@ -3,7 +3,6 @@ import type { RunnerEntity } from './runner.entity.js';
 import {
   isAbandoned,
   isStillProvisioning,
-  JIT_CONFIG_VALIDITY_MS,
   neverHandedOut,
   registrationMismatch,
   requestIsOverAfterMs,
@@ -92,10 +91,12 @@ describe('requestProgress and the rules that read it', () => {
   });
 
   it('takes a JIT runner for never handed out only after the hour its config was valid', () => {
-    expect(neverHandedOut(row({ githubRunnerId: 7 }, JIT_CONFIG_VALIDITY_MS / 1000), now)).toBe(false);
-    expect(neverHandedOut(row({ githubRunnerId: 7 }, JIT_CONFIG_VALIDITY_MS / 1000 + 1), now)).toBe(true);
-    expect(neverHandedOut(row({ githubRunnerId: 7, expiresAt: new Date(now) }, 7200), now)).toBe(false);
-    expect(neverHandedOut(row({}, 7200), now)).toBe(false);
+    const hour = 3_600_000;
+    expect(neverHandedOut(row({ githubRunnerId: 7 }, 3600), now, hour)).toBe(false);
+    expect(neverHandedOut(row({ githubRunnerId: 7 }, 3601), now, hour)).toBe(true);
+    expect(neverHandedOut(row({ githubRunnerId: 7 }, 601), now, 600_000)).toBe(true);
+    expect(neverHandedOut(row({ githubRunnerId: 7, expiresAt: new Date(now) }, 7200), now, hour)).toBe(false);
+    expect(neverHandedOut(row({}, 7200), now, hour)).toBe(false);
   });
 
   it('gives a request its deadline and a margin for its last writes', () => {

@@ -38,9 +38,6 @@ export function requestIsOverAfterMs(requestDeadlineMs: number): number {
   return requestDeadlineMs + REQUEST_WRITES_MARGIN_MS;
 }
 
-/** How long a caller has to start a JIT runner (its expires_at) before the service may treat it as unused. */
-export const JIT_CONFIG_VALIDITY_MS = 60 * 60 * 1000;
-
 /**
  * How far the request that wrote a pending row got, as the row tells: 'asking-github' (a JIT row
  * without GitHub's id, a registration-token row without its token's expiry), 'handing-out' (a JIT
@@ -61,11 +58,12 @@ export function requestProgress(runner: RunnerEntity): RequestProgress {
 /**
  * A JIT runner whose config is not known to have reached its caller (the request ended, or the
  * service died, between completing the row and sending the answer), and which has not connected
- * in the hour its config was valid: nobody is going to start it. A caller that did get the config
- * and started the runner made it connect, and it is no longer pending.
+ * in the time its config was valid (`startTimeoutMs`, JIT_START_TIMEOUT_MINUTES): nobody is going to
+ * start it. A caller that did get the config and started the runner made it connect, and it is no
+ * longer pending.
  */
-export function neverHandedOut(runner: RunnerEntity, now: number): boolean {
-  return requestProgress(runner) === 'handing-out' && now - runner.createdAt.getTime() > JIT_CONFIG_VALIDITY_MS;
+export function neverHandedOut(runner: RunnerEntity, now: number, startTimeoutMs: number): boolean {
+  return requestProgress(runner) === 'handing-out' && now - runner.createdAt.getTime() > startTimeoutMs;
 }
 
 /** Whether the request that wrote the row began more than `overAfterMs` ago: it is over, one way or the other. */

@@ -12,6 +12,14 @@ export const TERMINAL_STATUSES: readonly RunnerStatus[] = ['deleted', 'failed'];
 export const RUNNER_KINDS = ['jit', 'registration_token'] as const;
 export type RunnerKind = (typeof RUNNER_KINDS)[number];
 
+/**
+ * Why the service itself marked a runner deleted: a JIT runner that did not come online by its
+ * expires_at (cleanup), one pending or offline for longer than the cleanup's hours, or one GitHub no
+ * longer has (sync: an ephemeral runner whose job is done).
+ */
+export const DELETION_REASONS = ['never_started', 'stale', 'gone_from_github'] as const;
+export type DeletionReason = (typeof DELETION_REASONS)[number];
+
 /** Names the unique index so a violation can be told apart from other errors. */
 export const UQ_RUNNERS_NAME_ACTIVE = 'UQ_runners_name_active';
 
@@ -124,6 +132,10 @@ export class RunnerEntity {
 
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })
   deletedAt: Date | null;
+
+  /** Why the service itself marked the runner deleted; null when a request deleted it (the audit trail says who). */
+  @Column({ name: 'deletion_reason', type: 'varchar', length: 32, nullable: true })
+  deletionReason: DeletionReason | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

@@ -13,7 +13,14 @@ import { ProvisioningAttempts } from './provisioning/provisioning-attempts.servi
 import { RegistrationTokensService } from './provisioning/registration-tokens.service.js';
 import { RunnerGroupNames } from './provisioning/runner-group-names.service.js';
 import { RunnerQuotas } from './provisioning/runner-quotas.service.js';
+import { ForeignRunnerEntity } from './reconciliation/foreign-runner.entity.js';
+import { ForeignRunnersRepository } from './reconciliation/foreign-runners.repository.js';
+import { ForeignRunnersService } from './reconciliation/foreign-runners.service.js';
 import { GithubSyncService } from './reconciliation/github-sync.service.js';
+import { JobLeaseRepository } from './reconciliation/job-lease.repository.js';
+import { JobLeases } from './reconciliation/job-leases.service.js';
+import { RunnerReconciliationRepository } from './reconciliation/runner-reconciliation.repository.js';
+import { SchedulerLeaseEntity } from './reconciliation/scheduler-lease.entity.js';
 import { StaleCleanupService } from './reconciliation/stale-cleanup.service.js';
 import { UnfinishedRequests } from './reconciliation/unfinished-requests.service.js';
 import { RunnerEntity } from './runner.entity.js';
@@ -28,7 +35,13 @@ import { RunnersService } from './runners.service.js';
  * HTTP service loads), and what GitHub's workflow_job events say about them (job-events/).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([RunnerEntity]), AuditModule, GithubModule, PolicyModule, SuspensionsModule],
+  imports: [
+    TypeOrmModule.forFeature([RunnerEntity, ForeignRunnerEntity, SchedulerLeaseEntity]),
+    AuditModule,
+    GithubModule,
+    PolicyModule,
+    SuspensionsModule,
+  ],
   controllers: [RunnersController],
   providers: [
     RunnersRepository,
@@ -46,11 +59,18 @@ import { RunnersService } from './runners.service.js';
     RunnerJobsRepository,
     RunnerJobEventsService,
     ForeignRunnerSignals,
+    RunnerReconciliationRepository,
+    ForeignRunnersRepository,
+    ForeignRunnersService,
+    JobLeaseRepository,
+    JobLeases,
   ],
   exports: [
     RunnersService,
     GithubSyncService,
     StaleCleanupService,
+    ForeignRunnersService,
+    JobLeases,
     RunnerQuotas,
     // Webhooks (workflow_job events); the foreign-runner signals are for the reports.
     RunnerJobEventsService,

@@ -57,7 +57,7 @@ export type NewRunner = Pick<
 export type RunnerChange = Partial<
   Pick<
     RunnerEntity,
-    'status' | 'busy' | 'githubRunnerId' | 'failureCode' | 'failureReason' | 'expiresAt' | 'lastSeenAt' | 'deletedAt'
+    'status' | 'busy' | 'githubRunnerId' | 'failureCode' | 'failureReason' | 'expiresAt' | 'lastSeenAt' | 'deletedAt' | 'deletionReason'
   >
 >;
 
@@ -361,6 +361,7 @@ export class RunnersRepository {
               github_runner_id = change.github_runner_id,
               last_seen_at = COALESCE(change.last_seen_at, runner.last_seen_at),
               deleted_at = CASE WHEN change.status = 'deleted' THEN now() ELSE runner.deleted_at END,
+              deletion_reason = CASE WHEN change.status = 'deleted' THEN 'gone_from_github' ELSE runner.deletion_reason END,
               updated_at = now()
          FROM unnest($1::uuid[], $2::varchar[], $3::bool[], $4::bigint[], $5::timestamptz[], $6::varchar[], $7::bigint[])
               AS change(id, status, busy, github_runner_id, last_seen_at, expected_status, expected_github_runner_id)

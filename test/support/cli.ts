@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import type { AppConfig, DatabaseConfig } from '../../src/config/app-config.js';
-import { runCli } from '../../src/commands/run-cli.js';
+import { runCli, type RunCliOptions } from '../../src/commands/run-cli.js';
 import { buildDataSourceOptions } from '../../src/database/data-source-options.js';
 import { GithubSimulator } from '../../src/github/simulator/github-simulator.js';
 import { startTestApp, type TestApp } from './app.js';
@@ -21,7 +21,12 @@ export interface CliResult {
 }
 
 /** Runs the CLI in-process as `node dist/cli.js ...args` and captures what it prints. */
-export async function cli(config: AppConfig, ...args: string[]): Promise<CliResult> {
+export function cli(config: AppConfig, ...args: string[]): Promise<CliResult> {
+  return cliWith({}, config, ...args);
+}
+
+/** As cli(), with cli.ts's options (the stop signal that Ctrl-C fires). */
+export async function cliWith(options: RunCliOptions, config: AppConfig, ...args: string[]): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -33,7 +38,7 @@ export async function cli(config: AppConfig, ...args: string[]): Promise<CliResu
     return true;
   });
   try {
-    const code = await runCli(['node', 'cli.js', ...args], config);
+    const code = await runCli(['node', 'cli.js', ...args], config, options);
     return { code, stdout, stderr };
   } finally {
     out.mockRestore();

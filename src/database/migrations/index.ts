@@ -6,6 +6,8 @@ import { CreateSuspensions1764600001000 } from './1764600001000-CreateSuspension
 import { AddGithubRunnerIdFloorToRunners1764700000000 } from './1764700000000-AddGithubRunnerIdFloorToRunners.js';
 import { MakeAuditEventsAppendOnly1764700001000 } from './1764700001000-MakeAuditEventsAppendOnly.js';
 import { CreateGithubRateLimits1764800000000 } from './1764800000000-CreateGithubRateLimits.js';
+import { AddDeletionReasonToRunners1764800001000 } from './1764800001000-AddDeletionReasonToRunners.js';
+import { CreateForeignRunners1764800001500 } from './1764800001500-CreateForeignRunners.js';
 import { TrackRunnerJobsAndWebhookDeliveries1764800003000 } from './1764800003000-TrackRunnerJobsAndWebhookDeliveries.js';
 
 /** Listed explicitly (not globbed) so the same list works from src/ under jest and from dist/. */
@@ -18,5 +20,7 @@ export const MIGRATIONS = [
   AddGithubRunnerIdFloorToRunners1764700000000,
   MakeAuditEventsAppendOnly1764700001000,
   CreateGithubRateLimits1764800000000,
+  AddDeletionReasonToRunners1764800001000,
+  CreateForeignRunners1764800001500,
   TrackRunnerJobsAndWebhookDeliveries1764800003000,
 ];

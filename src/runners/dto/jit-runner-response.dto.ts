@@ -30,7 +30,9 @@ export class JitRunnerResponseDto {
   @ApiProperty({
     type: String,
     format: 'date-time',
-    description: 'Start the runner before this time; an unused runner may be removed after it',
+    description:
+      'Start the runner before this time (issued + JIT_START_TIMEOUT_MINUTES, 60 by default): a runner not online by ' +
+      'then is removed from GitHub by the next cleanup and marked deleted with deletion_reason never_started',
   })
   expires_at: string;
 

@@ -1,5 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { RUNNER_KINDS, RUNNER_STATUSES, type RunnerEntity, type RunnerKind, type RunnerStatus } from '../runner.entity.js';
+import {
+  DELETION_REASONS,
+  type DeletionReason,
+  RUNNER_KINDS,
+  RUNNER_STATUSES,
+  type RunnerEntity,
+  type RunnerKind,
+  type RunnerStatus,
+} from '../runner.entity.js';
 
 /** The last job GitHub said a runner took (from its workflow_job webhooks). */
 export class RunnerJobDto {
@@ -63,6 +71,16 @@ export class RunnerResponseDto {
   @ApiProperty({ type: String, nullable: true, description: 'Why GitHub refused the runner (status failed)' })
   failure_reason: string | null;
 
+  @ApiProperty({
+    enum: DELETION_REASONS,
+    nullable: true,
+    description:
+      'Why the service itself marked the runner deleted: never_started (a JIT runner not online by its expires_at), ' +
+      'stale (pending or offline longer than the cleanup allows), gone_from_github (GitHub removed it: an ephemeral ' +
+      'runner whose job is done). Null otherwise, also when a DELETE request removed it',
+  })
+  deletion_reason: DeletionReason | null;
+
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   expires_at: string | null;
 
@@ -112,6 +130,7 @@ export function toRunnerResponse(runner: RunnerEntity): RunnerResponseDto {
     github_runner_id: runner.githubRunnerId,
     owner: runner.ownerName,
     failure_reason: runner.failureReason,
+    deletion_reason: runner.deletionReason,
     expires_at: runner.expiresAt?.toISOString() ?? null,
     last_seen_at: runner.lastSeenAt?.toISOString() ?? null,
     job: toRunnerJob(runner),

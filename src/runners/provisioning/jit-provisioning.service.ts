@@ -15,7 +15,6 @@ import type { QuotaLimits } from '../../policy/policy.types.js';
 import { DEFAULT_WORK_FOLDER, NAME_SUFFIX_HEX_LENGTH } from '../runner-input.rules.js';
 import {
   hasConnected,
-  JIT_CONFIG_VALIDITY_MS,
   type JitPlan,
   looksFreshlyCreatedFor,
   planOf,
@@ -91,7 +90,7 @@ export class JitProvisioningService {
         releaseAbandoned: (holder) => this.releaseAbandoned(actor, holder),
       });
       if (replacing) await this.removeForReplacement(replacing);
-      await this.attempts.reserve(attempt, {
+      const reserved = await this.attempts.reserve(attempt, {
         runner: { kind: 'jit', ephemeral: true, labels: plan.labels, runnerGroupId: plan.runnerGroupId },
         limits,
         details: { labels: plan.labels, runner_group_id: plan.runnerGroupId },
@@ -105,7 +104,9 @@ export class JitProvisioningService {
         takenReason: explicitName ? 'taken by another runner' : 'taken',
       });
       const jit = await this.generate(attempt, name, plan);
-      return this.issued(actor, name, plan, jit);
+      // The caller has until then to start it; the next cleanup after that removes it (never_started).
+      const expiresAt = new Date(reserved.createdAt.getTime() + this.config.runners.jitStartTimeoutMinutes * 60_000);
+      return this.issued(actor, name, plan, jit, expiresAt);
     });
   }
 
@@ -129,11 +130,11 @@ export class JitProvisioningService {
   }
 
   /** What completes the attempt: GitHub's id on the row, the success event, the caller's answer. */
-  private issued(actor: Actor, name: string, plan: JitPlan, jit: JitConfig): Issued<JitRunnerResponseDto> {
+  private issued(actor: Actor, name: string, plan: JitPlan, jit: JitConfig, expiresAt: Date): Issued<JitRunnerResponseDto> {
     return {
       change: { githubRunnerId: jit.runner.id },
       // Written once the answer has gone out: a runner without it was perhaps never handed out (see requestProgress).
-      handedOut: { expiresAt: new Date(Date.now() + JIT_CONFIG_VALIDITY_MS) },
+      handedOut: { expiresAt },
       details: {
         github_runner_id: jit.runner.id,
         labels: plan.labels,

@@ -19,9 +19,11 @@ import {
 } from '../runner-state.rules.js';
 import { type RunnerObservation, RunnersRepository } from '../runners.repository.js';
 import { UnfinishedRequests } from './unfinished-requests.service.js';
+import { ForeignRunnersService } from './foreign-runners.service.js';
 import {
   changeReport,
   type ForeignRunnerReport,
+  type ForeignRunnersSummary,
   type RunnerChangeReport,
   type SyncOptions,
   type SyncReport,
@@ -40,6 +42,12 @@ const LAST_SEEN_RESOLUTION_MS = 5 * 60_000;
  */
 const LOOKUP_CONCURRENCY = 8;
 const MAX_LOOKUPS_PER_SYNC = 500;
+
+/** A report's counts, for the summary event (the lists are in the log and the CLI's output). */
+function countsOf(report: SyncReport): Record<string, unknown> {
+  const { changes: _changes, not_ours: _notOurs, foreign: _foreign, ...counts } = report;
+  return counts;
+}
 
 /** One row's planned write; `visible` when more than last_seen_at changes. */
 interface PlannedChange {
@@ -66,6 +74,7 @@ export class GithubSyncService {
     private readonly githubRunners: GithubRunnersService,
     private readonly transactions: Transactions,
     private readonly unfinishedRequests: UnfinishedRequests,
+    private readonly foreignRunners: ForeignRunnersService,
   ) {}
 
   /**
@@ -73,14 +82,20 @@ export class GithubSyncService {
    * id and last seen. A row whose runner is missing from the complete list becomes deleted (an
    * ephemeral runner that finished its job), unless it is pending and inside the grace period. The
    * rows of requests that never finished are settled (UnfinishedRequests). A list that fails or
-   * changes while it is read changes nothing: unknown is not absent.
+   * changes while it is read changes nothing: unknown is not absent. Then it accounts for the org's
+   * runners that this service did not issue (ForeignRunnersService).
+   *
+   * `signal` stops it between two list pages (nothing is changed then) or two batches of writes;
+   * each batch commits whole or is not started, and the report says it stopped early.
    */
   async syncWithGithub(actor: Actor, options: SyncOptions = {}): Promise<SyncReport> {
     const started = Date.now();
+    const { signal } = options;
     let listing;
     try {
-      listing = await this.github.listAllRunners();
+      listing = await this.github.listAllRunners({ signal });
     } catch (error) {
+      if (signal?.aborted) return this.stoppedWhileListing(started);
       await this.recordSummary(actor, 'failed', { error_code: errorCodeOf(error) });
       throw error;
     }
@@ -96,30 +111,101 @@ export class GithubSyncService {
     const missing: RunnerEntity[] = [];
     const notOurs: ForeignRunnerReport[] = [];
     const unfinished: RunnerEntity[] = [];
+    // Names on GitHub that a row without GitHub's id accounts for (see ForeignRunnersService.classify).
+    const claimed = new Set<string>();
     let waiting = 0;
     for (const runner of live) {
       // A row whose request may still be under way is left alone; one whose request never finished
-      // (the service died serving it) is settled once nobody can hold its credential.
+      // (the service died serving it) is settled once nobody can hold its credential. Either way a
+      // runner on GitHub of its name is not foreign.
       const standing = this.unfinishedRequests.standing(runner, now);
       if (standing === 'under-way') waiting++;
       if (standing === 'unfinished') unfinished.push(runner);
-      if (standing !== 'finished') continue;
+      if (standing !== 'finished') {
+        if (runner.githubRunnerId === null) claimed.add(runner.name);
+        continue;
+      }
       const onGithub = this.matchOnGithub(runner, byId, byName);
       const reason = onGithub && runner.githubRunnerId === null ? registrationMismatch(runner, onGithub) : null;
       if (onGithub && reason !== null) this.reportNotOurs(notOurs, runner, onGithub, reason);
-      else if (onGithub) this.planObserved(planned, runner, onGithub, now);
-      else if (insideGracePeriod(runner, this.config.runners.pendingGraceMinutes, now)) waiting++;
+      else if (onGithub) {
+        if (runner.githubRunnerId === null) claimed.add(onGithub.name);
+        this.planObserved(planned, runner, onGithub, now);
+      } else if (insideGracePeriod(runner, this.config.runners.pendingGraceMinutes, now)) waiting++;
       else missing.push(runner);
     }
-    const confirmation = await this.confirmMissing(missing, planned, notOurs, now);
+    const ours = new Set(live.map((runner) => runner.githubRunnerId).filter((id) => id !== null));
+    const foreign = await this.foreignRunners.classify(listing.runners, ours, claimed);
+    const confirmation = await this.confirmMissing(missing, planned, notOurs, now, signal);
     const settled = await this.settleUnfinished(actor, unfinished, byId, planned, now);
 
-    let updated = 0;
-    let deleted = 0;
-    let written = 0;
-    const changes: RunnerChangeReport[] = [...settled.changes];
-    for (let start = 0; start < planned.length; start += SYNC_BATCH_SIZE) {
-      const batch = planned.slice(start, start + SYNC_BATCH_SIZE);
+    const written = await this.writeInBatches(actor, planned, options);
+    let stoppedEarly = !written.complete;
+    let foreignSummary = this.foreignCountOnly(foreign.length);
+    if (!stoppedEarly) {
+      const accounted = await this.foreignRunners.reconcile(actor, foreign, signal);
+      foreignSummary = accounted.summary;
+      stoppedEarly = !accounted.complete;
+    }
+
+    const { updated, deleted } = written;
+    const changes = [...settled.changes, ...written.changes];
+    const report: SyncReport = {
+      github_runners: listing.runners.length,
+      list_requests: listing.requests,
+      checked: live.length,
+      updated,
+      deleted,
+      waiting,
+      abandoned: settled.abandoned,
+      withdrawn: settled.withdrawn,
+      lookups: confirmation.lookups,
+      unconfirmed: confirmation.unconfirmed + settled.unconfirmed,
+      skipped: written.skipped + settled.skipped,
+      changes,
+      not_ours: notOurs,
+      foreign: foreignSummary,
+      listing_complete: true,
+      stopped_early: stoppedEarly,
+      duration_ms: Date.now() - started,
+    };
+    if (updated + deleted + settled.abandoned + settled.withdrawn + foreignSummary.removed.length > 0 || stoppedEarly) {
+      await this.recordSummary(actor, 'succeeded', {
+        ...countsOf(report),
+        not_ours: notOurs.length,
+        foreign: foreignSummary.total,
+        foreign_new: foreignSummary.new.length,
+        foreign_removed: foreignSummary.removed.length,
+      });
+    }
+    this.logger.log(
+      `Synced with GitHub: ${report.github_runners} runners listed in ${report.list_requests} requests; ` +
+        `${report.checked} checked, ${updated} updated, ${deleted} deleted, ${waiting} waiting, ${report.skipped} skipped, ` +
+        `${settled.abandoned} abandoned requests closed, ${settled.withdrawn} runners never handed out removed, ` +
+        `${foreignSummary.total} foreign (${foreignSummary.new.length} new)` +
+        (stoppedEarly ? '; stopped early, the next sync does the rest' : ''),
+    );
+    return report;
+  }
+
+  /**
+   * Writes the planned changes SYNC_BATCH_SIZE rows at a time, each batch in one transaction with the
+   * audit events of its deletions. `signal` stops it between two batches (`complete` false).
+   */
+  private async writeInBatches(
+    actor: Actor,
+    planned: PlannedChange[],
+    options: SyncOptions,
+  ): Promise<{ updated: number; deleted: number; skipped: number; changes: RunnerChangeReport[]; complete: boolean }> {
+    const batches = Math.ceil(planned.length / SYNC_BATCH_SIZE);
+    const result = { updated: 0, deleted: 0, skipped: 0, changes: [] as RunnerChangeReport[], complete: true };
+    for (let index = 0; index < batches; index++) {
+      if (options.signal?.aborted) {
+        result.complete = false;
+        this.logger.warn(`Sync stopped after ${index} of ${batches} batches of changes`);
+        break;
+      }
+      const batch = planned.slice(index * SYNC_BATCH_SIZE, (index + 1) * SYNC_BATCH_SIZE);
       const applied = await this.transactions.run(async (tx) => {
         const changed = await this.runners.applyObservations(
           tx,
@@ -141,40 +227,46 @@ export class GithubSyncService {
         return changed;
       });
       for (const item of batch) {
-        if (!applied.has(item.runner.id)) continue;
-        written++;
-        if (item.observation.status === 'deleted') deleted++;
-        else if (item.visible) updated++;
-        if (item.report) changes.push(item.report);
+        if (!applied.has(item.runner.id)) {
+          result.skipped++;
+          continue;
+        }
+        if (item.observation.status === 'deleted') result.deleted++;
+        else if (item.visible) result.updated++;
+        if (item.report) result.changes.push(item.report);
       }
+      if (batches > 1) options.onProgress?.(`Wrote batch ${index + 1} of ${batches} (${plural(batch.length, 'runner')})`);
     }
+    return result;
+  }
 
-    const report: SyncReport = {
-      github_runners: listing.runners.length,
-      list_requests: listing.requests,
-      checked: live.length,
-      updated,
-      deleted,
-      waiting,
-      abandoned: settled.abandoned,
-      withdrawn: settled.withdrawn,
-      lookups: confirmation.lookups,
-      unconfirmed: confirmation.unconfirmed + settled.unconfirmed,
-      skipped: planned.length - written + settled.skipped,
-      changes,
-      not_ours: notOurs,
+  /** The foreign runners of a sync that stopped before it recorded them: their count, nothing done. */
+  private foreignCountOnly(total: number): ForeignRunnersSummary {
+    return { policy: this.config.runners.foreignRunners, total, new: [], removed: [], failed: [] };
+  }
+
+  /** The report of a sync stopped before GitHub's list was complete: nothing was read or changed. */
+  private stoppedWhileListing(started: number): SyncReport {
+    this.logger.warn("Sync stopped before GitHub's list was complete; nothing was changed");
+    return {
+      github_runners: 0,
+      list_requests: 0,
+      checked: 0,
+      updated: 0,
+      deleted: 0,
+      waiting: 0,
+      abandoned: 0,
+      withdrawn: 0,
+      lookups: 0,
+      unconfirmed: 0,
+      skipped: 0,
+      changes: [],
+      not_ours: [],
+      foreign: this.foreignCountOnly(0),
+      listing_complete: false,
+      stopped_early: true,
       duration_ms: Date.now() - started,
     };
-    if (updated + deleted + settled.abandoned + settled.withdrawn > 0) {
-      const { changes: _changes, not_ours: _notOurs, ...counts } = report;
-      await this.recordSummary(actor, 'succeeded', { ...counts, not_ours: notOurs.length });
-    }
-    this.logger.log(
-      `Synced with GitHub: ${report.github_runners} runners listed in ${report.list_requests} requests; ` +
-        `${report.checked} checked, ${updated} updated, ${deleted} deleted, ${waiting} waiting, ${report.skipped} skipped, ` +
-        `${settled.abandoned} abandoned requests closed, ${settled.withdrawn} runners never handed out removed`,
-    );
-    return report;
   }
 
   /** Plans the row's write when what GitHub shows differs from it (or its last_seen_at is old). */
@@ -210,12 +302,14 @@ export class GithubSyncService {
     planned: PlannedChange[],
     notOurs: ForeignRunnerReport[],
     now: Date,
+    signal?: AbortSignal,
   ): Promise<{ lookups: number; unconfirmed: number }> {
     const toCheck = missing.slice(0, MAX_LOOKUPS_PER_SYNC);
     let unconfirmed = missing.length - toCheck.length;
     let next = 0;
     const worker = async () => {
-      while (next < toCheck.length) {
+      // Stopped: the runners not asked about yet stay as they are (unconfirmed).
+      while (next < toCheck.length && !signal?.aborted) {
         const runner = toCheck[next++];
         try {
           const { ours: onGithub, foreign } = await this.githubRunners.lookup(runner);
@@ -238,7 +332,7 @@ export class GithubSyncService {
       }
     };
     await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, toCheck.length) }, worker));
-    return { lookups: toCheck.length, unconfirmed };
+    return { lookups: next, unconfirmed: unconfirmed + (toCheck.length - next) };
   }
 
   /**

@@ -42,6 +42,11 @@ export class JobLeaseRepository {
     return affected === 1;
   }
 
+  /** The job's lease row as it is now (who holds it, until when), or null when no run ever started. */
+  find(job: string): Promise<SchedulerLeaseEntity | null> {
+    return this.leases.findOne({ where: { job } });
+  }
+
   /** Gives the lease back at the end of a run; the job's last start still spaces the next tick. */
   async release(job: string, holder: string): Promise<void> {
     await this.leases.query(

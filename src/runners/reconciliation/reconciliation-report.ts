@@ -2,8 +2,15 @@
  * What a sync or a cleanup did, for the CLI (a table and a summary line, or `--json` as is), the
  * scheduler's log line and the audit trail. Field names are snake_case because they are printed.
  */
+import { DomainError } from '../../common/domain-error.js';
+import type { ForeignRunnerPolicy } from '../../config/app-config.js';
 import type { RunnerRemovalReportDto } from '../dto/runner-removal-report.dto.js';
 import type { RunnerEntity, RunnerStatus } from '../runner.entity.js';
+
+/** A failure on one runner, for a report: a domain error's code and message, nothing of another error's. */
+export function failureMessage(error: unknown): string {
+  return error instanceof DomainError ? `${error.code}: ${error.message}` : 'internal error (see the service log)';
+}
 
 /** One runner a sync or cleanup changed, or would change. */
 export interface RunnerChangeReport {
@@ -44,6 +51,31 @@ export interface ForeignRunnerReport {
   github_runner_id: number;
   /** Why it is not the row's (registered before its token, another group, labels missing). */
   reason: string;
+}
+
+/** A runner of the org that this service did not issue, as a sync saw it. */
+export interface ForeignRunnerSighting {
+  github_runner_id: number;
+  name: string;
+  status: string;
+  busy: boolean;
+}
+
+/** What a sync found and did about the runners of the org that this service did not issue. */
+export interface ForeignRunnersSummary {
+  /** FOREIGN_RUNNERS: `report`, or `remove` (those offline and idle are removed from GitHub too). */
+  policy: ForeignRunnerPolicy;
+  /**
+   * Foreign runners in the listing: on GitHub, not issued by this service, and not matched by
+   * KNOWN_RUNNER_NAMES. Zero means every runner of the org is accounted for.
+   */
+  total: number;
+  /** Those seen for the first time, by any instance: each has a foreign_runner audit event. */
+  new: ForeignRunnerSighting[];
+  /** Removed from GitHub (policy remove): offline and idle, and foreign for PENDING_GRACE_MINUTES at least. */
+  removed: ForeignRunnerSighting[];
+  /** GitHub failed to remove these; the next sync tries again. */
+  failed: (ForeignRunnerSighting & { error: string })[];
 }
 
 export interface SyncReport {
@@ -88,6 +120,15 @@ export interface SyncReport {
    * alone (the row stays pending until cleanup expires it), for an operator to look at.
    */
   not_ours: ForeignRunnerReport[];
+  /** The org's runners that this service did not issue. */
+  foreign: ForeignRunnersSummary;
+  /** False when the sync was stopped before GitHub's list was complete: then nothing was changed. */
+  listing_complete: boolean;
+  /**
+   * True when it was asked to stop (shutdown, Ctrl-C, a lost lease) before it was done: it stopped
+   * between two batches, each of which was written whole or not at all; the next sync does the rest.
+   */
+  stopped_early: boolean;
   duration_ms: number;
 }
 
@@ -98,7 +139,7 @@ export interface CleanupOptions {
   dryRun: boolean;
   /** A line of progress now and then, for long runs (the CLI prints it on stderr). */
   onProgress?: (message: string) => void;
-  /** Stops the cleanup between two runners (the scheduler's shutdown or a lost lease). */
+  /** Stops the cleanup between two runners (the scheduler's shutdown, Ctrl-C, a lost lease). */
   signal?: AbortSignal;
 }
 
@@ -107,8 +148,10 @@ export interface CleanupReport {
   hours: number;
   /** Runners last seen (or created, if never seen) before this were stale. */
   cutoff: string;
-  /** Stale runners found. */
+  /** Stale runners found (never-started ones not included). */
   stale: number;
+  /** JIT runners that did not come online by their expires_at (JIT_START_TIMEOUT_MINUTES): removed as never_started. */
+  never_started: number;
   /** Removed from GitHub (or already gone) and marked deleted; in a dry run, what would be. */
   deleted: RunnerChangeReport[];
   /** Running a job on GitHub: left alone, tried again next time. */
@@ -127,11 +170,16 @@ export interface CleanupReport {
    * or when the run stopped early.
    */
   marked_for_removal: RunnerRemovalReportDto | null;
-  /** True when it was asked to stop before it went through every stale runner. */
+  /**
+   * True when it was asked to stop (shutdown, Ctrl-C, a lost lease) before it went through every
+   * runner: it stopped between two runners, each removed whole or not at all.
+   */
   stopped_early: boolean;
   duration_ms: number;
 }
 
 export interface SyncOptions {
   onProgress?: (message: string) => void;
+  /** Stops the sync between two pages or batches (the scheduler's shutdown, Ctrl-C, a lost lease). */
+  signal?: AbortSignal;
 }

@@ -13,7 +13,7 @@ import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { GithubBudget } from '../../github/github-budget.service.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { GithubSyncService } from './github-sync.service.js';
-import { JobLeaseRepository } from './job-lease.repository.js';
+import { JobLeases } from './job-leases.service.js';
 import { StaleCleanupService } from './stale-cleanup.service.js';
 
 export const SYNC_JOB = 'sync-github';
@@ -25,11 +25,6 @@ export const CLEANUP_JOB = 'cleanup-stale-runners';
  * still count as the same tick.
  */
 const MIN_GAP_SHARE = 0.9;
-/**
- * A run holds its lease this long and renews it every third of that while it runs, so a crashed
- * instance holds a job for at most a minute.
- */
-const LEASE_MS = 60_000;
 /** At shutdown a run under way is asked to stop and given this long to do so. */
 const SHUTDOWN_WAIT_MS = 15_000;
 
@@ -59,7 +54,7 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly sync: GithubSyncService,
     private readonly cleanup: StaleCleanupService,
-    private readonly leases: JobLeaseRepository,
+    private readonly jobs: JobLeases,
     private readonly registry: SchedulerRegistry,
     private readonly metrics: Metrics,
     private readonly githubBudget: GithubBudget,
@@ -113,10 +108,12 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
     return run;
   }
 
-  /** One run of `sync-github`; returns its summary for the log line. */
-  private async syncWithGithub(): Promise<string> {
-    const report = await this.sync.syncWithGithub(this.actor);
-    return `${report.updated} updated, ${report.deleted} deleted`;
+  /** One run of `sync-github`, stopping between pages or batches when `signal` fires; returns its summary for the log line. */
+  private async syncWithGithub(signal: AbortSignal): Promise<string> {
+    const report = await this.sync.syncWithGithub(this.actor, { signal });
+    if (report.listing_complete) this.metrics.foreignRunners.set(report.foreign.total);
+    const summary = `${report.updated} updated, ${report.deleted} deleted, ${report.foreign.total} foreign`;
+    return report.stopped_early ? `${summary}; stopped early` : summary;
   }
 
   /** One run of `cleanup-stale-runners`, stopping between runners when `signal` fires. */
@@ -126,14 +123,15 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
       dryRun: false,
       signal,
     });
-    return `${report.deleted.length} deleted, ${report.skipped_busy.length} busy, ${report.failed.length} failed`;
+    const summary = `${report.deleted.length} deleted, ${report.skipped_busy.length} busy, ${report.failed.length} failed`;
+    return report.stopped_early ? `${summary}; stopped early` : summary;
   }
 
   /** The job's work; `signal` fires at shutdown or when the lease is lost. */
   private runJob(name: JobName, signal: AbortSignal): Promise<string> {
     switch (name) {
       case SYNC_JOB:
-        return this.syncWithGithub();
+        return this.syncWithGithub(signal);
       case CLEANUP_JOB:
         return this.cleanupStaleRunners(signal);
     }
@@ -148,6 +146,7 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
     }
   }
 
+  /** The tick under the job's lease, which stops it at shutdown or once another instance may have taken the job over. */
   private async runUnderLease(name: JobName): Promise<TickOutcome> {
     // Both jobs call GitHub: a tick now would only be refused, or spend what is left of the budget.
     const waitMs = await this.githubBudget.waitMs();
@@ -156,50 +155,32 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
       this.metrics.reconciliationRuns.inc({ job: name, outcome: 'skipped' });
       return 'rate-limited';
     }
-    let acquired: boolean;
-    try {
-      acquired = await this.leases.tryAcquire(name, this.holder, {
-        leaseMs: LEASE_MS,
-        minGapMs: this.intervalMs(name) * MIN_GAP_SHARE,
-      });
-    } catch (error) {
-      this.logger.error(`${name}: could not take the lease: ${(error as Error).message}`);
-      return 'failed';
-    }
-    if (!acquired) return 'not-due';
-    this.metrics.schedulerLeaseHeld.set({ job: name }, 1);
-
-    // Stops the run at shutdown, or once another instance may have taken the job over.
-    const lost = new AbortController();
-    const heartbeat = setInterval(() => {
-      this.leases.renew(name, this.holder, LEASE_MS).then(
-        (held) => {
-          if (held) return;
-          this.logger.warn(`${name}: lost the lease while running; stopping this run`);
-          lost.abort();
-        },
-        (error: Error) => this.logger.warn(`${name}: could not renew the lease: ${error.message}`),
-      );
-    }, LEASE_MS / 3);
     const started = Date.now();
     try {
-      const summary = await this.runJob(name, AbortSignal.any([lost.signal, this.stopping.signal]));
-      this.logger.log(`${name} done in ${Date.now() - started} ms: ${summary}`);
+      const run = await this.jobs.runExclusive(
+        name,
+        this.holder,
+        { minGapMs: this.intervalMs(name) * MIN_GAP_SHARE, stop: this.stopping.signal },
+        async (signal) => {
+          this.metrics.schedulerLeaseHeld.set({ job: name }, 1);
+          try {
+            return await this.runJob(name, signal);
+          } finally {
+            this.metrics.schedulerLeaseHeld.set({ job: name }, 0);
+          }
+        },
+      );
+      if (!run.ran) return 'not-due';
+      this.logger.log(`${name} done in ${Date.now() - started} ms: ${run.result}`);
       this.metrics.reconciliationRuns.inc({ job: name, outcome: 'succeeded' });
       this.metrics.reconciliationLastSuccess.set({ job: name }, Date.now() / 1000);
+      this.metrics.reconciliationDuration.observe({ job: name }, (Date.now() - started) / 1000);
       return 'ran';
     } catch (error) {
       // The next tick tries again; the service method already wrote what it knew to the audit trail.
       this.logger.error(`${name} failed: ${(error as Error).message}`);
       this.metrics.reconciliationRuns.inc({ job: name, outcome: 'failed' });
       return 'failed';
-    } finally {
-      this.metrics.reconciliationDuration.observe({ job: name }, (Date.now() - started) / 1000);
-      this.metrics.schedulerLeaseHeld.set({ job: name }, 0);
-      clearInterval(heartbeat);
-      await this.leases.release(name, this.holder).catch((error: Error) => {
-        this.logger.warn(`${name}: could not release the lease (it runs out by itself): ${error.message}`);
-      });
     }
   }
 }

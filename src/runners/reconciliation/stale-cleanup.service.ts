@@ -1,18 +1,18 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Actor } from '../../auth/actor.js';
 import { AuditService } from '../../audit/audit.service.js';
-import { DomainError } from '../../common/domain-error.js';
 import { Transactions } from '../../database/transactions.service.js';
 import { GithubClient } from '../../github/github.client.js';
 import { AUDIT_ACTIONS } from '../audit-actions.constants.js';
 import { GithubRunnersService } from '../github-runners.service.js';
-import type { RunnerEntity } from '../runner.entity.js';
-import { isRunnerBusyError, observedState } from '../runner-state.rules.js';
+import type { DeletionReason, RunnerEntity } from '../runner.entity.js';
+import { hasConnected, isRunnerBusyError, observedState } from '../runner-state.rules.js';
 import { RunnersRepository } from '../runners.repository.js';
 import { SuspensionsService } from '../../suspensions/suspensions.service.js';
 import type { RunnerRemovalReportDto } from '../dto/runner-removal-report.dto.js';
 import { RunnersService } from '../runners.service.js';
-import { changeReport, type CleanupOptions, type CleanupReport } from './reconciliation-report.js';
+import { changeReport, type CleanupOptions, type CleanupReport, failureMessage } from './reconciliation-report.js';
+import { RunnerReconciliationRepository } from './runner-reconciliation.repository.js';
 
 /** A cleanup reports progress this often (runners). */
 const CLEANUP_PROGRESS_EVERY = 50;
@@ -20,16 +20,22 @@ const HOUR_MS = 3_600_000;
 
 function describeAge(since: Date, now: Date): string {
   const hours = (now.getTime() - since.getTime()) / HOUR_MS;
+  if (hours < 1) return `${Math.max(0, Math.floor(hours * 60))} min`;
   return hours >= 48 ? `${Math.floor(hours / 24)} days` : `${Math.floor(hours)} h`;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof DomainError ? `${error.code}: ${error.message}` : 'internal error (see the service log)';
+/** One runner the cleanup is to remove, why, and how to read it again as it is now, if it is still due. */
+interface Removal {
+  runner: RunnerEntity;
+  /** For people (the report, the audit event): "offline for 30 h", "never started: …". */
+  reason: string;
+  deletionReason: Extract<DeletionReason, 'never_started' | 'stale'>;
+  stillDue: () => Promise<RunnerEntity | null>;
 }
 
 /**
- * Removes this service's runners that stayed pending or offline too long, and the runners of
- * suspended identities and rules once they are idle: scheduled, and `cleanup-stale-runners`. Only
+ * Removes this service's JIT runners that never started in time, its runners that stayed pending or
+ * offline too long, and the runners of suspended identities and rules once they are idle: scheduled, and `cleanup-stale-runners`. Only
  * rows in its table are ever touched.
  */
 @Injectable()
@@ -44,24 +50,31 @@ export class StaleCleanupService {
     private readonly transactions: Transactions,
     private readonly suspensions: SuspensionsService,
     private readonly lifecycle: RunnersService,
+    private readonly reconciliation: RunnerReconciliationRepository,
   ) {}
 
   /**
-   * Removes this service's runners that stayed pending or offline longer than `hours`: from GitHub
-   * first, then marked deleted with their audit event. A runner GitHub shows online is not stale
-   * (its row is brought up to date instead); a busy one is skipped and reported; a failure on one
-   * runner is reported and the others go on. A dry run only lists what would be removed.
+   * Removes this service's JIT runners that did not come online by their expires_at
+   * (JIT_START_TIMEOUT_MINUTES; reason never_started), then those that stayed pending or offline
+   * longer than `hours` (reason stale): from GitHub first, then marked deleted with their audit
+   * event. A runner GitHub shows online (or, for a never-started one, as having run) is left, and its
+   * row brought up to date; a busy one is skipped and reported; a failure on one runner is reported
+   * and the others go on. A dry run only lists what would be removed. `signal` stops it between two
+   * runners, each removed whole or not at all.
    */
   async cleanupStaleRunners(actor: Actor, options: CleanupOptions): Promise<CleanupReport> {
     const started = Date.now();
     const now = new Date();
     const cutoff = new Date(now.getTime() - options.hours * HOUR_MS);
-    const stale = await this.runners.listStale(cutoff);
+    const neverStarted = await this.reconciliation.listNeverStarted(now);
+    const expired = new Set(neverStarted.map((runner) => runner.id));
+    const stale = (await this.runners.listStale(cutoff)).filter((runner) => !expired.has(runner.id));
     const report: CleanupReport = {
       dry_run: options.dryRun,
       hours: options.hours,
       cutoff: cutoff.toISOString(),
       stale: stale.length,
+      never_started: neverStarted.length,
       deleted: [],
       skipped_busy: [],
       failed: [],
@@ -70,35 +83,47 @@ export class StaleCleanupService {
       stopped_early: false,
       duration_ms: 0,
     };
-    const reasonFor = (runner: RunnerEntity) =>
-      `${runner.status} for ${describeAge(runner.lastSeenAt ?? runner.createdAt, now)}`;
+    const work: Removal[] = [
+      ...neverStarted.map((runner) => ({
+        runner,
+        reason: `never started: not online by its expires_at, ${describeAge(runner.expiresAt ?? now, now)} ago`,
+        deletionReason: 'never_started' as const,
+        stillDue: () => this.reconciliation.findStillNeverStarted(runner.id, new Date()),
+      })),
+      ...stale.map((runner) => ({
+        runner,
+        reason: `${runner.status} for ${describeAge(runner.lastSeenAt ?? runner.createdAt, now)}`,
+        deletionReason: 'stale' as const,
+        stillDue: () => this.runners.findStillStale(runner.id, cutoff),
+      })),
+    ];
     if (options.dryRun) {
-      report.deleted = stale.map((runner) => changeReport(runner, 'deleted', reasonFor(runner)));
+      report.deleted = work.map((item) => changeReport(item.runner, 'deleted', item.reason));
       report.duration_ms = Date.now() - started;
       return report;
     }
 
-    for (const [index, runner] of stale.entries()) {
+    for (const [index, item] of work.entries()) {
       if (options.signal?.aborted) {
         report.stopped_early = true;
-        this.logger.warn(`Cleanup stopped after ${index} of ${stale.length} stale runners`);
+        this.logger.warn(`Cleanup stopped after ${index} of ${work.length} runners`);
         break;
       }
-      const item = changeReport(runner, 'deleted', reasonFor(runner));
+      const change = changeReport(item.runner, 'deleted', item.reason);
       try {
-        const outcome = await this.removeStale(actor, runner, cutoff, item.reason);
-        if (outcome === 'deleted') report.deleted.push(item);
-        else if (outcome === 'busy') report.skipped_busy.push(item);
+        const outcome = await this.removeStale(actor, item);
+        if (outcome === 'deleted') report.deleted.push(change);
+        else if (outcome === 'busy') report.skipped_busy.push(change);
       } catch (error) {
         if (isRunnerBusyError(error)) {
-          report.skipped_busy.push(item);
+          report.skipped_busy.push(change);
         } else {
-          this.logger.warn(`Cleanup could not remove runner ${runner.name}: ${(error as Error).message}`);
-          report.failed.push({ ...item, error: messageOf(error) });
+          this.logger.warn(`Cleanup could not remove runner ${item.runner.name}: ${(error as Error).message}`);
+          report.failed.push({ ...change, error: failureMessage(error) });
         }
       }
       if ((index + 1) % CLEANUP_PROGRESS_EVERY === 0) {
-        options.onProgress?.(`Cleaned up ${index + 1} of ${stale.length} stale runners`);
+        options.onProgress?.(`Cleaned up ${index + 1} of ${work.length} runners`);
       }
     }
     if (!report.stopped_early) {
@@ -106,18 +131,21 @@ export class StaleCleanupService {
       report.marked_for_removal = await this.removeRunnersMarkedForRemoval(actor);
     }
     report.duration_ms = Date.now() - started;
-    if (report.deleted.length + report.failed.length > 0) {
+    if (report.deleted.length + report.failed.length > 0 || report.stopped_early) {
       await this.recordSummary(actor, report.failed.length > 0 ? 'failed' : 'succeeded', {
         hours: options.hours,
         stale: report.stale,
+        never_started: report.never_started,
         deleted: report.deleted.length,
         skipped_busy: report.skipped_busy.length,
         failed: report.failed.length,
+        stopped_early: report.stopped_early,
       });
     }
     this.logger.log(
-      `Cleanup of runners stale for over ${options.hours} h: ${report.deleted.length} deleted, ` +
-        `${report.skipped_busy.length} busy, ${report.failed.length} failed`,
+      `Cleanup of runners stale for over ${options.hours} h and JIT runners never started: ${report.deleted.length} deleted, ` +
+        `${report.skipped_busy.length} busy, ${report.failed.length} failed` +
+        (report.stopped_early ? '; stopped early, the next cleanup does the rest' : ''),
     );
     return report;
   }
@@ -158,21 +186,22 @@ export class StaleCleanupService {
     return report;
   }
 
-  /** One stale runner: 'deleted', 'busy' (left alone), 'not-stale' (online after all) or 'changed' (by someone else). */
-  private async removeStale(
-    actor: Actor,
-    listed: RunnerEntity,
-    cutoff: Date,
-    reason: string,
-  ): Promise<'deleted' | 'busy' | 'not-stale' | 'changed'> {
+  /**
+   * One runner: 'deleted', 'busy' (left alone), 'not-due' (online, or it did start, after all) or
+   * 'changed' (by someone else).
+   */
+  private async removeStale(actor: Actor, item: Removal): Promise<'deleted' | 'busy' | 'not-due' | 'changed'> {
+    const listed = item.runner;
     // The list was read at the start: a sync, a refresh or its owner may have changed this runner
-    // since. Only a runner that is still stale, as it is now, is removed.
-    const runner = await this.runners.findStillStale(listed.id, cutoff);
+    // since. Only a runner that is still due, as it is now, is removed.
+    const runner = await item.stillDue();
     if (!runner || runner.githubRunnerId !== listed.githubRunnerId) return 'changed';
     // A runner of its name that is not its own (lookup's `foreign`) is left alone on GitHub.
     const { ours: onGithub, foreign } = await this.githubRunners.lookup(runner);
-    if (onGithub?.status === 'online') {
-      // Our record is behind GitHub (no sync since it came back): not stale, so record what it is.
+    // A never-started runner that has run after all (its row is behind GitHub) is not removed as such.
+    const startedAfterAll = item.deletionReason === 'never_started' && onGithub !== null && hasConnected(onGithub);
+    if (onGithub && (onGithub.status === 'online' || startedAfterAll)) {
+      // Our record is behind GitHub (no sync since): record what it is instead.
       const observed = observedState(runner, onGithub, new Date());
       await this.transactions.run((tx) =>
         this.runners.updateIfUnchanged(tx, runner, {
@@ -182,7 +211,7 @@ export class StaleCleanupService {
           lastSeenAt: observed.lastSeenAt,
         }),
       );
-      return 'not-stale';
+      return 'not-due';
     }
     if (onGithub?.busy) return 'busy';
     let github: string;
@@ -194,6 +223,7 @@ export class StaleCleanupService {
         status: 'deleted',
         busy: false,
         deletedAt: new Date(),
+        deletionReason: item.deletionReason,
         ...(onGithub && { githubRunnerId: onGithub.id }),
       });
       if (!changed) return false;
@@ -205,9 +235,11 @@ export class StaleCleanupService {
         details: {
           from: runner.status,
           to: 'deleted',
-          reason,
+          reason: item.reason,
+          deletion_reason: item.deletionReason,
           github,
           github_runner_id: onGithub?.id ?? runner.githubRunnerId,
+          ...(runner.expiresAt && item.deletionReason === 'never_started' && { expires_at: runner.expiresAt.toISOString() }),
           ...(foreign && { not_ours: { github_runner_id: foreign.runner.id, reason: foreign.reason } }),
         },
       });

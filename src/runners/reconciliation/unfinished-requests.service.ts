@@ -48,6 +48,8 @@ const ABANDONED_REASON = 'its request never finished (the service stopped while 
 export class UnfinishedRequests {
   private readonly logger = new Logger(UnfinishedRequests.name);
   private readonly requestOverAfterMs: number;
+  /** How long a JIT config is valid (JIT_START_TIMEOUT_MINUTES): a runner nobody started by then is not going to be. */
+  private readonly startTimeoutMs: number;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -58,6 +60,7 @@ export class UnfinishedRequests {
     private readonly transactions: Transactions,
   ) {
     this.requestOverAfterMs = requestIsOverAfterMs(config.app.requestDeadlineMs);
+    this.startTimeoutMs = config.runners.jitStartTimeoutMinutes * 60_000;
   }
 
   /**
@@ -70,7 +73,7 @@ export class UnfinishedRequests {
    */
   standing(runner: RunnerEntity, now: Date): RequestStanding {
     const progress = requestProgress(runner);
-    if (progress === 'handing-out') return neverHandedOut(runner, now.getTime()) ? 'unfinished' : 'finished';
+    if (progress === 'handing-out') return neverHandedOut(runner, now.getTime(), this.startTimeoutMs) ? 'unfinished' : 'finished';
     if (progress === 'done') return 'finished';
     return requestIsOver(runner, now.getTime(), this.requestOverAfterMs) ? 'unfinished' : 'under-way';
   }
