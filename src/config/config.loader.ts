@@ -6,7 +6,6 @@ import type {
   AppSettings,
   AuthConfig,
   DatabaseConfig,
-  GithubConfig,
   MetricsSettings,
   RateLimitSettings,
   RunnerSettings,
@@ -14,7 +13,20 @@ import type {
 } from './app-config.js';
 import { FOREIGN_RUNNER_POLICIES, type ForeignRunnerPolicy } from './app-config.js';
 import { type Env, EnvReader, isLoopbackHost } from './env-reader.js';
+import { readGithub } from './github-config.loader.js';
 import { readKnownRunnerNames } from './known-runner-names.js';
+
+export {
+  DEFAULT_GITHUB_API_URL,
+  DEFAULT_GITHUB_LIMITS,
+  DEFAULT_GITHUB_MAX_CONCURRENCY,
+  DEFAULT_JITCONFIG_PER_MINUTE,
+  DEFAULT_SYSTEM_LABELS,
+  MAX_GITHUB_CONCURRENCY,
+  MAX_GITHUB_TIMEOUT_MS,
+  MAX_SYSTEM_LABELS,
+  MIN_WEBHOOK_SECRET_LENGTH,
+} from './github-config.loader.js';
 
 export type { Env } from './env-reader.js';
 
@@ -34,20 +46,7 @@ export const DEFAULT_SHUTDOWN_DRAIN_SECONDS = 5;
 export const DEMO_DATABASE_URL = 'pglite://memory';
 export const LOOPBACK_HOST = '127.0.0.1';
 export const ALL_INTERFACES_HOST = '0.0.0.0';
-export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
-export const DEFAULT_SYSTEM_LABELS = ['self-hosted', 'linux', 'x64'];
-/** GitHub answers well within this; a hung connection must not hold a caller for longer. */
-export const MAX_GITHUB_TIMEOUT_MS = 10_000;
 export const MAX_CLOCK_TOLERANCE_SECONDS = 60;
-export const DEFAULT_GITHUB_MAX_CONCURRENCY = 8;
-/** GitHub's secondary limit allows 100 concurrent requests per App. */
-export const MAX_GITHUB_CONCURRENCY = 100;
-/** GitHub's secondary limit is about 180 generate-jitconfig calls a minute per App; this leaves room. */
-export const DEFAULT_JITCONFIG_PER_MINUTE = 150;
-/** A webhook secret shorter than this is guessable from one signed delivery. */
-export const MIN_WEBHOOK_SECRET_LENGTH = 16;
-/** GitHub registers at most 100 labels on a runner; the system labels leave room for one of the caller's. */
-export const MAX_SYSTEM_LABELS = 99;
 export const DEFAULT_PENDING_GRACE_MINUTES = 60;
 export const DEFAULT_STALE_RUNNER_HOURS = 24;
 export const DEFAULT_JIT_START_TIMEOUT_MINUTES = 60;
@@ -70,11 +69,6 @@ export const DEFAULT_SCHEDULER_SETTINGS: SchedulerSettings = {
   enabled: true,
   syncIntervalSeconds: DEFAULT_SYNC_INTERVAL_SECONDS,
   cleanupIntervalMinutes: DEFAULT_CLEANUP_INTERVAL_MINUTES,
-};
-/** GITHUB_MAX_CONCURRENCY and GITHUB_JITCONFIG_PER_MINUTE with nothing set, for code that builds a GithubConfig itself. */
-export const DEFAULT_GITHUB_LIMITS: Pick<GithubConfig, 'maxConcurrency' | 'jitConfigPerMinute'> = {
-  maxConcurrency: DEFAULT_GITHUB_MAX_CONCURRENCY,
-  jitConfigPerMinute: DEFAULT_JITCONFIG_PER_MINUTE,
 };
 export const DEFAULT_RATE_LIMIT_PER_IP_PER_MINUTE = 600;
 export const DEFAULT_RATE_LIMIT_PER_IDENTITY_PER_MINUTE = 120;
@@ -332,96 +326,4 @@ function readAuthShorthand(reader: EnvReader): AuthConfig {
 
 function disabledAuth(): AuthConfig {
   return { enabled: false, issuer: '', audience: '', jwksUrl: '', userClaim: 'email', clockToleranceSeconds: 0 };
-}
-
-function readGithub(reader: EnvReader, demo: boolean): GithubConfig {
-  const common = {
-    runnerGroupId: reader.integer('GITHUB_RUNNER_GROUP_ID', 1, { min: 1 }),
-    systemLabels: readSystemLabels(reader),
-    requestTimeoutMs: reader.integer('GITHUB_REQUEST_TIMEOUT_MS', MAX_GITHUB_TIMEOUT_MS, {
-      min: 100,
-      max: MAX_GITHUB_TIMEOUT_MS,
-    }),
-    maxConcurrency: reader.integer('GITHUB_MAX_CONCURRENCY', DEFAULT_GITHUB_MAX_CONCURRENCY, { min: 1, max: MAX_GITHUB_CONCURRENCY }),
-    jitConfigPerMinute: reader.integer('GITHUB_JITCONFIG_PER_MINUTE', DEFAULT_JITCONFIG_PER_MINUTE, { min: 0 }),
-    webhookSecret: readWebhookSecret(reader),
-  };
-  if (demo) {
-    // The built-in simulator supplies the URL, App and key when it starts (main.ts).
-    return { ...common, apiUrl: '', appId: '', installationId: 0, privateKey: '', org: '', simulated: true };
-  }
-  const apiUrl = (reader.string('GITHUB_API_URL') ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, '');
-  reader.httpsUrl('GITHUB_API_URL', apiUrl, 'anyone on the path could read the installation token');
-  const appId = reader.string('GITHUB_APP_ID');
-  if (!appId) reader.problem('GITHUB_APP_ID', 'is required: the GitHub App ID (or its client ID)');
-  const installationId = reader.integer('GITHUB_APP_INSTALLATION_ID', undefined, { min: 1 });
-  const org = reader.string('GITHUB_ORG');
-  if (!org) reader.problem('GITHUB_ORG', 'is required: the organization runners are registered in');
-  else if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(org)) {
-    reader.problem('GITHUB_ORG', 'must be a GitHub organization login (letters, digits and -)');
-  }
-  return {
-    ...common,
-    apiUrl,
-    appId: appId ?? '',
-    installationId: installationId ?? 0,
-    privateKey: readPrivateKey(reader),
-    org: org ?? '',
-    simulated: false,
-  };
-}
-
-/** Optional; when set, long enough that one signed delivery does not give it away. Never echoed. */
-function readWebhookSecret(reader: EnvReader): string | undefined {
-  const secret = reader.string('GITHUB_WEBHOOK_SECRET');
-  if (secret !== undefined && secret.length < MIN_WEBHOOK_SECRET_LENGTH) {
-    reader.problem(
-      'GITHUB_WEBHOOK_SECRET',
-      `must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters (make one with: openssl rand -hex 32), or be left unset to turn webhooks off`,
-    );
-    return undefined;
-  }
-  return secret;
-}
-
-function readSystemLabels(reader: EnvReader): string[] {
-  const raw = reader.string('RUNNER_SYSTEM_LABELS');
-  if (raw === undefined) return DEFAULT_SYSTEM_LABELS;
-  const labels = raw
-    .split(',')
-    .map((label) => label.trim().toLowerCase())
-    .filter((label) => label.length > 0);
-  if (labels.some((label) => !/^[a-z0-9._:/-]{1,256}$/.test(label))) {
-    reader.problem('RUNNER_SYSTEM_LABELS', 'must be comma-separated labels of letters, digits and . _ - : /');
-  }
-  const unique = [...new Set(labels)];
-  if (unique.length > MAX_SYSTEM_LABELS) {
-    reader.problem(
-      'RUNNER_SYSTEM_LABELS',
-      `must list at most ${MAX_SYSTEM_LABELS} labels, leaving room for one of the caller's (GitHub allows 100 on a runner; got ${unique.length})`,
-    );
-  }
-  return unique;
-}
-
-function readPrivateKey(reader: EnvReader): string {
-  const path = reader.string('GITHUB_APP_PRIVATE_KEY_PATH');
-  if (!path) {
-    reader.problem('GITHUB_APP_PRIVATE_KEY_PATH', "is required: the path of the GitHub App's private key (.pem)");
-    return '';
-  }
-  let key: string;
-  try {
-    key = readFileSync(path, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    reader.problem('GITHUB_APP_PRIVATE_KEY_PATH', `cannot be read (${reason}): ${path}`);
-    return '';
-  }
-  if (!/-----BEGIN (RSA )?PRIVATE KEY-----/.test(key)) {
-    // Never echo the file's content: it may be a key in another format.
-    reader.problem('GITHUB_APP_PRIVATE_KEY_PATH', `must name a PEM private key file as GitHub issues it: ${path}`);
-    return '';
-  }
-  return key;
 }

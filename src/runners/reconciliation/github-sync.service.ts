@@ -22,11 +22,14 @@ import { UnfinishedRequests } from './unfinished-requests.service.js';
 import { ForeignRunnersService } from './foreign-runners.service.js';
 import {
   changeReport,
+  countsOf,
+  foreignCountOnly,
   type ForeignRunnerReport,
   type ForeignRunnersSummary,
   type RunnerChangeReport,
   type SyncOptions,
   type SyncReport,
+  stoppedWhileListingReport,
 } from './reconciliation-report.js';
 
 /** Rows changed per statement (and per transaction) in a sync. */
@@ -42,12 +45,6 @@ const LAST_SEEN_RESOLUTION_MS = 5 * 60_000;
  */
 const LOOKUP_CONCURRENCY = 8;
 const MAX_LOOKUPS_PER_SYNC = 500;
-
-/** A report's counts, for the summary event (the lists are in the log and the CLI's output). */
-function countsOf(report: SyncReport): Record<string, unknown> {
-  const { changes: _changes, not_ours: _notOurs, foreign: _foreign, ...counts } = report;
-  return counts;
-}
 
 /** One row's planned write; `visible` when more than last_seen_at changes. */
 interface PlannedChange {
@@ -242,31 +239,13 @@ export class GithubSyncService {
 
   /** The foreign runners of a sync that stopped before it recorded them: their count, nothing done. */
   private foreignCountOnly(total: number): ForeignRunnersSummary {
-    return { policy: this.config.runners.foreignRunners, total, new: [], removed: [], failed: [] };
+    return foreignCountOnly(this.config.runners.foreignRunners, total);
   }
 
   /** The report of a sync stopped before GitHub's list was complete: nothing was read or changed. */
   private stoppedWhileListing(started: number): SyncReport {
     this.logger.warn("Sync stopped before GitHub's list was complete; nothing was changed");
-    return {
-      github_runners: 0,
-      list_requests: 0,
-      checked: 0,
-      updated: 0,
-      deleted: 0,
-      waiting: 0,
-      abandoned: 0,
-      withdrawn: 0,
-      lookups: 0,
-      unconfirmed: 0,
-      skipped: 0,
-      changes: [],
-      not_ours: [],
-      foreign: this.foreignCountOnly(0),
-      listing_complete: false,
-      stopped_early: true,
-      duration_ms: Date.now() - started,
-    };
+    return stoppedWhileListingReport(this.config.runners.foreignRunners, Date.now() - started);
   }
 
   /** Plans the row's write when what GitHub shows differs from it (or its last_seen_at is old). */

@@ -183,3 +183,37 @@ export interface SyncOptions {
   /** Stops the sync between two pages or batches (the scheduler's shutdown, Ctrl-C, a lost lease). */
   signal?: AbortSignal;
 }
+
+/** A report's counts, for the summary event (the lists are in the log and the CLI's output). */
+export function countsOf(report: SyncReport): Record<string, unknown> {
+  const { changes: _changes, not_ours: _notOurs, foreign: _foreign, ...counts } = report;
+  return counts;
+}
+
+/** The foreign runners of a sync that stopped before it recorded them: their count, nothing done. */
+export function foreignCountOnly(policy: ForeignRunnersSummary['policy'], total: number): ForeignRunnersSummary {
+  return { policy, total, new: [], removed: [], failed: [] };
+}
+
+/** The report of a sync stopped before GitHub's list was complete: nothing was read or changed. */
+export function stoppedWhileListingReport(policy: ForeignRunnersSummary['policy'], durationMs: number): SyncReport {
+  return {
+    github_runners: 0,
+    list_requests: 0,
+    checked: 0,
+    updated: 0,
+    deleted: 0,
+    waiting: 0,
+    abandoned: 0,
+    withdrawn: 0,
+    lookups: 0,
+    unconfirmed: 0,
+    skipped: 0,
+    changes: [],
+    not_ours: [],
+    foreign: foreignCountOnly(policy, 0),
+    listing_complete: false,
+    stopped_early: true,
+    duration_ms: durationMs,
+  };
+}
