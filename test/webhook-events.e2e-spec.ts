@@ -301,7 +301,7 @@ rules:
       expect((await unmatched()) - before).toBe(2);
     });
 
-    it('reports a self-hosted runner this service did not create, once, in a warning that names it', async () => {
+    it('reports a self-hosted runner this service did not create with the foreign runners, once: an audit event and a warning that name it', async () => {
       const [foreign] = t.simulator.addRunners(1, { namePrefix: 'someone-elses', status: 'online', busy: true });
       const job = { runnerId: foreign.id, runnerName: foreign.name, runnerGroupName: 'Default' };
       expect((await deliver('in_progress', { ...job, jobId: nextJobId++ })).outcome).toBe('foreign_runner');
@@ -309,7 +309,17 @@ rules:
 
       const warnings = t.logs.filter((line) => line.includes('"level":40') && line.includes(foreign.name));
       expect(warnings).toHaveLength(1);
-      expect(JSON.parse(warnings[0])).toMatchObject({ foreign_runner: { github_runner_id: foreign.id, runner_name: foreign.name } });
+      const events: { runner_name: string; details: Record<string, unknown> }[] = await t.dataSource.query(
+        `SELECT runner_name, details FROM audit_events WHERE action = 'foreign_runner' AND runner_name = $1`,
+        [foreign.name],
+      );
+      expect(events).toHaveLength(1);
+      expect(events[0].details).toMatchObject({ github_runner_id: foreign.id, name: foreign.name });
+      const [listed]: { name: string; gone_at: Date | null }[] = await t.dataSource.query(
+        `SELECT name, gone_at FROM foreign_runners WHERE github_runner_id = $1`,
+        [foreign.id],
+      );
+      expect(listed).toEqual({ name: foreign.name, gone_at: null });
     });
 
     it("leaves GitHub-hosted runners, other organizations' events and registration-token runners the sync has not matched alone", async () => {

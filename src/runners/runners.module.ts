@@ -5,7 +5,6 @@ import { GithubModule } from '../github/github.module.js';
 import { PolicyModule } from '../policy/policy.module.js';
 import { SuspensionsModule } from '../suspensions/suspensions.module.js';
 import { GithubRunnersService } from './github-runners.service.js';
-import { ForeignRunnerSignals } from './job-events/foreign-runner-signals.js';
 import { RunnerJobEventsService } from './job-events/runner-job-events.service.js';
 import { RunnerJobsRepository } from './job-events/runner-jobs.repository.js';
 import { JitProvisioningService } from './provisioning/jit-provisioning.service.js';
@@ -58,7 +57,6 @@ import { RunnersService } from './runners.service.js';
     RunnerMetrics,
     RunnerJobsRepository,
     RunnerJobEventsService,
-    ForeignRunnerSignals,
     RunnerReconciliationRepository,
     ForeignRunnersRepository,
     ForeignRunnersService,
@@ -72,9 +70,8 @@ import { RunnersService } from './runners.service.js';
     ForeignRunnersService,
     JobLeases,
     RunnerQuotas,
-    // Webhooks (workflow_job events); the foreign-runner signals are for the reports.
+    // Webhooks (workflow_job events).
     RunnerJobEventsService,
-    ForeignRunnerSignals,
   ],
 })
 export class RunnersModule {}

@@ -8,7 +8,7 @@ import { AUDIT_ACTIONS } from '../audit-actions.constants.js';
 import { type RunnerEntity, TERMINAL_STATUSES } from '../runner.entity.js';
 import { type RunnerRemovalOutcome, RunnersService } from '../runners.service.js';
 import { boundRunOf, breaksBinding } from './bound-run.rules.js';
-import { ForeignRunnerSignals } from './foreign-runner-signals.js';
+import { ForeignRunnersService } from '../reconciliation/foreign-runners.service.js';
 import { type RunnerJobChange, RunnerJobsRepository } from './runner-jobs.repository.js';
 import { describeJob, type WorkflowJobEvent } from './workflow-job-event.js';
 
@@ -29,8 +29,10 @@ export const JOB_EVENT_OUTCOMES = [
   'stale',
   /** A registration-token runner whose GitHub id the sync has not confirmed yet: left to the sync. */
   'unadopted_runner',
-  /** A self-hosted runner this service did not create: reported (ForeignRunnerSignals). */
+  /** A self-hosted runner this service did not create: reported with the sync's foreign runners (ForeignRunnersService). */
   'foreign_runner',
+  /** A self-hosted runner another tool manages (KNOWN_RUNNER_NAMES matches its name): none of this service's business. */
+  'known_runner',
   /** A GitHub-hosted runner: none of this service's business. */
   'hosted_runner',
   /** queued, for labels one of this service's live runners has. */
@@ -72,7 +74,7 @@ export class RunnerJobEventsService {
     private readonly jobs: RunnerJobsRepository,
     private readonly audit: AuditService,
     private readonly lifecycle: RunnersService,
-    private readonly foreignRunners: ForeignRunnerSignals,
+    private readonly foreignRunners: ForeignRunnersService,
   ) {}
 
   /**
@@ -84,7 +86,7 @@ export class RunnerJobEventsService {
     if (event.action === 'queued') return { outcome: await this.countQueued(tx, event) };
     if ((event.action !== 'in_progress' && event.action !== 'completed') || event.runnerId === null) return { outcome: 'ignored' };
     const runner = await this.jobs.lockByGithubRunnerId(tx, event.runnerId);
-    if (!runner) return { outcome: await this.reportUnknownRunner(tx, event, event.runnerId) };
+    if (!runner) return { outcome: await this.reportUnknownRunner(tx, actor, event, event.runnerId) };
 
     const hijack = await this.checkBinding(tx, actor, runner, event);
     const live = !TERMINAL_STATUSES.includes(runner.status);
@@ -172,21 +174,20 @@ export class RunnerJobEventsService {
   }
 
   /** A runner that is not one of this service's rows, or not yet known by its GitHub id. */
-  private async reportUnknownRunner(tx: Transaction, event: WorkflowJobEvent, githubRunnerId: number): Promise<JobEventOutcome> {
+  private async reportUnknownRunner(tx: Transaction, actor: Actor, event: WorkflowJobEvent, githubRunnerId: number): Promise<JobEventOutcome> {
     if (event.runnerGroupName === GITHUB_HOSTED_GROUP) return 'hosted_runner';
     if (event.runnerName !== null && (await this.jobs.findUnadoptedByName(tx, event.runnerName))) {
       this.logger.debug(`Runner ${event.runnerName} (GitHub id ${githubRunnerId}) took a job; the sync will confirm it is ours`);
       return 'unadopted_runner';
     }
-    this.foreignRunners.reportSeenInJob({
+    const foreign = await this.foreignRunners.recordSeenInJob(tx, actor, {
       githubRunnerId,
       runnerName: event.runnerName,
       runnerGroupName: event.runnerGroupName,
       repository: event.repository,
       jobId: event.jobId,
-      seenAt: new Date(),
     });
-    return 'foreign_runner';
+    return foreign ? 'foreign_runner' : 'known_runner';
   }
 
   /**

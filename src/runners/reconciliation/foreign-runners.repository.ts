@@ -18,6 +18,21 @@ export class ForeignRunnersRepository {
   constructor(@InjectRepository(ForeignRunnerEntity) private readonly rows: Repository<ForeignRunnerEntity>) {}
 
   /**
+   * A runner seen taking a job (a workflow_job event): added when no sync has seen it yet, else only
+   * its last_seen_at moves (its status and labels stay the sync's). Whether it was new.
+   */
+  async recordSeen(tx: Transaction, runner: { id: number; name: string }): Promise<boolean> {
+    const rows: { is_new: boolean }[] = await tx.query(
+      `INSERT INTO foreign_runners (github_runner_id, name, status, busy, labels)
+       VALUES ($1, $2, 'online', true, '{}')
+       ON CONFLICT (github_runner_id) DO UPDATE SET last_seen_at = now(), gone_at = NULL
+       RETURNING (xmax = 0) AS is_new`,
+      [runner.id, runner.name],
+    );
+    return rows[0]?.is_new === true;
+  }
+
+  /**
    * Records that a complete listing showed these runners as foreign: a runner never seen before is
    * added (`isNew`; of several instances recording it at once, exactly one adds it), one seen before
    * gets its name, status, busy flag, labels and last_seen_at brought up to date, and is no longer gone.

@@ -5,7 +5,7 @@ import { errorCodeOf } from '../../common/domain-error.js';
 import { decodeCursor, encodeCursor, invalidCursor } from '../../common/page-cursor.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { isKnownRunnerName } from '../../config/known-runner-names.js';
-import { Transactions } from '../../database/transactions.service.js';
+import { type Transaction, Transactions } from '../../database/transactions.service.js';
 import { GithubClient } from '../../github/github.client.js';
 import type { GithubRunner } from '../../github/github.types.js';
 import { AUDIT_ACTIONS } from '../audit-actions.constants.js';
@@ -38,6 +38,16 @@ function sightingOf(runner: GithubRunner): ForeignRunnerSighting {
  * FOREIGN_RUNNERS=remove, those offline and idle are removed from GitHub, each with its audit event.
  * A name KNOWN_RUNNER_NAMES matches is never foreign.
  */
+/** A self-hosted runner of the org that a workflow_job event showed taking a job. */
+export interface RunnerSeenInJob {
+  githubRunnerId: number;
+  runnerName: string | null;
+  runnerGroupName: string | null;
+  /** The repository (owner/name) whose job it took. */
+  repository: string;
+  jobId: number;
+}
+
 @Injectable()
 export class ForeignRunnersService {
   private readonly logger = new Logger(ForeignRunnersService.name);
@@ -84,6 +94,30 @@ export class ForeignRunnersService {
     this.warnAbout(summary);
     if (summary.policy !== 'remove') return { summary, complete: true };
     return { summary, complete: await this.removeIdle(actor, foreign, firstSeen, summary, signal) };
+  }
+
+  /**
+   * A runner a workflow_job event showed taking a job, which no row of this service has: recorded as
+   * a sync's sighting would be, in the delivery's transaction, with a `foreign_runner` audit event
+   * and a warning the first time any instance sees it. False for a name KNOWN_RUNNER_NAMES matches
+   * (another tool's runner): nothing is recorded then.
+   */
+  async recordSeenInJob(tx: Transaction, actor: Actor, sighting: RunnerSeenInJob): Promise<boolean> {
+    if (sighting.runnerName !== null && this.isKnown(sighting.runnerName)) return false;
+    const name = sighting.runnerName ?? `github-runner-${sighting.githubRunnerId}`;
+    if (!(await this.foreignRunners.recordSeen(tx, { id: sighting.githubRunnerId, name }))) return true;
+    const job = { repository: sighting.repository, job_id: sighting.jobId };
+    await this.audit.record(tx, actor, {
+      action: AUDIT_ACTIONS.FOREIGN_RUNNER,
+      outcome: 'succeeded',
+      runnerName: name,
+      details: { github_runner_id: sighting.githubRunnerId, name, runner_group: sighting.runnerGroupName, seen_in_job: job },
+    });
+    this.logger.warn(
+      `Foreign runner on GitHub: ${name} (GitHub id ${sighting.githubRunnerId}) took job ${sighting.jobId} of ${sighting.repository}: ` +
+        'this service did not issue it and KNOWN_RUNNER_NAMES does not match it',
+    );
+    return true;
   }
 
   /** One batch of sightings, and an audit event for each runner seen for the first time, in one transaction. */
