@@ -9,3 +9,5 @@ export const READINESS_PATH = 'readyz';
 export const HEALTH_PATH = 'health';
 /** Probed every few seconds, outside the API prefix and out of the request log. */
 export const PROBE_PATHS: readonly string[] = [HEALTH_PATH, LIVENESS_PATH, READINESS_PATH];
+/** Prometheus scrapes, every few seconds too: outside the API prefix and out of the request log. */
+export const METRICS_PATH = 'metrics';

@@ -4,7 +4,7 @@ import { stdSerializers, type DestinationStream } from 'pino';
 import { prettyFactory } from 'pino-pretty';
 import type { Params } from 'nestjs-pino';
 import type { AppSettings } from '../config/app-config.js';
-import { PROBE_PATHS } from './api.js';
+import { METRICS_PATH, PROBE_PATHS } from './api.js';
 
 /**
  * Paths pino replaces with "[redacted]": credentials in headers, and every field a credential may
@@ -100,8 +100,8 @@ export function requestErrorFields(
   return rest;
 }
 
-/** Probes arrive every few seconds; a line for each would drown the log. */
-const PROBE_REQUEST_PATHS = new Set(PROBE_PATHS.map((path) => `/${path}`));
+/** Probes and scrapes arrive every few seconds; a line for each would drown the log. */
+const PROBE_REQUEST_PATHS = new Set([...PROBE_PATHS, METRICS_PATH].map((path) => `/${path}`));
 
 /** C0 (tab and newline included), DEL, C1, and the bidi embeddings, overrides and isolates. */
 const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;

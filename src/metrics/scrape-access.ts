@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-export const METRICS_PATH = 'metrics';
+export { METRICS_PATH } from '../common/api.js';
 
 /**
  * Whether a scrape may read the metrics: always without METRICS_TOKEN, else only with
