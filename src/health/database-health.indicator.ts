@@ -3,15 +3,10 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { describeDatabaseFailure, isDatabaseUnavailable } from '../database/database-errors.js';
+import { DatabaseTimeout, pingDatabase } from '../database/database-ping.js';
 
 /** How long /health waits for the database to answer `SELECT 1`. */
 const PING_TIMEOUT_MS = 3_000;
-
-class PingTimeout extends Error {
-  constructor() {
-    super(`no answer within ${PING_TIMEOUT_MS} ms`);
-  }
-}
 
 /**
  * Whether the database answers. /health answers anyone, so a failure shows only that the database
@@ -31,20 +26,16 @@ export class DatabaseHealthIndicator {
 
   async check(key: string) {
     const check = this.indicator.check(key);
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const timeout = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new PingTimeout()), PING_TIMEOUT_MS)));
-      await Promise.race([this.dataSource.query('SELECT 1'), timeout]);
+      await pingDatabase(this.dataSource, PING_TIMEOUT_MS);
     } catch (error) {
-      const unreachable = error instanceof PingTimeout || isDatabaseUnavailable(error);
+      const unreachable = error instanceof DatabaseTimeout || isDatabaseUnavailable(error);
       if (!this.failingSince) {
         this.failingSince = new Date();
-        const why = error instanceof PingTimeout ? error.message : unreachable ? describeDatabaseFailure(error) : (error as Error).message;
+        const why = error instanceof DatabaseTimeout ? error.message : unreachable ? describeDatabaseFailure(error) : (error as Error).message;
         this.logger.warn(`Health check: the database ${unreachable ? 'is unreachable' : 'fails'} (${why}); /health answers 503`);
       }
       return check.down({ reason: unreachable ? 'unreachable' : 'failing', since: this.failingSince.toISOString() });
-    } finally {
-      clearTimeout(timer);
     }
     if (this.failingSince) {
       this.logger.log(`Health check: the database answers again (it failed for ${Date.now() - this.failingSince.getTime()} ms)`);

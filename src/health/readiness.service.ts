@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { countPendingMigrations } from '../database/schema.js';
 import { PolicyStore } from '../policy/policy.store.js';
 import { Draining } from './draining.service.js';
+import { pingDatabase, withDatabaseTimeout } from '../database/database-ping.js';
 
 /** A probe's timeout is a few seconds: the database answers within this, or counts as down. */
 export const READINESS_DATABASE_TIMEOUT_MS = 2_000;
@@ -69,7 +70,7 @@ export class ReadinessService {
 
   private async checkDatabase(problems: string[]): Promise<ReadinessChecks['database']> {
     try {
-      await withTimeout(this.dataSource.query('SELECT 1'), READINESS_DATABASE_TIMEOUT_MS);
+      await pingDatabase(this.dataSource, READINESS_DATABASE_TIMEOUT_MS);
       return 'ok';
     } catch (error) {
       problems.push(`database: ${(error as Error).message}`);
@@ -80,7 +81,7 @@ export class ReadinessService {
   private async checkMigrations(problems: string[]): Promise<ReadinessChecks['migrations']> {
     if (this.migrationsCurrent) return 'ok';
     try {
-      const pending = await withTimeout(countPendingMigrations(this.dataSource), READINESS_DATABASE_TIMEOUT_MS);
+      const pending = await withDatabaseTimeout(countPendingMigrations(this.dataSource), READINESS_DATABASE_TIMEOUT_MS);
       if (pending === 0) {
         this.migrationsCurrent = true;
         return 'ok';
@@ -118,12 +119,4 @@ export class ReadinessService {
     }
     this.logger.warn(`Not ready (${failing})${problems.length > 0 ? `: ${problems.join('; ')}` : ''}`);
   }
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
