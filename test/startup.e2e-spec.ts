@@ -7,6 +7,7 @@ import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
 import { AppModule } from '../src/app.module.js';
 import type { AppConfig } from '../src/config/app-config.js';
+import { DEFAULT_AUDIT_EVENT_SOURCE } from '../src/config/audit-settings.js';
 import { DEFAULT_GITHUB_LIMITS, DEFAULT_RUNNER_SETTINGS, DEFAULT_SCHEDULER_SETTINGS } from '../src/config/config.loader.js';
 import { MIGRATIONS } from '../src/database/migrations/index.js';
 import { testDatabaseConfig, type TestDatabase } from './support/database.js';
@@ -43,6 +44,7 @@ describe('start-up', () => {
       },
       runners: DEFAULT_RUNNER_SETTINGS,
       scheduler: { ...DEFAULT_SCHEDULER_SETTINGS, enabled: false },
+      audit: { eventSource: DEFAULT_AUDIT_EVENT_SOURCE },
     } satisfies AppConfig;
     const app = await NestFactory.create(AppModule.forRoot(config, { schema: 'verify', logDestination: silent }), {
       logger: false,
@@ -68,6 +70,7 @@ describe('start-up', () => {
       github: { apiUrl: '', appId: '', installationId: 0, privateKey: '', org: '', runnerGroupId: 1, systemLabels: [], requestTimeoutMs: 1000, ...DEFAULT_GITHUB_LIMITS, simulated: true },
       runners: DEFAULT_RUNNER_SETTINGS,
       scheduler: { ...DEFAULT_SCHEDULER_SETTINGS, enabled: false },
+      audit: { eventSource: DEFAULT_AUDIT_EVENT_SOURCE },
     } satisfies AppConfig;
     const starting = NestFactory.create(AppModule.forRoot(config, { schema: 'migrate', logDestination: silent }), { logger: false, abortOnError: false });
     await expect(starting).rejects.toThrow(

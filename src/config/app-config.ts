@@ -97,6 +97,16 @@ export interface MetricsSettings {
   port?: number;
 }
 
+/** The audit trail as exported for other systems (`export-audit-log --format cloudevents`). */
+export interface AuditSettings {
+  /**
+   * AUDIT_EVENT_SOURCE: each CloudEvent's `source`, an absolute URI naming this service's trail
+   * (default `urn:runner-token-service:<GITHUB_ORG>`). With the event's id it is what a SIEM
+   * dedupes on, so it stays the same from one export to the next.
+   */
+  eventSource: string;
+}
+
 export interface AppConfig {
   app: AppSettings;
   metrics: MetricsSettings;
@@ -105,6 +115,7 @@ export interface AppConfig {
   github: GithubConfig;
   runners: RunnerSettings;
   scheduler: SchedulerSettings;
+  audit: AuditSettings;
 }
 
 /** Nest injection token for the AppConfig object. */

@@ -11,6 +11,7 @@ import type {
   RunnerSettings,
   SchedulerSettings,
 } from './app-config.js';
+import { GITHUB_ORG_LOGIN, readAudit } from './audit-settings.js';
 import { type Env, EnvReader, isLoopbackHost } from './env-reader.js';
 
 export type { Env } from './env-reader.js';
@@ -110,8 +111,9 @@ export function loadConfig(env: Env, options: LoadOptions = {}): AppConfig {
   const runners = readRunners(reader);
   const scheduler = readScheduler(reader);
   const metrics = readMetrics(reader, app.port);
+  const audit = readAudit(reader);
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
-  return { app, metrics, database, auth, github, runners, scheduler };
+  return { app, metrics, database, auth, github, runners, scheduler, audit };
 }
 
 function readRunners(reader: EnvReader): RunnerSettings {
@@ -315,7 +317,7 @@ function readGithub(reader: EnvReader, demo: boolean): GithubConfig {
   const installationId = reader.integer('GITHUB_APP_INSTALLATION_ID', undefined, { min: 1 });
   const org = reader.string('GITHUB_ORG');
   if (!org) reader.problem('GITHUB_ORG', 'is required: the organization runners are registered in');
-  else if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(org)) {
+  else if (!GITHUB_ORG_LOGIN.test(org)) {
     reader.problem('GITHUB_ORG', 'must be a GitHub organization login (letters, digits and -)');
   }
   return {

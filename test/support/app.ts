@@ -10,6 +10,7 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
 import type { AppConfig, AppSettings, GithubConfig, RunnerSettings, SchedulerSettings } from '../../src/config/app-config.js';
+import { DEFAULT_AUDIT_EVENT_SOURCE } from '../../src/config/audit-settings.js';
 import { DEFAULT_GITHUB_LIMITS, DEFAULT_RUNNER_SETTINGS, DEFAULT_SCHEDULER_SETTINGS } from '../../src/config/config.loader.js';
 import { configureApp } from '../../src/configure-app.js';
 import type { SchemaMode } from '../../src/database/schema.js';
@@ -89,6 +90,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
     runners: { ...DEFAULT_RUNNER_SETTINGS, ...options.runners },
     scheduler: { ...DEFAULT_SCHEDULER_SETTINGS, enabled: false, ...options.scheduler },
+    audit: { eventSource: DEFAULT_AUDIT_EVENT_SOURCE },
   };
   const logs = new LineCollector();
   const app = await NestFactory.create(AppModule.forRoot(config, { schema: options.schema ?? 'migrate', logDestination: logs }), {
