@@ -10,6 +10,7 @@ import { MetricsModule } from '../metrics/metrics.module.js';
 import { RunnersModule } from '../runners/runners.module.js';
 import { CheckPolicyCommand } from './check-policy.command.js';
 import { CleanupStaleRunnersCommand } from './cleanup-stale-runners.command.js';
+import { CloudEventsExport } from './cloud-events-export.service.js';
 import { ExportAuditLogCommand } from './export-audit-log.command.js';
 import { InitDbCommand } from './init-db.command.js';
 import { ListRunnersCommand } from './list-runners.command.js';
@@ -46,6 +47,7 @@ export class CliModule {
         SyncGithubCommand,
         CleanupStaleRunnersCommand,
         ExportAuditLogCommand,
+        CloudEventsExport,
         PruneAuditLogCommand,
         CheckPolicyCommand,
         SuspendIdentityCommand,
