@@ -54,6 +54,7 @@ export class CloudEventsExport {
       for (const signal of STOP_SIGNALS) process.once(signal, onSignal);
       this.output.progress(`Following audit events ${describeStart(after, cursor, filter)}, reading every ${options.follow.intervalMs / 1000} s; stop with Ctrl-C or SIGTERM`);
     }
+    const source = this.config.audit.eventSource;
     let exported = 0;
     try {
       const batches = this.audit.streamEvents(filter, {
@@ -64,7 +65,6 @@ export class CloudEventsExport {
         onHold: (reason) => this.output.progress(reason === null ? 'Events are written again as they are recorded' : `Waiting: ${reason}`),
       });
       for await (const batch of batches) {
-        const source = this.config.audit.eventSource;
         await write(batch.events.map((event) => toCloudEventLine(toAuditCloudEvent(event, source))).join(''));
         await cursor?.write(batch.last);
         const before = exported;
