@@ -8,6 +8,7 @@ import request from 'supertest';
 import { AppModule } from '../src/app.module.js';
 import type { AppConfig } from '../src/config/app-config.js';
 import { DEFAULT_GITHUB_LIMITS, DEFAULT_RUNNER_SETTINGS, DEFAULT_SCHEDULER_SETTINGS, RATE_LIMITS_OFF } from '../src/config/config.loader.js';
+import { DEFAULT_AUDIT_EVENT_SOURCE } from '../src/config/audit-settings.js';
 import { MIGRATIONS } from '../src/database/migrations/index.js';
 import { testDatabaseConfig, type TestDatabase } from './support/database.js';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -44,6 +45,7 @@ describe('start-up', () => {
       runners: DEFAULT_RUNNER_SETTINGS,
       scheduler: { ...DEFAULT_SCHEDULER_SETTINGS, enabled: false },
       rateLimit: RATE_LIMITS_OFF,
+      audit: { eventSource: DEFAULT_AUDIT_EVENT_SOURCE },
     } satisfies AppConfig;
     const app = await NestFactory.create(AppModule.forRoot(config, { schema: 'verify', logDestination: silent }), {
       logger: false,
@@ -70,6 +72,7 @@ describe('start-up', () => {
       runners: DEFAULT_RUNNER_SETTINGS,
       scheduler: { ...DEFAULT_SCHEDULER_SETTINGS, enabled: false },
       rateLimit: RATE_LIMITS_OFF,
+      audit: { eventSource: DEFAULT_AUDIT_EVENT_SOURCE },
     } satisfies AppConfig;
     const starting = NestFactory.create(AppModule.forRoot(config, { schema: 'migrate', logDestination: silent }), { logger: false, abortOnError: false });
     await expect(starting).rejects.toThrow(

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
+import type { Repository, SelectQueryBuilder } from 'typeorm';
 import type { Transaction } from '../database/transactions.service.js';
 import { AuditEventEntity } from './audit-event.entity.js';
 
@@ -11,6 +11,8 @@ export type NewAuditEvent = Omit<AuditEventEntity, 'id' | 'occurredAt'>;
 export interface AuditExportFilter {
   /** Events at or after this instant. */
   since?: Date;
+  /** Events before this instant. */
+  until?: Date;
   /** An action (`provision_jit`), or a prefix before `_` (`provision` also matches `provision_jit`). */
   eventType?: string;
   /** The actor's display name or subject. */
@@ -18,6 +20,35 @@ export interface AuditExportFilter {
   /** Only the newest this many. */
   limit?: number;
 }
+
+/**
+ * Where an event stands in the trail's one total order, (occurred_at, id): its time as PostgreSQL
+ * holds it, to the microsecond (`2026-01-02T03:04:05.123456Z`; a JS Date would keep milliseconds
+ * and repeat or skip events), and its id. Compared by value, so it holds after its event is pruned.
+ */
+export interface AuditPosition {
+  occurredAt: string;
+  id: string;
+}
+
+/** An event read in the trail's order, with its position. */
+export interface PositionedAuditEvent {
+  event: AuditEventEntity;
+  position: AuditPosition;
+}
+
+/** What the database says about the transactions that may still add events (see readHorizon). */
+export interface AuditHorizonReading {
+  /** The start of the oldest open transaction, or the database's clock when none is open, less the margin. */
+  horizon: string;
+  /** The oldest open transaction of the service: when it started, how long ago, and its session. */
+  oldestOpen: { startedAt: string; ageMs: number; pid: number } | null;
+  /** Sessions of the service whose transactions this connection's role may not see. */
+  unseenSessions: number;
+}
+
+/** A timestamptz as text in UTC, to the microsecond: what AuditPosition holds. */
+const exactTime = (expression: string) => `to_char((${expression}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /** The audit trail's queries: appends inside the caller's transaction, the export's reads, and the prune. */
 @Injectable()
@@ -63,8 +94,85 @@ export class AuditRepository {
    * taken through a JS Date would lose PostgreSQL's microseconds and skip or repeat events.
    */
   listNewestFirst(filter: AuditExportFilter, page: { afterId?: string; take: number }): Promise<AuditEventEntity[]> {
+    const query = this.filtered(filter);
+    if (page.afterId !== undefined) {
+      query.andWhere(
+        '(event.occurred_at, event.id) < (SELECT cursor_event.occurred_at, cursor_event.id FROM audit_events cursor_event WHERE cursor_event.id = :afterId)',
+        { afterId: page.afterId },
+      );
+    }
+    return query.orderBy('event.occurred_at', 'DESC').addOrderBy('event.id', 'DESC').limit(page.take).getMany();
+  }
+
+  /**
+   * One page of matching events, oldest first (ties on time broken by id), strictly after `after`
+   * and strictly before the instant `before` (exact time text, as AuditPosition holds it).
+   */
+  async listOldestFirst(
+    filter: AuditExportFilter,
+    page: { after?: AuditPosition; before?: string; take: number },
+  ): Promise<PositionedAuditEvent[]> {
+    const query = this.filtered(filter).addSelect(exactTime('event.occurred_at'), 'position_time');
+    if (page.after !== undefined) {
+      // The first condition alone can use the index on occurred_at; the second decides ties.
+      query
+        .andWhere('event.occurred_at >= CAST(:afterTime AS timestamptz)')
+        .andWhere('(event.occurred_at, event.id) > (CAST(:afterTime AS timestamptz), CAST(:afterId AS uuid))', {
+          afterTime: page.after.occurredAt,
+          afterId: page.after.id,
+        });
+    }
+    if (page.before !== undefined) query.andWhere('event.occurred_at < CAST(:before AS timestamptz)', { before: page.before });
+    const { entities, raw } = await query
+      .orderBy('event.occurred_at', 'ASC')
+      .addOrderBy('event.id', 'ASC')
+      .limit(page.take)
+      .getRawAndEntities<{ event_id: string; position_time: string }>();
+    const times = new Map(raw.map((row) => [row.event_id, row.position_time]));
+    return entities.map((event) => ({ event, position: { occurredAt: times.get(event.id) as string, id: event.id } }));
+  }
+
+  /**
+   * The instant before which no event can still appear. An event's time is its transaction's start
+   * (occurred_at defaults to now()), so a transaction still open may yet commit events older than
+   * ones already visible; none can be older than the start of the oldest transaction open now.
+   * The sessions counted are those named as this one is (application_name: the service's and the
+   * CLI's connections), as pg_stat_activity shows them to this role; one whose details it hides
+   * is counted in `unseenSessions`. `marginMs` covers a transaction whose start is not shown yet.
+   * Run it as its own statement before the read it bounds, so that read's snapshot is the later one.
+   */
+  async readHorizon(marginMs: number): Promise<AuditHorizonReading> {
+    const [reading]: { horizon: string; oldest: string | null; age_ms: number | null; pid: number | null; unseen: number }[] =
+      await this.events.query(
+        `SELECT ${exactTime(`least(now(), min(activity.xact_start)) - $1 * interval '1 millisecond'`)} AS "horizon",
+                ${exactTime('min(activity.xact_start)')} AS "oldest",
+                (extract(epoch FROM now() - min(activity.xact_start)) * 1000)::bigint AS "age_ms",
+                (array_agg(activity.pid ORDER BY activity.xact_start) FILTER (WHERE activity.xact_start IS NOT NULL))[1] AS "pid",
+                (count(*) FILTER (WHERE activity.state IS NULL OR activity.state = 'disabled'))::int AS "unseen"
+           FROM pg_stat_activity activity
+          WHERE activity.datname = current_database()
+            AND activity.application_name = current_setting('application_name')
+            AND activity.pid <> pg_backend_pid()`,
+        [marginMs],
+      );
+    return {
+      horizon: reading.horizon,
+      oldestOpen: reading.oldest === null ? null : { startedAt: reading.oldest, ageMs: Number(reading.age_ms), pid: Number(reading.pid) },
+      unseenSessions: Number(reading.unseen),
+    };
+  }
+
+  /** Whether the instant (exact time text) is after the database's clock. */
+  async isAfterNow(instant: string): Promise<boolean> {
+    const [{ after }]: { after: boolean }[] = await this.events.query(`SELECT CAST($1 AS timestamptz) > now() AS "after"`, [instant]);
+    return after;
+  }
+
+  /** The events that match `filter`, in no order yet. */
+  private filtered(filter: AuditExportFilter): SelectQueryBuilder<AuditEventEntity> {
     const query = this.events.createQueryBuilder('event');
     if (filter.since !== undefined) query.andWhere('event.occurred_at >= :since', { since: filter.since });
+    if (filter.until !== undefined) query.andWhere('event.occurred_at < :until', { until: filter.until });
     if (filter.eventType !== undefined) {
       query.andWhere('(event.action = :eventType OR starts_with(event.action, :eventTypePrefix))', {
         eventType: filter.eventType,
@@ -74,12 +182,6 @@ export class AuditRepository {
     if (filter.user !== undefined) {
       query.andWhere('(event.actor = :user OR event.actor_subject = :user)', { user: filter.user });
     }
-    if (page.afterId !== undefined) {
-      query.andWhere(
-        '(event.occurred_at, event.id) < (SELECT cursor_event.occurred_at, cursor_event.id FROM audit_events cursor_event WHERE cursor_event.id = :afterId)',
-        { afterId: page.afterId },
-      );
-    }
-    return query.orderBy('event.occurred_at', 'DESC').addOrderBy('event.id', 'DESC').limit(page.take).getMany();
+    return query;
   }
 }

@@ -1,16 +1,44 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../auth/actor.js';
 import { decodeCursor, encodeCursor } from '../common/page-cursor.js';
 import { type Transaction, Transactions } from '../database/transactions.service.js';
 import type { AuditOutcome } from './audit-event.entity.js';
 import { type AuditEventExportDto, toAuditEventExport } from './audit-event-export.dto.js';
-import { type AuditExportFilter, AuditRepository, type NewAuditEvent } from './audit.repository.js';
+import { type AuditExportFilter, type AuditPosition, AuditRepository, type NewAuditEvent } from './audit.repository.js';
 
-export type { AuditExportFilter } from './audit.repository.js';
+export type { AuditExportFilter, AuditPosition } from './audit.repository.js';
 
 /** Events read per query during an export: memory stays flat however long the trail is. */
 export const EXPORT_BATCH_SIZE = 500;
+/**
+ * A settled read stops this far before the start of the oldest open transaction (or the clock):
+ * room for a transaction that has begun but does not show in pg_stat_activity yet.
+ */
+export const SETTLE_MARGIN_MS = 1_000;
+/** A transaction open this long is named on the status line: it holds back every newer event. */
+export const LONG_TRANSACTION_MS = 60_000;
+
+/** Events in the trail's order, and the position of the last: what a reader that resumes stores. */
+export interface AuditEventBatch {
+  events: AuditEventExportDto[];
+  last: AuditPosition;
+}
+
+export interface AuditStreamOptions {
+  /** Continue strictly after this position (a stored cursor). */
+  after?: AuditPosition;
+  /**
+   * Read only events that can no longer be joined by older ones (see AuditRepository.readHorizon):
+   * for a reader that stores its position, which must never pass an event that commits late.
+   */
+  settled: boolean;
+  /** Keep reading every `intervalMs` until `signal` aborts. */
+  follow?: { intervalMs: number; signal: AbortSignal };
+  /** Why events are held back, when that changes (null once they flow again). */
+  onHold?: (reason: string | null) => void;
+}
 
 /** The audit action of a prune: written after it, so it is never among the events it removes. */
 export const PRUNE_AUDIT_ACTION = 'prune_audit_log';
@@ -137,5 +165,65 @@ export class AuditService {
       remaining -= batch.length;
       afterId = batch[batch.length - 1].id;
     }
+  }
+
+  /**
+   * The events that match `filter`, oldest first, in batches of at most EXPORT_BATCH_SIZE: each
+   * batch is read once the caller has taken the previous one, so a caller that stores `last`
+   * after writing a batch resumes exactly there. With `follow`, events recorded later come as they
+   * commit, until the signal aborts (between two batches, never inside one).
+   */
+  async *streamEvents(filter: AuditExportFilter, options: AuditStreamOptions): AsyncGenerator<AuditEventBatch> {
+    let after = options.after;
+    let held: string | null = null;
+    const signal = options.follow?.signal;
+    while (!signal?.aborted) {
+      const horizon = options.settled ? await this.settledHorizon() : { before: undefined, hold: null };
+      if (horizon.hold !== held) {
+        held = horizon.hold;
+        options.onHold?.(held);
+      }
+      if (horizon.before !== null) {
+        for (;;) {
+          const page = await this.events.listOldestFirst(filter, { after, before: horizon.before, take: EXPORT_BATCH_SIZE });
+          if (page.length > 0) {
+            after = page[page.length - 1].position;
+            yield { events: page.map((row) => toAuditEventExport(row.event)), last: after };
+          }
+          if (page.length < EXPORT_BATCH_SIZE || signal?.aborted) break;
+        }
+      }
+      if (options.follow === undefined) return;
+      await sleep(options.follow.intervalMs, undefined, { signal: options.follow.signal }).catch(() => undefined);
+    }
+  }
+
+  /** Whether `position` lies after the database's clock: no event of this trail can be there. */
+  isAfterNow(position: AuditPosition): Promise<boolean> {
+    return this.events.isAfterNow(position.occurredAt);
+  }
+
+  /**
+   * Where a settled read stops (`before`, exclusive), or null with the reason when it cannot go on:
+   * a session of the service whose transactions this role may not see could commit anything.
+   */
+  private async settledHorizon(): Promise<{ before: string | null; hold: string | null }> {
+    const reading = await this.events.readHorizon(SETTLE_MARGIN_MS);
+    if (reading.unseenSessions > 0) {
+      return {
+        before: null,
+        hold:
+          `${reading.unseenSessions} session(s) of this service belong to a role whose transactions this database role may not see, ` +
+          'so newer events are held back until they close. Run the export as a member of the service\'s role, or grant it pg_read_all_stats',
+      };
+    }
+    const open = reading.oldestOpen;
+    return {
+      before: reading.horizon,
+      hold:
+        open !== null && open.ageMs > LONG_TRANSACTION_MS
+          ? `a transaction open since ${open.startedAt} (pid ${open.pid}) holds back the events recorded after it began, until it ends`
+          : null,
+    };
   }
 }

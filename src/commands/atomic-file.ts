@@ -6,7 +6,7 @@ import type { TextSink } from './json-array.js';
 /** Text is collected up to this size before it is written, so small chunks cost no system call each. */
 const WRITE_BUFFER_CHARS = 64 * 1024;
 /** Audit exports name people and addresses: readable by the owner only, like a credentials file. */
-const FILE_MODE = 0o600;
+export const FILE_MODE = 0o600;
 
 /**
  * Writes a file through `produce` so that it appears complete or not at all: the text goes to a
@@ -51,7 +51,8 @@ export async function writeFileAtomically<T>(path: string, produce: (write: Text
   }
 }
 
-function cannotWrite(path: string, folder: string, error: NodeJS.ErrnoException): string {
+/** Why `path`, in `folder`, cannot be written, in words that say what to change. */
+export function cannotWrite(path: string, folder: string, error: NodeJS.ErrnoException): string {
   if (error.code === 'ENOENT') return `Cannot write ${path}: the folder ${folder} does not exist`;
   if (error.code === 'EISDIR') return `Cannot write ${path}: it is a folder`;
   if (error.code === 'EACCES' || error.code === 'EPERM') return `Cannot write ${path}: no permission to create files in ${folder}`;

@@ -1,4 +1,7 @@
 import { once } from 'node:events';
+import { fsync } from 'node:fs';
+import { promisify } from 'node:util';
+import { syncIfPossible } from './durable-write.js';
 
 /** Space between table columns. */
 const COLUMN_GAP = '  ';
@@ -49,5 +52,16 @@ export class CliOutput {
   /** Raw text on stdout, waiting while the reader is behind (a large export into a pipe). */
   async write(chunk: string): Promise<void> {
     if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+  }
+
+  /**
+   * Raw text on stdout, resolved once it has left the process and, when stdout is a file
+   * (`>> audit.ndjson`), reached the disk: what may be counted as written.
+   */
+  async writeDurably(chunk: string): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      process.stdout.write(chunk, (error) => (error ? reject(error) : resolve()));
+    });
+    await syncIfPossible(() => promisify(fsync)(process.stdout.fd));
   }
 }

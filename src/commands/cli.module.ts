@@ -11,6 +11,7 @@ import { RunnersModule } from '../runners/runners.module.js';
 import { CheckPolicyCommand } from './check-policy.command.js';
 import { CleanupStaleRunnersCommand } from './cleanup-stale-runners.command.js';
 import { CliJobLease } from './cli-job-lease.service.js';
+import { CloudEventsExport } from './cloud-events-export.service.js';
 import { ExportAuditLogCommand } from './export-audit-log.command.js';
 import { InitDbCommand } from './init-db.command.js';
 import { ListRunnersCommand } from './list-runners.command.js';
@@ -51,6 +52,7 @@ export class CliModule {
         SyncGithubCommand,
         CleanupStaleRunnersCommand,
         ExportAuditLogCommand,
+        CloudEventsExport,
         PruneAuditLogCommand,
         CheckPolicyCommand,
         SuspendIdentityCommand,

@@ -3,6 +3,7 @@ import { readInstant } from '../common/instant.js';
 import { InvalidOptionValue } from './cli-errors.js';
 
 const WHOLE_NUMBER = /^\d+$/;
+const DECIMAL_NUMBER = /^\d+(\.\d+)?$/;
 
 /** A whole number >= min, for --hours and --limit. */
 export function parseWholeNumber(value: string, min: number, example: string): number {
@@ -11,6 +12,15 @@ export function parseWholeNumber(value: string, min: number, example: string): n
     throw new InvalidOptionValue(`Give a whole number of at least ${min}, e.g. ${example}.`);
   }
   return number;
+}
+
+/** A number of seconds within `range`, fractions allowed (`0.5`), for pauses such as --interval. */
+export function parseSeconds(value: string, range: { min: number; max: number }, example: string): number {
+  const seconds = DECIMAL_NUMBER.test(value) ? Number(value) : Number.NaN;
+  if (!(seconds >= range.min && seconds <= range.max)) {
+    throw new InvalidOptionValue(`Give a number of seconds from ${range.min} to ${range.max}, e.g. ${example}.`);
+  }
+  return seconds;
 }
 
 /** `2026-01-01` (midnight UTC) or an ISO 8601 date-time with its zone: see readInstant. */

@@ -123,6 +123,16 @@ export interface RateLimitSettings {
   perIdentityPerMinute: number;
 }
 
+/** The audit trail as exported for other systems (`export-audit-log --format cloudevents`). */
+export interface AuditSettings {
+  /**
+   * AUDIT_EVENT_SOURCE: each CloudEvent's `source`, an absolute URI naming this service's trail
+   * (default `urn:runner-token-service:<GITHUB_ORG>`). With the event's id it is what a SIEM
+   * dedupes on, so it stays the same from one export to the next.
+   */
+  eventSource: string;
+}
+
 export interface AppConfig {
   app: AppSettings;
   metrics: MetricsSettings;
@@ -132,6 +142,7 @@ export interface AppConfig {
   runners: RunnerSettings;
   scheduler: SchedulerSettings;
   rateLimit: RateLimitSettings;
+  audit: AuditSettings;
 }
 
 /** Nest injection token for the AppConfig object. */

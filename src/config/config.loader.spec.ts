@@ -237,6 +237,29 @@ describe('rate limits', () => {
   });
 });
 
+describe('AUDIT_EVENT_SOURCE', () => {
+  const database = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/rts' };
+
+  it('defaults to urn:runner-token-service:<GITHUB_ORG>, or without the org when GITHUB_ORG is not set or not a login', () => {
+    expect(loadConfig(productionEnv()).audit).toEqual({ eventSource: 'urn:runner-token-service:my-org' });
+    expect(loadConfig({ ...database, GITHUB_ORG: 'acme' }, { scope: 'database' }).audit.eventSource).toBe('urn:runner-token-service:acme');
+    expect(loadConfig(database, { scope: 'database' }).audit.eventSource).toBe('urn:runner-token-service');
+    expect(loadConfig({ ...database, GITHUB_ORG: 'not an org' }, { scope: 'database' }).audit.eventSource).toBe('urn:runner-token-service');
+  });
+
+  it('takes an absolute URI', () => {
+    for (const source of ['https://rts.example.com/eu', 'urn:rts:prod', '  urn:rts:trimmed  ']) {
+      expect(loadConfig({ ...database, AUDIT_EVENT_SOURCE: source }, { scope: 'database' }).audit.eventSource).toBe(source.trim());
+    }
+  });
+
+  it.each(['runner-token-service', '/relative/path', 'urn:has space', 'https://'])('refuses %j, saying what it takes', (source) => {
+    expect(problemsOf({ ...database, AUDIT_EVENT_SOURCE: source }, { scope: 'database' })).toEqual([
+      `AUDIT_EVENT_SOURCE must be an absolute URI such as urn:runner-token-service:prod-eu or https://rts.example.com (got "${source}")`,
+    ]);
+  });
+});
+
 describe('runners this service did not issue, and JIT start timeout', () => {
   it('defaults to reporting foreign runners, no known names, and 60 minutes to start a JIT runner', () => {
     expect(loadConfig(productionEnv()).runners).toMatchObject({ jitStartTimeoutMinutes: 60, knownRunnerNames: [], foreignRunners: 'report' });

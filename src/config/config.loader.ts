@@ -12,6 +12,7 @@ import type {
   SchedulerSettings,
 } from './app-config.js';
 import { FOREIGN_RUNNER_POLICIES, type ForeignRunnerPolicy } from './app-config.js';
+import { GITHUB_ORG_LOGIN, readAudit } from './audit-settings.js';
 import { type Env, EnvReader, isLoopbackHost } from './env-reader.js';
 import { readGithub } from './github-config.loader.js';
 import { readKnownRunnerNames } from './known-runner-names.js';
@@ -116,8 +117,9 @@ export function loadConfig(env: Env, options: LoadOptions = {}): AppConfig {
   const scheduler = readScheduler(reader);
   const metrics = readMetrics(reader, app.port);
   const rateLimit = readRateLimit(reader, demo);
+  const audit = readAudit(reader);
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
-  return { app, metrics, database, auth, github, runners, scheduler, rateLimit };
+  return { app, metrics, database, auth, github, runners, scheduler, rateLimit, audit };
 }
 
 /** The demo serves one person on loopback: no limits unless asked for. */

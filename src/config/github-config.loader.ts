@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { GithubConfig } from './app-config.js';
+import { GITHUB_ORG_LOGIN } from './audit-settings.js';
 import type { EnvReader } from './env-reader.js';
 
 /** The GitHub App and organization settings (GITHUB_*, RUNNER_SYSTEM_LABELS), read for loadConfig. */
@@ -46,6 +47,9 @@ export function readGithub(reader: EnvReader, demo: boolean): GithubConfig {
   const installationId = reader.integer('GITHUB_APP_INSTALLATION_ID', undefined, { min: 1 });
   const org = reader.string('GITHUB_ORG');
   if (!org) reader.problem('GITHUB_ORG', 'is required: the organization runners are registered in');
+  else if (!GITHUB_ORG_LOGIN.test(org)) {
+    reader.problem('GITHUB_ORG', 'must be a GitHub organization login (letters, digits and -)');
+  }
   else if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(org)) {
     reader.problem('GITHUB_ORG', 'must be a GitHub organization login (letters, digits and -)');
   }

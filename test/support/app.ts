@@ -11,6 +11,7 @@ import type { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
 import type { AppConfig, AppSettings, GithubConfig, RateLimitSettings, RunnerSettings, SchedulerSettings } from '../../src/config/app-config.js';
 import { DEFAULT_GITHUB_LIMITS, DEFAULT_RUNNER_SETTINGS, DEFAULT_SCHEDULER_SETTINGS, RATE_LIMITS_OFF } from '../../src/config/config.loader.js';
+import { DEFAULT_AUDIT_EVENT_SOURCE } from '../../src/config/audit-settings.js';
 import { configureApp } from '../../src/configure-app.js';
 import type { SchemaMode } from '../../src/database/schema.js';
 import { GithubSimulator } from '../../src/github/simulator/github-simulator.js';
@@ -92,6 +93,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     runners: { ...DEFAULT_RUNNER_SETTINGS, ...options.runners },
     scheduler: { ...DEFAULT_SCHEDULER_SETTINGS, enabled: false, ...options.scheduler },
     rateLimit: { ...RATE_LIMITS_OFF, ...options.rateLimit },
+    audit: { eventSource: DEFAULT_AUDIT_EVENT_SOURCE },
   };
   const logs = new LineCollector();
   const app = await NestFactory.create(AppModule.forRoot(config, { schema: options.schema ?? 'migrate', logDestination: logs }), {

@@ -29,14 +29,15 @@ export function cli(config: AppConfig, ...args: string[]): Promise<CliResult> {
 export async function cliWith(options: RunCliOptions, config: AppConfig, ...args: string[]): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
+  // Like a stream, the callback of a write (if any) is called once the chunk is taken.
+  const capture = (append: (text: string) => void) => (chunk: string | Uint8Array, encodingOrCallback?: unknown, callback?: unknown) => {
+    append(chunk.toString());
+    const done = typeof encodingOrCallback === 'function' ? encodingOrCallback : callback;
+    if (typeof done === 'function') process.nextTick(done);
     return true;
-  });
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  });
+  };
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation(capture((text) => (stdout += text)) as typeof process.stdout.write);
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation(capture((text) => (stderr += text)) as typeof process.stderr.write);
   try {
     const code = await runCli(['node', 'cli.js', ...args], config, options);
     return { code, stdout, stderr };
