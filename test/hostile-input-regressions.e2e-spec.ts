@@ -42,4 +42,18 @@ describe('hostile input: found by the property-based test (e2e)', () => {
     });
     expect(errorsLogged()).toEqual([]);
   });
+
+  it('refuses text with a lone surrogate, which jsonb cannot hold, with 400', async () => {
+    // Found as {"rule":"\ud800"} on POST /admin/identities/resume: the audit event's jsonb refused it.
+    const response = await request(t.server)
+      .post('/api/v1/runners/jit')
+      .set('content-type', 'application/json')
+      .send('{"runner_name":"surrogate-1","labels":["\\ud800"]}')
+      .expect(400);
+    expect(response.body.error).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { violations: [{ field: 'labels.0', message: 'labels.0 must be valid Unicode text (it has a lone surrogate)' }] },
+    });
+    expect(errorsLogged()).toEqual([]);
+  });
 });

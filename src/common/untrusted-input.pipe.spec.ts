@@ -40,6 +40,17 @@ describe('UntrustedInputPipe', () => {
     ]);
   });
 
+  it('refuses a lone surrogate anywhere (jsonb refuses "\\ud800"), and lets a pair through', () => {
+    expect(violationsOf(() => pipe.transform({ rule: '\ud800' }, body))).toEqual([
+      { field: 'rule', message: 'rule must be valid Unicode text (it has a lone surrogate)' },
+    ]);
+    expect(violationsOf(() => pipe.transform({ labels: ['ok', 'x\udc00'] }, body))).toEqual([
+      { field: 'labels.1', message: 'labels.1 must be valid Unicode text (it has a lone surrogate)' },
+    ]);
+    const paired = { reason: 'rocket \ud83d\ude80' };
+    expect(pipe.transform(paired, body)).toBe(paired);
+  });
+
   it(`refuses arrays and objects nested more than ${MAX_INPUT_DEPTH} levels deep, by their first field, without recursing`, () => {
     expect(violationsOf(() => pipe.transform({ labels: nested(MAX_INPUT_DEPTH) }, body))).toEqual([
       { field: 'labels', message: `labels nests arrays and objects more than ${MAX_INPUT_DEPTH} levels deep` },

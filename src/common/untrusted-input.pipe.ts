@@ -12,6 +12,8 @@ interface Violation {
   message: string;
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** The first thing in `value` no handler should see, walked without recursion. */
 function findViolation(value: unknown, root: string): Violation | undefined {
   const pending: { value: unknown; field: string; depth: number }[] = [{ value, field: root, depth: 0 }];
@@ -21,6 +23,10 @@ function findViolation(value: unknown, root: string): Violation | undefined {
       // PostgreSQL text and jsonb cannot hold it: the query would fail, not answer.
       if (next.value.includes('\u0000')) {
         return { field: field || 'request', message: `${field || 'The request'} must not contain the NUL character (\\u0000)` };
+      }
+      // A lone UTF-16 surrogate (JSON's "\ud800") is no character: UTF-8 text and jsonb refuse it.
+      if (LONE_SURROGATE.test(next.value)) {
+        return { field: field || 'request', message: `${field || 'The request'} must be valid Unicode text (it has a lone surrogate)` };
       }
       continue;
     }
@@ -39,7 +45,7 @@ function findViolation(value: unknown, root: string): Violation | undefined {
 
 /**
  * Runs before validation on every body, query and path parameter: refuses text with a NUL character
- * and arrays or objects nested past MAX_INPUT_DEPTH with 400 VALIDATION_FAILED, in the shape of every
+ * or a lone surrogate, and arrays or objects nested past MAX_INPUT_DEPTH with 400 VALIDATION_FAILED, in the shape of every
  * other validation error. The caller (a custom decorator's value) is not input.
  */
 export class UntrustedInputPipe implements PipeTransform {
