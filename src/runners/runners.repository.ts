@@ -3,6 +3,8 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { In, IsNull, Not, QueryFailedError, type Repository, type SelectQueryBuilder } from 'typeorm';
 import type { Actor } from '../auth/actor.js';
 import { UUID_PATTERN } from '../common/text.js';
+import { randomUUID } from 'node:crypto';
+import type { AuditStatement } from '../audit/audit.service.js';
 import type { Transaction } from '../database/transactions.service.js';
 import { RunnerEntity, type RunnerStatus, TERMINAL_STATUSES, UQ_RUNNERS_NAME_ACTIVE } from './runner.entity.js';
 
@@ -71,6 +73,24 @@ export interface RunnerObservation {
   expectedStatus: RunnerStatus;
   expectedGithubRunnerId: number | null;
 }
+
+/**
+ * The audit event that goes with a change, as SQL (AuditService.statement): written once per row of
+ * the CTE `source`, with parameters numbered from `firstParam`; `runnerId` is the changed row's.
+ */
+export type RecordChange = (runnerId: string, firstParam: number, source: string) => AuditStatement;
+
+/** The columns of RunnerChange, as the database names them. */
+const CHANGE_COLUMNS: Record<keyof RunnerChange, string> = {
+  status: 'status',
+  busy: 'busy',
+  githubRunnerId: 'github_runner_id',
+  failureCode: 'failure_code',
+  failureReason: 'failure_reason',
+  expiresAt: 'expires_at',
+  lastSeenAt: 'last_seen_at',
+  deletedAt: 'deleted_at',
+};
 
 /** True when an insert or update collided with another live runner's name. */
 export function isNameTaken(error: unknown): boolean {
@@ -248,6 +268,70 @@ export class RunnersRepository {
     return tx.save(tx.create(RunnerEntity, { busy: false, githubRunnerIdFloor, ...runner }));
   }
 
+  /**
+   * insert, and its audit event written by the same statement (`record`): one round trip instead of
+   * two, and no ORM bookkeeping on the provisioning path.
+   */
+  async insertRecorded(tx: Transaction, runner: NewRunner, record: RecordChange): Promise<RunnerEntity> {
+    const githubRunnerIdFloor = runner.kind === 'registration_token' ? await this.highestGithubRunnerId(tx) : null;
+    const id = randomUUID();
+    const values = [
+      id,
+      runner.name,
+      runner.kind,
+      runner.status,
+      false,
+      runner.ephemeral,
+      runner.labels,
+      runner.runnerGroupId,
+      githubRunnerIdFloor,
+      runner.ownerIssuer,
+      runner.ownerSubject,
+      runner.ownerName,
+      runner.policyRule,
+    ];
+    const event = record(id, values.length + 1, 'inserted');
+    const [row] = (await tx.query(
+      `WITH inserted AS (
+         INSERT INTO "runners" ("id", "name", "kind", "status", "busy", "ephemeral", "labels", "runner_group_id",
+           "github_runner_id_floor", "owner_issuer", "owner_subject", "owner_name", "policy_rule")
+         VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')})
+         RETURNING "created_at", "updated_at"),
+       recorded AS (${event.sql})
+       SELECT "created_at", "updated_at" FROM inserted`,
+      [...values, ...event.params],
+    )) as { created_at: Date; updated_at: Date }[];
+    return Object.assign(new RunnerEntity(), {
+      id,
+      name: runner.name,
+      kind: runner.kind,
+      status: runner.status,
+      busy: false,
+      ephemeral: runner.ephemeral,
+      labels: runner.labels,
+      runnerGroupId: runner.runnerGroupId,
+      githubRunnerId: null,
+      githubRunnerIdFloor,
+      ownerIssuer: runner.ownerIssuer,
+      ownerSubject: runner.ownerSubject,
+      ownerName: runner.ownerName,
+      policyRule: runner.policyRule,
+      failureCode: null,
+      failureReason: null,
+      expiresAt: null,
+      jobRepository: null,
+      jobRunId: null,
+      jobRunAttempt: null,
+      jobId: null,
+      jobConclusion: null,
+      removalReason: null,
+      lastSeenAt: null,
+      deletedAt: null,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    } satisfies RunnerEntity);
+  }
+
   /** The highest GitHub runner id in the table (of any row, deleted ones too), or null. */
   private async highestGithubRunnerId(tx: Transaction): Promise<number | null> {
     const [row] = (await tx.query('SELECT max("github_runner_id") AS "highest" FROM "runners"')) as { highest: string | null }[];
@@ -271,6 +355,38 @@ export class RunnersRepository {
       change,
     );
     return Boolean(result.affected);
+  }
+
+  /**
+   * updateWhilePending, and its audit event (`record`) written by the same statement only when the
+   * change was applied. One statement: `tx` may be Transactions.singleStatement.
+   */
+  async updateWhilePendingRecorded(
+    tx: Transaction,
+    id: string,
+    githubRunnerId: number | null,
+    change: RunnerChange,
+    record: RecordChange,
+  ): Promise<boolean> {
+    const entries = Object.entries(change).filter(([, value]) => value !== undefined) as [keyof RunnerChange, unknown][];
+    const params: unknown[] = [id, ...entries.map(([, value]) => value)];
+    const assignments = entries.map(([key], i) => `"${CHANGE_COLUMNS[key]}" = $${i + 2}`);
+    let owned = '"github_runner_id" IS NULL';
+    if (githubRunnerId !== null) {
+      params.push(githubRunnerId);
+      owned = `"github_runner_id" = $${params.length}`;
+    }
+    const event = record(id, params.length + 1, 'changed');
+    const [row] = (await tx.query(
+      `WITH changed AS (
+         UPDATE "runners" SET ${[...assignments, '"updated_at" = CURRENT_TIMESTAMP'].join(', ')}
+         WHERE "id" = $1 AND "status" = 'pending' AND ${owned}
+         RETURNING "id"),
+       recorded AS (${event.sql})
+       SELECT count(*)::int AS "changed" FROM changed`,
+      [...params, ...event.params],
+    )) as { changed: number }[];
+    return row.changed > 0;
   }
 
   /**
