@@ -22,7 +22,9 @@
  * scenario. Exit code 0 when the run completed (met or not), 1 when it failed, 2 on a bad start.
  *
  * Options (environment): BENCH_DATABASE_URL, BENCH_ROUNDS (default 3), BENCH_SECONDS (per measured
- * slice, default 5), BENCH_CPU_PROF=<dir> (runs the OIDC service under node --cpu-prof, profiles there).
+ * slice, default 5), BENCH_CPU_PROF=<dir> (runs both services under node --cpu-prof, profiles there),
+ * BENCH_ONLY=<groups> (comma-separated, of listing, jit, memory, startup, sync, demo: run only those; for
+ * profiling and for trying a change, never for the table in the README).
  */
 import { spawn } from 'node:child_process';
 import { createPrivateKey, randomBytes } from 'node:crypto';
@@ -35,12 +37,16 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import pg from 'pg';
-import { checkDist, DEFAULT_DATABASE_URL, round } from './support.mjs';
+import { checkDist, DEFAULT_DATABASE_URL, githubKinds, round } from './support.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = new URL('./results/latest.json', import.meta.url);
 const REQUIRED_DIST_FILES = ['main.js', 'cli.js', 'github/simulator/standalone.js'];
 
+const GROUPS = ['listing', 'jit', 'memory', 'startup', 'sync', 'demo'];
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
+for (const group of ONLY) if (!GROUPS.includes(group)) fail(`BENCH_ONLY: unknown group "${group}" (one of ${GROUPS.join(', ')})`);
+const only = (group) => ONLY.length === 0 || ONLY.includes(group);
 const ROUNDS = positive('BENCH_ROUNDS', 3);
 const SLICE_SECONDS = positive('BENCH_SECONDS', 5);
 const CONNECTIONS = 32;
@@ -381,7 +387,7 @@ async function main() {
     const profileDir = process.env.BENCH_CPU_PROF;
     const startService = async (name, auth) => {
       const port = await freePort();
-      const args = [...(profileDir && auth ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), join(ROOT, 'dist/main.js')];
+      const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), join(ROOT, 'dist/main.js')];
       const proc = start(name, args, { env: serviceEnv(port, auth), cwd: workDir, quiet: true });
       const url = `http://127.0.0.1:${port}`;
       const ms = await firstOk(`${url}/readyz`, performance.now(), proc);
@@ -426,206 +432,240 @@ async function main() {
     onService(await load(`${unauthenticated.url}${LIST_PATH}`, { seconds: 2 }));
     const afterStart = rssMiB(service.proc);
     // Memory, first point: after 20,000 mixed requests (three listings to one JIT provisioning).
-    await mixed(MEMORY_FIRST - served);
+    if (only('memory')) await mixed(MEMORY_FIRST - served);
     const rssFirst = rssMiB(service.proc);
     say(`RSS ${round(afterStart)} MiB after start, ${round(rssFirst)} MiB after ${served} requests`);
 
-    // --- Listing vs the bare endpoint, and with authentication off, alternating.
-    const listing = { bare: [], auth: [], noauth: [] };
-    for (let round_ = 0; round_ < ROUNDS; round_++) {
-      listing.bare.push(await load(bareUrl, { seconds: SLICE_SECONDS }));
-      listing.auth.push(onService(await load(`${service.url}${LIST_PATH}`, { seconds: SLICE_SECONDS, headers: auth })));
-      listing.noauth.push(await load(`${unauthenticated.url}${LIST_PATH}`, { seconds: SLICE_SECONDS }));
-      say(`listing round ${round_ + 1}: bare ${round(listing.bare.at(-1).rps, 0)}/s, auth ${round(listing.auth.at(-1).rps, 0)}/s, no auth ${round(listing.noauth.at(-1).rps, 0)}/s`);
-    }
-    const listRatios = listing.auth.map((r, i) => r.rps / listing.bare[i].rps);
-    const listP99 = median(listing.auth.map((r) => r.p99));
-    const listErrors = listing.auth.reduce((sum, r) => sum + r.errors, 0);
-    judge('listing: GET /runners, 50 of 10,000 rows, 32 conns', {
-      throughput: round(median(listing.auth.map((r) => r.rps)), 0),
-      p50: median(listing.auth.map((r) => r.p50)),
-      p99: listP99,
-      reference: { name: 'bare NestJS endpoint', throughput: round(median(listing.bare.map((r) => r.rps)), 0), p50: median(listing.bare.map((r) => r.p50)), p99: median(listing.bare.map((r) => r.p99)) },
-      ratio: round(median(listRatios), 3),
-      spread: [round(Math.min(...listRatios), 3), round(Math.max(...listRatios), 3)],
-      target: '>= 0.30 of bare; p99 <= 25 ms',
-      measured: `${round(median(listRatios), 3)} of bare, p99 ${listP99} ms, ${listBytes} B answer`,
-      errors: listErrors,
-      met: median(listRatios) >= 0.3 && listP99 <= 25 && listErrors === 0,
-    });
-    const authCosts = listing.auth.map((r, i) => 1 - r.rps / listing.noauth[i].rps);
-    judge('listing with authentication off', {
-      throughput: round(median(listing.noauth.map((r) => r.rps)), 0),
-      p50: median(listing.noauth.map((r) => r.p50)),
-      p99: median(listing.noauth.map((r) => r.p99)),
-      ratio: round(median(authCosts), 3),
-      spread: [round(Math.min(...authCosts), 3), round(Math.max(...authCosts), 3)],
-      target: 'authentication costs <= 10 %',
-      measured: `authentication costs ${round(median(authCosts) * 100)} %`,
-      met: median(authCosts) <= 0.1,
-    });
+    if (only('listing')) {
+      // --- Listing vs the bare endpoint, and with authentication off, alternating.
+      const listing = { bare: [], auth: [], noauth: [], cpu: [] };
+      for (let round_ = 0; round_ < ROUNDS; round_++) {
+        listing.bare.push(await load(bareUrl, { seconds: SLICE_SECONDS }));
+        const cpuBefore = cpuMs(service.proc);
+        listing.auth.push(onService(await load(`${service.url}${LIST_PATH}`, { seconds: SLICE_SECONDS, headers: auth })));
+        listing.cpu.push((cpuMs(service.proc) - cpuBefore) / listing.auth.at(-1).requests);
+        listing.noauth.push(await load(`${unauthenticated.url}${LIST_PATH}`, { seconds: SLICE_SECONDS }));
+        say(
+          `listing round ${round_ + 1}: bare ${round(listing.bare.at(-1).rps, 0)}/s, auth ${round(listing.auth.at(-1).rps, 0)}/s ` +
+            `(${round(listing.cpu.at(-1), 2)} ms of service CPU each), no auth ${round(listing.noauth.at(-1).rps, 0)}/s`,
+        );
+      }
+      const listRatios = listing.auth.map((r, i) => r.rps / listing.bare[i].rps);
+      const listP99 = median(listing.auth.map((r) => r.p99));
+      const listErrors = listing.auth.reduce((sum, r) => sum + r.errors, 0);
+      judge('listing: GET /runners, 50 of 10,000 rows, 32 conns', {
+        throughput: round(median(listing.auth.map((r) => r.rps)), 0),
+        p50: median(listing.auth.map((r) => r.p50)),
+        p99: listP99,
+        reference: { name: 'bare NestJS endpoint', throughput: round(median(listing.bare.map((r) => r.rps)), 0), p50: median(listing.bare.map((r) => r.p50)), p99: median(listing.bare.map((r) => r.p99)) },
+        ratio: round(median(listRatios), 3),
+        spread: [round(Math.min(...listRatios), 3), round(Math.max(...listRatios), 3)],
+        target: '>= 0.30 of bare; p99 <= 25 ms',
+        measured: `${round(median(listRatios), 3)} of bare, p99 ${listP99} ms, ${round(median(listing.cpu), 2)} ms of service CPU each`,
+        cpuMsPerRequest: round(median(listing.cpu), 2),
+        answerBytes: listBytes,
+        errors: listErrors,
+        met: median(listRatios) >= 0.3 && listP99 <= 25 && listErrors === 0,
+      });
+      const authCosts = listing.auth.map((r, i) => 1 - r.rps / listing.noauth[i].rps);
+      judge('listing with authentication off', {
+        throughput: round(median(listing.noauth.map((r) => r.rps)), 0),
+        p50: median(listing.noauth.map((r) => r.p50)),
+        p99: median(listing.noauth.map((r) => r.p99)),
+        ratio: round(median(authCosts), 3),
+        spread: [round(Math.min(...authCosts), 3), round(Math.max(...authCosts), 3)],
+        target: 'authentication costs <= 10 %',
+        measured: `authentication costs ${round(median(authCosts) * 100)} %`,
+        met: median(authCosts) <= 0.1,
+      });
 
-    // --- JIT, one connection, against the same client calling the simulator directly.
-    const installationToken = await appInstallationToken(simulatorUrl, githubEnv);
-    let directCount = 0;
-    const directUrl = `${simulatorUrl}/orgs/${githubEnv.GITHUB_ORG}/actions/runners/generate-jitconfig`;
-    const directBody = () =>
-      JSON.stringify({ name: `direct-${process.pid}-${directCount++}`, runner_group_id: 1, labels: [...SYSTEM_LABELS, 'bench'] });
-    const single = { direct: [], service: [] };
-    const singleSeconds = Math.max(2, Math.round(SLICE_SECONDS * 0.6));
-    for (let round_ = 0; round_ < ROUNDS; round_++) {
-      single.direct.push(
-        await sequential(directUrl, { seconds: singleSeconds, headers: { authorization: `token ${installationToken}`, accept: 'application/vnd.github+json', 'user-agent': 'rts-bench' }, body: directBody }),
+    }
+
+    if (only('jit')) {
+      // --- JIT, one connection, against the same client calling the simulator directly.
+      const installationToken = await appInstallationToken(simulatorUrl, githubEnv);
+      let directCount = 0;
+      const directUrl = `${simulatorUrl}/orgs/${githubEnv.GITHUB_ORG}/actions/runners/generate-jitconfig`;
+      const directBody = () =>
+        JSON.stringify({ name: `direct-${process.pid}-${directCount++}`, runner_group_id: 1, labels: [...SYSTEM_LABELS, 'bench'] });
+      const single = { direct: [], service: [] };
+      const singleSeconds = Math.max(2, Math.round(SLICE_SECONDS * 0.6));
+      for (let round_ = 0; round_ < ROUNDS; round_++) {
+        single.direct.push(
+          await sequential(directUrl, { seconds: singleSeconds, headers: { authorization: `token ${installationToken}`, accept: 'application/vnd.github+json', 'user-agent': 'rts-bench' }, body: directBody }),
+        );
+        single.service.push(onService(await sequential(`${service.url}${JIT_PATH}`, { seconds: singleSeconds, headers: jitAuth, body: () => JIT_BODY })));
+        say(`JIT x1 round ${round_ + 1}: direct p50 ${round(single.direct.at(-1).p50, 2)} ms, service p50 ${round(single.service.at(-1).p50, 2)} ms`);
+      }
+      const addedP50 = single.service.map((r, i) => r.p50 - single.direct[i].p50);
+      const addedP99 = single.service.map((r, i) => r.p99 - single.direct[i].p99);
+      const singleErrors = single.service.reduce((sum, r) => sum + r.errors, 0) + single.direct.reduce((sum, r) => sum + r.errors, 0);
+      judge('POST /runners/jit, 1 connection', {
+        throughput: round(median(single.service.map((r) => r.rps)), 0),
+        p50: round(median(single.service.map((r) => r.p50)), 2),
+        p99: round(median(single.service.map((r) => r.p99)), 2),
+        reference: {
+          name: 'the simulator generate-jitconfig directly',
+          throughput: round(median(single.direct.map((r) => r.rps)), 0),
+          p50: round(median(single.direct.map((r) => r.p50)), 2),
+          p99: round(median(single.direct.map((r) => r.p99)), 2),
+        },
+        ratio: round(median(addedP50), 2),
+        ratioP99: round(median(addedP99), 2),
+        spread: [round(Math.min(...addedP50), 2), round(Math.max(...addedP50), 2)],
+        target: 'added p50 <= 3 ms, p99 <= 10 ms',
+        measured: `adds ${round(median(addedP50), 2)} ms at p50, ${round(median(addedP99), 2)} ms at p99`,
+        errors: singleErrors,
+        met: median(addedP50) <= 3 && median(addedP99) <= 10 && singleErrors === 0,
+      });
+
+      // --- JIT at 32 connections; GitHub requests per provisioning from the simulator's log.
+      const githubBefore = (await simulatorRequests(simulatorUrl)).length;
+      const cpuBefore = cpuMs(service.proc);
+      const many = [];
+      for (let round_ = 0; round_ < ROUNDS; round_++) {
+        many.push(onService(await load(`${service.url}${JIT_PATH}`, { seconds: SLICE_SECONDS, method: 'POST', headers: jitAuth, body: JIT_BODY })));
+        say(`JIT x32 round ${round_ + 1}: ${round(many.at(-1).rps, 0)}/s, p50 ${many.at(-1).p50} ms, ${many.at(-1).errors} errors`);
+      }
+      const cpuPerJit = (cpuMs(service.proc) - cpuBefore) / many.reduce((sum, r) => sum + r.requests, 0);
+      const githubDuring = (await simulatorRequests(simulatorUrl)).slice(githubBefore);
+      const githubPerJit = githubDuring.length / many.reduce((sum, r) => sum + r.requests - r.errors, 0);
+      const manyRps = many.map((r) => r.rps);
+      // What an error was, when there were errors: the answer of one failing request sent the same way.
+      let sampleError;
+      if (many.some((r) => r.errors > 0)) {
+        const answers = await Promise.all(
+          Array.from({ length: CONNECTIONS * 2 }, () => send(`${service.url}${JIT_PATH}`, 'POST', JSON.parse(JIT_BODY), jitAuth)),
+        );
+        const failed = answers.find((a) => a.status !== 201);
+        sampleError = failed ? `${failed.status} ${failed.body.slice(0, 300)}` : 'none when tried again';
+        say(`JIT x32 error: ${sampleError}`);
+      }
+      const manyErrors = many.reduce((sum, r) => sum + r.errors, 0);
+      judge('POST /runners/jit, 32 connections', {
+        throughput: round(median(manyRps), 0),
+        p50: median(many.map((r) => r.p50)),
+        p99: median(many.map((r) => r.p99)),
+        ratio: round(median(manyRps), 0),
+        spread: [round(Math.min(...manyRps), 0), round(Math.max(...manyRps), 0)],
+        target: '>= 450 provisions/s, zero errors',
+        measured: `${round(median(manyRps), 0)}/s, ${manyErrors} errors, ${round(cpuPerJit, 2)} ms of service CPU each`,
+        cpuMsPerProvisioning: round(cpuPerJit, 2),
+        sampleError,
+        errors: manyErrors,
+        met: median(manyRps) >= 450 && manyErrors === 0,
+      });
+      judge('GitHub requests per JIT provisioning', {
+        ratio: round(githubPerJit, 3),
+        target: 'exactly 1',
+        measured: `${round(githubPerJit, 3)} per provisioning`,
+        requestsByKind: githubKinds(githubDuring),
+        met: Math.abs(githubPerJit - 1) < 0.001,
+      });
+
+      // --- JIT with GitHub's latency: nothing may be held across the call.
+      await send(`${simulatorUrl}/_simulator/faults`, 'POST', { pathRegex: 'generate-jitconfig$', delayMs: GITHUB_LATENCY_MS });
+      const slow = onService(
+        await load(`${service.url}${JIT_PATH}`, { seconds: SLICE_SECONDS + 2, method: 'POST', headers: jitAuth, body: JIT_BODY }),
       );
-      single.service.push(onService(await sequential(`${service.url}${JIT_PATH}`, { seconds: singleSeconds, headers: jitAuth, body: () => JIT_BODY })));
-      say(`JIT x1 round ${round_ + 1}: direct p50 ${round(single.direct.at(-1).p50, 2)} ms, service p50 ${round(single.service.at(-1).p50, 2)} ms`);
+      await send(`${simulatorUrl}/_simulator/faults`, 'DELETE');
+      const ideal = CONNECTIONS / (GITHUB_LATENCY_MS / 1000);
+      judge(`POST /runners/jit, 32 conns, GitHub answers in ${GITHUB_LATENCY_MS} ms`, {
+        throughput: round(slow.rps, 0),
+        p50: slow.p50,
+        p99: slow.p99,
+        ratio: round(slow.rps / ideal, 3),
+        target: `>= 0.9 of 32 / 0.3 s (${round(ideal, 0)}/s)`,
+        measured: `${round(slow.rps / ideal, 3)} of ${round(ideal, 0)}/s, ${slow.errors} errors`,
+        errors: slow.errors,
+        met: slow.rps / ideal >= 0.9 && slow.errors === 0,
+      });
+
     }
-    const addedP50 = single.service.map((r, i) => r.p50 - single.direct[i].p50);
-    const addedP99 = single.service.map((r, i) => r.p99 - single.direct[i].p99);
-    const singleErrors = single.service.reduce((sum, r) => sum + r.errors, 0) + single.direct.reduce((sum, r) => sum + r.errors, 0);
-    judge('POST /runners/jit, 1 connection', {
-      throughput: round(median(single.service.map((r) => r.rps)), 0),
-      p50: round(median(single.service.map((r) => r.p50)), 2),
-      p99: round(median(single.service.map((r) => r.p99)), 2),
-      reference: {
-        name: 'the simulator generate-jitconfig directly',
-        throughput: round(median(single.direct.map((r) => r.rps)), 0),
-        p50: round(median(single.direct.map((r) => r.p50)), 2),
-        p99: round(median(single.direct.map((r) => r.p99)), 2),
-      },
-      ratio: round(median(addedP50), 2),
-      ratioP99: round(median(addedP99), 2),
-      spread: [round(Math.min(...addedP50), 2), round(Math.max(...addedP50), 2)],
-      target: 'added p50 <= 3 ms, p99 <= 10 ms',
-      measured: `adds ${round(median(addedP50), 2)} ms at p50, ${round(median(addedP99), 2)} ms at p99`,
-      errors: singleErrors,
-      met: median(addedP50) <= 3 && median(addedP99) <= 10 && singleErrors === 0,
-    });
 
-    // --- JIT at 32 connections; GitHub requests per provisioning from the simulator's log.
-    const githubBefore = await simulatorRequestCount(simulatorUrl);
-    const cpuBefore = cpuMs(service.proc);
-    const many = [];
-    for (let round_ = 0; round_ < ROUNDS; round_++) {
-      many.push(onService(await load(`${service.url}${JIT_PATH}`, { seconds: SLICE_SECONDS, method: 'POST', headers: jitAuth, body: JIT_BODY })));
-      say(`JIT x32 round ${round_ + 1}: ${round(many.at(-1).rps, 0)}/s, p50 ${many.at(-1).p50} ms, ${many.at(-1).errors} errors`);
+    if (only('memory')) {
+      // --- Memory on PostgreSQL: after 20k, then 100k mixed requests.
+      // Everything served so far counts; the rest is mixed load, for at most MEMORY_TOP_UP_SECONDS.
+      const topUpUntil = performance.now() + MEMORY_TOP_UP_SECONDS * 1000;
+      while (served < MEMORY_SECOND && performance.now() < topUpUntil) await mixed(Math.min(10_000, MEMORY_SECOND - served));
+      const rssSecond = rssMiB(service.proc);
+      const growth = rssSecond / rssFirst - 1;
+      judge('memory on PostgreSQL (service RSS)', {
+        ratio: round(growth, 3),
+        target: `<= 200 MB after ${MEMORY_SECOND / 1000}k requests, growth from ${MEMORY_FIRST / 1000}k <= 10 %`,
+        measured: `${round(rssFirst)} MiB after ${MEMORY_FIRST / 1000}k, ${round(rssSecond)} MiB after ${Math.round(served / 1000)}k (${round(growth * 100)} %)`,
+        rssMiB: { afterStart: round(afterStart), first: round(rssFirst), second: round(rssSecond) },
+        met: served >= MEMORY_SECOND && rssSecond * 1.048576 <= 200 && growth <= 0.1,
+      });
     }
-    const cpuPerJit = (cpuMs(service.proc) - cpuBefore) / many.reduce((sum, r) => sum + r.requests, 0);
-    const githubPerJit = ((await simulatorRequestCount(simulatorUrl)) - githubBefore) / many.reduce((sum, r) => sum + r.requests - r.errors, 0);
-    const manyRps = many.map((r) => r.rps);
-    const manyErrors = many.reduce((sum, r) => sum + r.errors, 0);
-    judge('POST /runners/jit, 32 connections', {
-      throughput: round(median(manyRps), 0),
-      p50: median(many.map((r) => r.p50)),
-      p99: median(many.map((r) => r.p99)),
-      ratio: round(median(manyRps), 0),
-      spread: [round(Math.min(...manyRps), 0), round(Math.max(...manyRps), 0)],
-      target: '>= 450 provisions/s, zero errors',
-      measured: `${round(median(manyRps), 0)}/s, ${manyErrors} errors, ${round(cpuPerJit, 2)} ms of service CPU each`,
-      cpuMsPerProvisioning: round(cpuPerJit, 2),
-      errors: manyErrors,
-      met: median(manyRps) >= 450 && manyErrors === 0,
-    });
-    judge('GitHub requests per JIT provisioning', {
-      ratio: round(githubPerJit, 3),
-      target: 'exactly 1',
-      measured: `${round(githubPerJit, 3)} per provisioning`,
-      met: Math.abs(githubPerJit - 1) < 0.001,
-    });
-
-    // --- JIT with GitHub's latency: nothing may be held across the call.
-    await send(`${simulatorUrl}/_simulator/faults`, 'POST', { pathRegex: 'generate-jitconfig$', delayMs: GITHUB_LATENCY_MS });
-    const slow = onService(
-      await load(`${service.url}${JIT_PATH}`, { seconds: SLICE_SECONDS + 2, method: 'POST', headers: jitAuth, body: JIT_BODY }),
-    );
-    await send(`${simulatorUrl}/_simulator/faults`, 'DELETE');
-    const ideal = CONNECTIONS / (GITHUB_LATENCY_MS / 1000);
-    judge(`POST /runners/jit, 32 conns, GitHub answers in ${GITHUB_LATENCY_MS} ms`, {
-      throughput: round(slow.rps, 0),
-      p50: slow.p50,
-      p99: slow.p99,
-      ratio: round(slow.rps / ideal, 3),
-      target: `>= 0.9 of 32 / 0.3 s (${round(ideal, 0)}/s)`,
-      measured: `${round(slow.rps / ideal, 3)} of ${round(ideal, 0)}/s, ${slow.errors} errors`,
-      errors: slow.errors,
-      met: slow.rps / ideal >= 0.9 && slow.errors === 0,
-    });
-
-    // --- Memory on PostgreSQL: after 20k, then 100k mixed requests.
-    // Everything served so far counts; the rest is mixed load, for at most MEMORY_TOP_UP_SECONDS.
-    const topUpUntil = performance.now() + MEMORY_TOP_UP_SECONDS * 1000;
-    while (served < MEMORY_SECOND && performance.now() < topUpUntil) await mixed(Math.min(10_000, MEMORY_SECOND - served));
-    const rssSecond = rssMiB(service.proc);
-    const growth = rssSecond / rssFirst - 1;
-    judge('memory on PostgreSQL (service RSS)', {
-      ratio: round(growth, 3),
-      target: `<= 200 MB after ${MEMORY_SECOND / 1000}k requests, growth from ${MEMORY_FIRST / 1000}k <= 10 %`,
-      measured: `${round(rssFirst)} MiB after ${MEMORY_FIRST / 1000}k, ${round(rssSecond)} MiB after ${Math.round(served / 1000)}k (${round(growth * 100)} %)`,
-      rssMiB: { afterStart: round(afterStart), first: round(rssFirst), second: round(rssSecond) },
-      met: served >= MEMORY_SECOND && rssSecond * 1.048576 <= 200 && growth <= 0.1,
-    });
     await stop(service.proc);
     await stop(unauthenticated.proc);
     await stop(bare);
 
-    // --- Start-up on PostgreSQL: process start to the first 200 on /readyz.
-    const starts = [];
-    for (let i = 0; i < STARTS; i++) {
-      const port = await freePort();
-      const started = performance.now();
-      const proc = start('the service (start-up)', [join(ROOT, 'dist/main.js')], { env: serviceEnv(port, true), cwd: workDir, quiet: true });
-      starts.push(await firstOk(`http://127.0.0.1:${port}/readyz`, started, proc));
-      await stop(proc);
-    }
-    judge('start-up on PostgreSQL', {
-      ratio: round(median(starts) / 1000, 2),
-      spread: [round(Math.min(...starts) / 1000, 2), round(Math.max(...starts) / 1000, 2)],
-      target: 'process start -> first 200 on /readyz <= 1.5 s',
-      measured: `${round(median(starts) / 1000, 2)} s`,
-      met: median(starts) <= 1500,
-    });
-
-    // --- The sync: bench/sync.mjs over 10,000 runners, without and with GitHub's latency per page.
-    for (const delay of [0, SYNC_PAGE_LATENCY_MS]) {
-      const limit = delay === 0 ? 2 : 4;
-      const sync = await runSync(serverUrl, delay);
-      const first = sync.scenarios.find((s) => s.name === 'first sync');
-      const steady = sync.scenarios.find((s) => s.name === 'steady state');
-      const worst = Math.max(...sync.scenarios.map((s) => s.wallMs)) / 1000;
-      const lists = first.github.listRequests;
-      const perRunner = first.github.perRunnerRequests + steady.github.perRunnerRequests;
-      judge(`sync of ${TOTAL_ROWS.toLocaleString('en')} runners${delay ? `, ${delay} ms a page` : ''}`, {
-        ratio: round(worst, 2),
-        seconds: sync.scenarios.map((s) => ({ name: s.name, s: round(s.wallMs / 1000, 2) })),
-        target: `100 list requests, nothing per runner listed, <= ${limit} s`,
-        measured: `${lists} list requests, ${perRunner} per runner, first ${round(first.wallMs / 1000, 2)} s, steady ${round(steady.wallMs / 1000, 2)} s`,
-        met: lists === 100 && perRunner === 0 && worst <= limit && sync.correct,
+    if (only('startup')) {
+      // --- Start-up on PostgreSQL: process start to the first 200 on /readyz.
+      const starts = [];
+      for (let i = 0; i < STARTS; i++) {
+        const port = await freePort();
+        const started = performance.now();
+        const proc = start('the service (start-up)', [join(ROOT, 'dist/main.js')], { env: serviceEnv(port, true), cwd: workDir, quiet: true });
+        starts.push(await firstOk(`http://127.0.0.1:${port}/readyz`, started, proc));
+        await stop(proc);
+      }
+      judge('start-up on PostgreSQL', {
+        ratio: round(median(starts) / 1000, 2),
+        spread: [round(Math.min(...starts) / 1000, 2), round(Math.max(...starts) / 1000, 2)],
+        target: 'process start -> first 200 on /readyz <= 1.5 s',
+        measured: `${round(median(starts) / 1000, 2)} s`,
+        met: median(starts) <= 1500,
       });
+
     }
+    if (only('sync')) {
+      // --- The sync: bench/sync.mjs over 10,000 runners, without and with GitHub's latency per page.
+      for (const delay of [0, SYNC_PAGE_LATENCY_MS]) {
+        const limit = delay === 0 ? 2 : 4;
+        const sync = await runSync(serverUrl, delay);
+        const first = sync.scenarios.find((s) => s.name === 'first sync');
+        const steady = sync.scenarios.find((s) => s.name === 'steady state');
+        const worst = Math.max(...sync.scenarios.map((s) => s.wallMs)) / 1000;
+        const lists = first.github.listRequests;
+        const perRunner = first.github.perRunnerRequests + steady.github.perRunnerRequests;
+        judge(`sync of ${TOTAL_ROWS.toLocaleString('en')} runners${delay ? `, ${delay} ms a page` : ''}`, {
+          ratio: round(worst, 2),
+          seconds: sync.scenarios.map((s) => ({ name: s.name, s: round(s.wallMs / 1000, 2) })),
+          target: `100 list requests, nothing per runner listed, <= ${limit} s`,
+          measured: `${lists} list requests, ${perRunner} per runner, first ${round(first.wallMs / 1000, 2)} s, steady ${round(steady.wallMs / 1000, 2)} s`,
+          met: lists === 100 && perRunner === 0 && worst <= limit && sync.correct,
+        });
+      }
 
-    // --- The demo on PGlite: RSS after start and 1,000 JITs.
-    const demoPort = await freePort();
-    const demo = start('the demo', [join(ROOT, 'dist/main.js'), '--demo'], {
-      env: { PORT: String(demoPort), GITHUB_JITCONFIG_PER_MINUTE: '0', RATE_LIMIT_PER_IP_PER_MINUTE: '0', RATE_LIMIT_PER_IDENTITY_PER_MINUTE: '0' },
-      cwd: workDir,
-      quiet: true,
-    });
-    const demoUrl = `http://127.0.0.1:${demoPort}`;
-    await firstOk(`${demoUrl}/readyz`, performance.now(), demo, 60_000);
-    const demoStart = rssMiB(demo);
-    const demoLoad = await load(`${demoUrl}${JIT_PATH}`, { amount: DEMO_JITS, connections: 8, method: 'POST', body: JIT_BODY });
-    const demoAfter = rssMiB(demo);
-    await stop(demo);
-    judge('memory of the demo on PGlite', {
-      throughput: round(demoLoad.rps, 0),
-      ratio: round(demoAfter, 0),
-      target: `<= 400 MB after start and ${DEMO_JITS} JITs`,
-      measured: `${round(demoStart)} MiB after start, ${round(demoAfter)} MiB after ${DEMO_JITS} JITs (${demoLoad.errors} errors)`,
-      rssMiB: { afterStart: round(demoStart), after: round(demoAfter) },
-      errors: demoLoad.errors,
-      met: demoAfter * 1.048576 <= 400 && demoLoad.errors === 0,
-    });
+    }
+    if (only('demo')) {
+      // --- The demo on PGlite: RSS after start and 1,000 JITs.
+      const demoPort = await freePort();
+      const demo = start('the demo', [join(ROOT, 'dist/main.js'), '--demo'], {
+        env: { PORT: String(demoPort), GITHUB_JITCONFIG_PER_MINUTE: '0', RATE_LIMIT_PER_IP_PER_MINUTE: '0', RATE_LIMIT_PER_IDENTITY_PER_MINUTE: '0' },
+        cwd: workDir,
+        quiet: true,
+      });
+      const demoUrl = `http://127.0.0.1:${demoPort}`;
+      await firstOk(`${demoUrl}/readyz`, performance.now(), demo, 60_000);
+      const demoStart = rssMiB(demo);
+      const demoLoad = await load(`${demoUrl}${JIT_PATH}`, { amount: DEMO_JITS, connections: 8, method: 'POST', body: JIT_BODY });
+      const demoAfter = rssMiB(demo);
+      await stop(demo);
+      judge('memory of the demo on PGlite', {
+        throughput: round(demoLoad.rps, 0),
+        ratio: round(demoAfter, 0),
+        target: `<= 400 MB after start and ${DEMO_JITS} JITs`,
+        measured: `${round(demoStart)} MiB after start, ${round(demoAfter)} MiB after ${DEMO_JITS} JITs (${demoLoad.errors} errors)`,
+        rssMiB: { afterStart: round(demoStart), after: round(demoAfter) },
+        errors: demoLoad.errors,
+        met: demoAfter * 1.048576 <= 400 && demoLoad.errors === 0,
+      });
 
+    }
     const result = {
       run: {
         at: new Date().toISOString(),
@@ -670,9 +710,10 @@ async function appInstallationToken(simulatorUrl, githubEnv) {
   return JSON.parse(body).token;
 }
 
-async function simulatorRequestCount(simulatorUrl) {
+/** The GitHub API requests the simulator has answered (its control API left out). */
+async function simulatorRequests(simulatorUrl) {
   const { body } = await get(`${simulatorUrl}/_simulator/requests`);
-  return JSON.parse(body).requests.filter((r) => !r.path.startsWith('/_simulator')).length;
+  return JSON.parse(body).requests.filter((r) => !r.path.startsWith('/_simulator'));
 }
 
 async function runSync(serverUrl, delay) {
