@@ -111,6 +111,8 @@ const live = () => Not(In([...TERMINAL_STATUSES]));
 /** Queries on runners. Writes take the caller's transaction (Transactions.run) and run inside it. */
 @Injectable()
 export class RunnersRepository {
+  private columns?: { property: string; name: string; from?: (value: unknown) => unknown }[];
+
   constructor(@InjectRepository(RunnerEntity) private readonly rows: Repository<RunnerEntity>) {}
 
   /** How many runners there are of each status and kind (the rts_runners gauge). */
@@ -183,14 +185,49 @@ export class RunnersRepository {
     return this.rows.exists({ where: { id } });
   }
 
-  /** One page of the actor's runners, newest first (see page()), continuing only after one of theirs. */
-  listOwnedPage(actor: Actor, filter: RunnerListFilter): Promise<RunnerEntity[]> {
-    const owner = { issuer: actor.issuer, subject: actor.subject };
-    const query = this.rows
-      .createQueryBuilder('runner')
-      .where('runner.owner_issuer = :issuer AND runner.owner_subject = :subject', owner);
-    this.filterByStatus(query, filter.status);
-    return this.page(query, filter, 'after.owner_issuer = :issuer AND after.owner_subject = :subject');
+  /**
+   * One page of the actor's runners, newest first in the order of page(), continuing only after one of
+   * theirs. The hottest read of the service: plain SQL, and rows mapped by the entity's own column
+   * list (fromRow), without the query builder's per-call work.
+   */
+  async listOwnedPage(actor: Actor, filter: RunnerListFilter): Promise<RunnerEntity[]> {
+    const params: unknown[] = [actor.issuer, actor.subject];
+    const where = ['"owner_issuer" = $1', '"owner_subject" = $2'];
+    if (filter.status !== undefined) {
+      params.push(filter.status);
+      where.push(`"status" = $${params.length}`);
+    } else {
+      where.push(`"status" NOT IN (${TERMINAL_STATUSES.map((status) => `'${status}'`).join(', ')})`);
+    }
+    if (filter.afterId !== undefined) {
+      // Compared in the database at full precision; the cursor's row must be one of the caller's.
+      params.push(filter.afterId);
+      where.push(
+        `("created_at", "id") < (SELECT after.created_at, after.id FROM "runners" after WHERE after.id = $${params.length} ` +
+          'AND after.owner_issuer = $1 AND after.owner_subject = $2)',
+      );
+    }
+    params.push(filter.limit);
+    const rows = (await this.rows.query(
+      `SELECT * FROM "runners" WHERE ${where.join(' AND ')} ORDER BY "created_at" DESC, "id" DESC LIMIT $${params.length}`,
+      params,
+    )) as Record<string, unknown>[];
+    return rows.map((row) => this.fromRow(row));
+  }
+
+  /** A row of `SELECT *` as the entity TypeORM would have built: each column by its property name, through its transformer. */
+  private fromRow(row: Record<string, unknown>): RunnerEntity {
+    this.columns ??= this.rows.metadata.columns.map((column) => ({
+      property: column.propertyName,
+      name: column.databaseName,
+      from: column.transformer && !Array.isArray(column.transformer) ? column.transformer.from.bind(column.transformer) : undefined,
+    }));
+    const runner = new RunnerEntity() as unknown as Record<string, unknown>;
+    for (const { property, name, from } of this.columns) {
+      const value = row[name];
+      runner[property] = from ? from(value) : value;
+    }
+    return runner as unknown as RunnerEntity;
   }
 
   /** One page of every owner's runners, newest first, narrowed by each filter given: the admin view. */
