@@ -58,6 +58,7 @@ const SYNC_PAGE_LATENCY_MS = 250;
 const MEMORY_FIRST = 20_000;
 const MEMORY_SECOND = 100_000;
 const MEMORY_TOP_UP_SECONDS = 90;
+const MIXED_BATCH = 10_000;
 const DEMO_JITS = 1_000;
 const STARTS = 3;
 const AUDIENCE = 'runner-token-service-bench';
@@ -349,7 +350,7 @@ async function main() {
     const githubEnv = Object.fromEntries(
       simulator.lines.filter((l) => /^GITHUB_[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
     );
-    await send(`${simulatorUrl}/_simulator/rate-limit`, 'POST', { limit: 100_000_000 });
+    await forgetRunners(simulatorUrl);
 
     say(`creating ${databaseName} on ${new URL(serverUrl).host}`);
     await admin(serverUrl, `CREATE DATABASE "${databaseName}"`);
@@ -416,8 +417,11 @@ async function main() {
       served += result.requests;
       return result;
     };
-    const mixed = (amount) =>
-      load(service.url, {
+    const mixed = async (amount) => {
+      for (let left = amount; left > 0; left -= MIXED_BATCH) await mixedBatch(Math.min(MIXED_BATCH, left));
+    };
+    const mixedBatch = (amount) =>
+      forgetRunners(simulatorUrl).then(() => load(service.url, {
         amount,
         requests: [
           { method: 'GET', path: LIST_PATH, headers: auth },
@@ -425,7 +429,7 @@ async function main() {
           { method: 'GET', path: LIST_PATH, headers: auth },
           { method: 'POST', path: JIT_PATH, headers: { ...jitAuth, 'content-type': 'application/json' }, body: JIT_BODY },
         ],
-      }).then(onService);
+      })).then(onService);
 
     say('warming up');
     await load(bareUrl, { seconds: 2 });
@@ -491,9 +495,11 @@ async function main() {
       const single = { direct: [], service: [] };
       const singleSeconds = Math.max(2, Math.round(SLICE_SECONDS * 0.6));
       for (let round_ = 0; round_ < ROUNDS; round_++) {
+        await forgetRunners(simulatorUrl);
         single.direct.push(
           await sequential(directUrl, { seconds: singleSeconds, headers: { authorization: `token ${installationToken}`, accept: 'application/vnd.github+json', 'user-agent': 'rts-bench' }, body: directBody }),
         );
+        await forgetRunners(simulatorUrl);
         single.service.push(onService(await sequential(`${service.url}${JIT_PATH}`, { seconds: singleSeconds, headers: jitAuth, body: () => JIT_BODY })));
         say(`JIT x1 round ${round_ + 1}: direct p50 ${round(single.direct.at(-1).p50, 2)} ms, service p50 ${round(single.service.at(-1).p50, 2)} ms`);
       }
@@ -520,6 +526,7 @@ async function main() {
       });
 
       // --- JIT at 32 connections; GitHub requests per provisioning from the simulator's log.
+      await forgetRunners(simulatorUrl);
       const githubBefore = (await simulatorRequests(simulatorUrl)).length;
       // Rows of the JIT caller: one per provisioning that got as far as the database, finished or not.
       const attemptsBefore = await countRows(databaseUrl, 'bench-jit');
@@ -569,6 +576,7 @@ async function main() {
       });
 
       // --- JIT with GitHub's latency: nothing may be held across the call.
+      await forgetRunners(simulatorUrl);
       await send(`${simulatorUrl}/_simulator/faults`, 'POST', { pathRegex: 'generate-jitconfig$', delayMs: GITHUB_LATENCY_MS });
       const slow = onService(
         await load(`${service.url}${JIT_PATH}`, { seconds: SLICE_SECONDS + 2, method: 'POST', headers: jitAuth, body: JIT_BODY }),
@@ -592,7 +600,7 @@ async function main() {
       // --- Memory on PostgreSQL: after 20k, then 100k mixed requests.
       // Everything served so far counts; the rest is mixed load, for at most MEMORY_TOP_UP_SECONDS.
       const topUpUntil = performance.now() + MEMORY_TOP_UP_SECONDS * 1000;
-      while (served < MEMORY_SECOND && performance.now() < topUpUntil) await mixed(Math.min(10_000, MEMORY_SECOND - served));
+      while (served < MEMORY_SECOND && performance.now() < topUpUntil) await mixed(Math.min(MIXED_BATCH, MEMORY_SECOND - served));
       const rssSecond = rssMiB(service.proc);
       const growth = rssSecond / rssFirst - 1;
       judge('memory on PostgreSQL (service RSS)', {
@@ -713,6 +721,15 @@ async function appInstallationToken(simulatorUrl, githubEnv) {
   );
   if (status !== 201) throw new Error(`the simulator refused an installation token: ${status} ${body}`);
   return JSON.parse(body).token;
+}
+
+/**
+ * The simulator forgets its runners (and faults and request log), as GitHub would once ephemeral runners
+ * finished: like GitHub it refuses a runner group's 10,001st runner, and a run provisions more than that.
+ */
+async function forgetRunners(simulatorUrl) {
+  await send(`${simulatorUrl}/_simulator/reset`, 'POST');
+  await send(`${simulatorUrl}/_simulator/rate-limit`, 'POST', { limit: 100_000_000 });
 }
 
 async function countRows(databaseUrl, ownerSubject) {
