@@ -23,7 +23,7 @@
  *
  * Options (environment): BENCH_DATABASE_URL, BENCH_ROUNDS (default 3), BENCH_SECONDS (per measured
  * slice, default 5), BENCH_CPU_PROF=<dir> (runs both services under node --cpu-prof, profiles there),
- * BENCH_ONLY=<groups> (comma-separated, of listing, jit, memory, startup, sync, demo: run only those; for
+ * BENCH_ONLY=<groups> (comma-separated, of listing, jit, memory, startup, sync, demo, policy: run only those; for
  * profiling and for trying a change, never for the table in the README).
  */
 import { spawn } from 'node:child_process';
@@ -43,7 +43,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = new URL('./results/latest.json', import.meta.url);
 const REQUIRED_DIST_FILES = ['main.js', 'cli.js', 'github/simulator/standalone.js'];
 
-const GROUPS = ['listing', 'jit', 'memory', 'startup', 'sync', 'demo'];
+const GROUPS = ['listing', 'jit', 'memory', 'startup', 'sync', 'demo', 'policy'];
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
 for (const group of ONLY) if (!GROUPS.includes(group)) fail(`BENCH_ONLY: unknown group "${group}" (one of ${GROUPS.join(', ')})`);
 const only = (group) => ONLY.length === 0 || ONLY.includes(group);
@@ -679,6 +679,21 @@ async function main() {
       });
 
     }
+    if (only('policy')) {
+      // --- The access policy on the hot path: bench/policy.mjs, 50 rules, the last one matching.
+      const proc = start('bench/policy.mjs', ['bench/policy.mjs', '--json']);
+      await proc.done;
+      const line = proc.lines.find((l) => l.startsWith('{'));
+      if (!line) throw new Error(`bench/policy.mjs gave no result:\n${proc.stderr}`);
+      const policy = JSON.parse(line);
+      judge('access policy of 50 rules, per decision', {
+        ratio: policy.perCallMs,
+        target: '< 0.2 ms a request',
+        measured: `${policy.perCallMs} ms (last of 50 rules matching)`,
+        met: policy.met,
+      });
+    }
+
     const result = {
       run: {
         at: new Date().toISOString(),
