@@ -87,8 +87,11 @@ export function databaseOption(values, usage) {
 // ---------------------------------------------------------------------------------------------
 // The compiled service
 
-/** Exits when one of `requiredFiles` is not in dist/; warns when src/ is newer than the build. */
-export function checkDist(requiredFiles) {
+/**
+ * Exits when one of `requiredFiles` is not in dist/; when src/ is newer than the build, warns, or
+ * exits too with `stopWhenStale` (the suite: its numbers must be those of the code in src/).
+ */
+export function checkDist(requiredFiles, { stopWhenStale = false } = {}) {
   const missing = requiredFiles.filter((file) => !existsSync(new URL(file, DIST)));
   if (missing.length > 0) {
     fail(`dist/ is missing or incomplete (no dist/${missing[0]}): run \`npm run build\` first, then run this again.`);
@@ -103,13 +106,14 @@ export function checkDist(requiredFiles) {
     }
     return latest;
   };
+  let stale = false;
   try {
-    if (newest(`${ROOT}src`, '.ts') > newest(fileURLToPath(DIST), '.js')) {
-      process.stderr.write('note: src/ has changed since the last build; run `npm run build` to bench the current code\n');
-    }
+    stale = newest(`${ROOT}src`, '.ts') > newest(fileURLToPath(DIST), '.js');
   } catch {
     // No src/ next to dist/ (a deployed copy): nothing to compare.
   }
+  if (stale && stopWhenStale) fail('dist/ is older than src/: run `npm run build` first, then run this again.');
+  if (stale) process.stderr.write('note: src/ has changed since the last build; run `npm run build` to bench the current code\n');
 }
 
 /** A module of the compiled service, by its path below dist/ (e.g. 'app.module.js'). */

@@ -83,6 +83,8 @@ const RUNNER_PATH = /\/actions\/runners\/\d+$/;
 
 const USAGE = `Usage: node bench/sync.mjs [options]   (run \`npm run build\` first)
   --runners N           runners on GitHub and rows in the table (default 10000)
+  --page-delay-ms N     the simulator delays every answer to a list request by N ms (default 0;
+                        GitHub's own latency is about 250 ms a page)
 ${DATABASE_USAGE}
 ${JSON_USAGE}`;
 
@@ -90,10 +92,14 @@ ${JSON_USAGE}`;
 // Options
 
 function parseOptions(argv) {
-  const values = parseCommandLine(argv, USAGE, { runners: { type: 'string', default: '10000' } });
+  const values = parseCommandLine(argv, USAGE, {
+    runners: { type: 'string', default: '10000' },
+    'page-delay-ms': { type: 'string', default: '0' },
+  });
   const runners = positiveInt(values, 'runners', USAGE);
+  const pageDelayMs = values['page-delay-ms'] === '0' ? 0 : positiveInt(values, 'page-delay-ms', USAGE);
   const { database, databaseUrl } = databaseOption(values, USAGE);
-  return { runners, database, databaseUrl, json: values.json };
+  return { runners, pageDelayMs, database, databaseUrl, json: values.json };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,6 +295,7 @@ async function main() {
     // Setup: N runners on GitHub, N matching rows here.
     const n = options.runners;
     let started = performance.now();
+    if (options.pageDelayMs > 0) simulator.injectFault({ method: 'GET', path: LIST_PATH, delayMs: options.pageDelayMs });
     const onGithub = simulator.addRunners(n, { namePrefix: NAME_PREFIX, status: 'online', os: 'linux', busy: false, ephemeral: true });
     const simulatorMs = performance.now() - started;
     started = performance.now();
@@ -417,6 +424,7 @@ async function main() {
       run: {
         database: database.label,
         runners: n,
+        pageDelayMs: options.pageDelayMs,
         churn: { completedJobs: completed.length, wentOffline: wentOffline.length },
         node: process.versions.node,
         cpus: availableParallelism(),

@@ -7,6 +7,21 @@ import { AuditEventEntity } from './audit-event.entity.js';
 /** An event as it is written: everything but the id and the time, which the database sets. */
 export type NewAuditEvent = Omit<AuditEventEntity, 'id' | 'occurredAt'>;
 
+/**
+ * An INSERT of audit events as SQL, to run as part of the statement that makes the change they
+ * describe (`WITH changed AS (UPDATE … RETURNING …), recorded AS (<sql>) …`): one round trip, and the
+ * change and its event commit together or not at all. `sql` numbers its parameters from the
+ * `firstParam` it was built with.
+ */
+export interface AuditStatement {
+  sql: string;
+  params: unknown[];
+}
+
+/** The columns an event is written with, in the order insertStatement gives their values. */
+const EVENT_COLUMNS =
+  '"actor", "actor_issuer", "actor_subject", "action", "outcome", "runner_id", "runner_name", "request_id", "source_ip", "details"';
+
 /** Which events an export holds. Every field narrows it; none set means the whole trail. */
 export interface AuditExportFilter {
   /** Events at or after this instant. */
@@ -59,6 +74,29 @@ export class AuditRepository {
   async insert(tx: Transaction, events: NewAuditEvent[]): Promise<void> {
     if (events.length === 0) return;
     await tx.save(tx.create(AuditEventEntity, events));
+  }
+
+  /**
+   * The INSERT of `event` once per row of `source` (the name of a data-modifying CTE of the same
+   * statement): no row changed, no event.
+   */
+  insertStatement(event: NewAuditEvent, firstParam: number, source: string): AuditStatement {
+    const params = [
+      event.actor,
+      event.actorIssuer,
+      event.actorSubject,
+      event.action,
+      event.outcome,
+      event.runnerId,
+      event.runnerName,
+      event.requestId,
+      event.sourceIp,
+      JSON.stringify(event.details),
+    ];
+    const values = params.map((_, i) => `$${firstParam + i}`);
+    values[5] += '::uuid';
+    values[9] += '::jsonb';
+    return { sql: `INSERT INTO "audit_events" (${EVENT_COLUMNS}) SELECT ${values.join(', ')} FROM ${source}`, params };
   }
 
   /** Whether the runner has an event of `action` with an outcome other than 'attempted', through `tx`. */

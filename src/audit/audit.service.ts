@@ -6,9 +6,9 @@ import { decodeCursor, encodeCursor } from '../common/page-cursor.js';
 import { type Transaction, Transactions } from '../database/transactions.service.js';
 import type { AuditOutcome } from './audit-event.entity.js';
 import { type AuditEventExportDto, toAuditEventExport } from './audit-event-export.dto.js';
-import { type AuditExportFilter, type AuditPosition, AuditRepository, type NewAuditEvent } from './audit.repository.js';
+import { type AuditExportFilter, type AuditPosition, AuditRepository, type AuditStatement, type NewAuditEvent } from './audit.repository.js';
 
-export type { AuditExportFilter, AuditPosition } from './audit.repository.js';
+export type { AuditExportFilter, AuditPosition, AuditStatement } from './audit.repository.js';
 
 /** Events read per query during an export: memory stays flat however long the trail is. */
 export const EXPORT_BATCH_SIZE = 500;
@@ -82,6 +82,14 @@ export class AuditService {
 
   async record(tx: Transaction, actor: Actor, event: AuditRecord): Promise<void> {
     await this.events.insert(tx, [this.toRow(actor, event)]);
+  }
+
+  /**
+   * `event` as SQL for the statement that makes the change it describes, written once per row of
+   * `source` (that statement's CTE of changed rows), parameters numbered from `firstParam`.
+   */
+  statement(actor: Actor, event: AuditRecord, firstParam: number, source: string): AuditStatement {
+    return this.events.insertStatement(this.toRow(actor, event), firstParam, source);
   }
 
   /** An event that goes with no change of state (a refusal, a failure, a summary), in its own transaction. */

@@ -23,6 +23,13 @@ interface Waiter {
 }
 
 /**
+ * PostgreSQL's memory settings for the embedded database, sized for the demo and the tests (a few
+ * thousand rows): PGlite's own defaults (128 MB of shared buffers) take more memory than all the
+ * rest of the service (the demo after 1,000 JITs: 586 MiB RSS with them, 438 MiB with these).
+ */
+const EMBEDDED_SETTINGS = ['-c', 'shared_buffers=16MB', '-c', 'maintenance_work_mem=16MB', '-c', 'temp_buffers=2MB'];
+
+/**
  * A `pg`-compatible pool over one PGlite instance, for TypeORM's postgres driver (`driver:`).
  *
  * PGlite is a single session. `typeorm-pglite` hands that one session to every TypeORM query runner
@@ -45,6 +52,7 @@ export class PGlitePool extends EventEmitter {
     this.sessionWaitLimitMs = options.sessionWaitLimitMs ?? SESSION_WAIT_LIMIT_MS;
     this.db = PGlite.create({
       dataDir,
+      startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS],
       // TypeORM sends booleans as JS values; PGlite's default serializer rejects 'true'/'false' strings.
       serializers: { [types.BOOL]: serializeBoolean },
     });

@@ -20,4 +20,13 @@ export class Transactions {
   run<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
     return this.dataSource.transaction(work);
   }
+
+  /**
+   * The handle for a unit of work that is a single statement (a change and its audit event written by
+   * one statement): PostgreSQL runs every statement atomically, so BEGIN and COMMIT would only add two
+   * round trips. Hand it only to repository methods that say they make one statement.
+   */
+  get singleStatement(): Transaction {
+    return this.dataSource.manager;
+  }
 }

@@ -25,6 +25,7 @@ import { UnfinishedRequests } from './reconciliation/unfinished-requests.service
 import { RunnerEntity } from './runner.entity.js';
 import { RunnerMetrics } from './runner-metrics.js';
 import { RunnersController } from './runners.controller.js';
+import { RunnerListingsRepository } from './runner-listings.repository.js';
 import { RunnersRepository } from './runners.repository.js';
 import { RunnersService } from './runners.service.js';
 
@@ -44,6 +45,7 @@ import { RunnersService } from './runners.service.js';
   controllers: [RunnersController],
   providers: [
     RunnersRepository,
+    RunnerListingsRepository,
     GithubRunnersService,
     RunnerQuotas,
     RunnerGroupNames,

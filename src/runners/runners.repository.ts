@@ -3,36 +3,10 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { In, IsNull, Not, QueryFailedError, type Repository, type SelectQueryBuilder } from 'typeorm';
 import type { Actor } from '../auth/actor.js';
 import { UUID_PATTERN } from '../common/text.js';
+import { randomUUID } from 'node:crypto';
+import type { AuditStatement } from '../audit/audit.service.js';
 import type { Transaction } from '../database/transactions.service.js';
 import { RunnerEntity, type RunnerStatus, TERMINAL_STATUSES, UQ_RUNNERS_NAME_ACTIVE } from './runner.entity.js';
-
-/** Which runners a list shows: live ones (not deleted or failed) unless a status is asked for. */
-export interface RunnerListFilter {
-  status?: RunnerStatus;
-  limit: number;
-  /** Continue after this runner (the last one of the previous page). */
-  afterId?: string;
-}
-
-/** The ops view (list-runners): every owner's runners, or those of one user (name or subject). */
-export interface RunnerDirectoryFilter {
-  status?: RunnerStatus;
-  user?: string;
-}
-
-/** The admin view: one page of every owner's runners, narrowed by each filter given. */
-export interface RunnerDirectoryPageFilter {
-  /** The owner's display name or subject. */
-  owner?: string;
-  /** The policy rule that allowed the runner. */
-  rule?: string;
-  status?: RunnerStatus;
-  /** One of the runner's labels (lower-case, as stored). */
-  label?: string;
-  limit: number;
-  /** Continue after this runner (the last one of the previous page). */
-  afterId?: string;
-}
 
 /** An owner as runners record it: the token's issuer and subject. */
 export interface RunnerOwner {
@@ -61,16 +35,24 @@ export type RunnerChange = Partial<
   >
 >;
 
-/** What a sync saw for one row, and the state the row had when it was read. */
-export interface RunnerObservation {
-  id: string;
-  status: RunnerStatus;
-  busy: boolean;
-  githubRunnerId: number | null;
-  lastSeenAt: Date | null;
-  expectedStatus: RunnerStatus;
-  expectedGithubRunnerId: number | null;
-}
+/**
+ * The audit event that goes with a change, as SQL (AuditService.statement): written once per row of
+ * the CTE `source`, with parameters numbered from `firstParam`; `runnerId` is the changed row's.
+ */
+export type RecordChange = (runnerId: string, firstParam: number, source: string) => AuditStatement;
+
+/** The columns of RunnerChange, as the database names them. */
+const CHANGE_COLUMNS: Record<keyof RunnerChange, string> = {
+  status: 'status',
+  busy: 'busy',
+  githubRunnerId: 'github_runner_id',
+  failureCode: 'failure_code',
+  failureReason: 'failure_reason',
+  expiresAt: 'expires_at',
+  lastSeenAt: 'last_seen_at',
+  deletedAt: 'deleted_at',
+  deletionReason: 'deletion_reason',
+};
 
 /** True when an insert or update collided with another live runner's name. */
 export function isNameTaken(error: unknown): boolean {
@@ -163,63 +145,6 @@ export class RunnersRepository {
     return this.rows.exists({ where: { id } });
   }
 
-  /** One page of the actor's runners, newest first (see page()), continuing only after one of theirs. */
-  listOwnedPage(actor: Actor, filter: RunnerListFilter): Promise<RunnerEntity[]> {
-    const owner = { issuer: actor.issuer, subject: actor.subject };
-    const query = this.rows
-      .createQueryBuilder('runner')
-      .where('runner.owner_issuer = :issuer AND runner.owner_subject = :subject', owner);
-    this.filterByStatus(query, filter.status);
-    return this.page(query, filter, 'after.owner_issuer = :issuer AND after.owner_subject = :subject');
-  }
-
-  /** One page of every owner's runners, newest first, narrowed by each filter given: the admin view. */
-  listAllPage(filter: RunnerDirectoryPageFilter): Promise<RunnerEntity[]> {
-    const query = this.rows.createQueryBuilder('runner');
-    this.filterByStatus(query, filter.status);
-    if (filter.owner !== undefined) {
-      query.andWhere('(runner.owner_name = :owner OR runner.owner_subject = :owner)', { owner: filter.owner });
-    }
-    if (filter.rule !== undefined) query.andWhere('runner.policy_rule = :rule', { rule: filter.rule });
-    if (filter.label !== undefined) query.andWhere(':label = ANY(runner.labels)', { label: filter.label });
-    return this.page(query, filter);
-  }
-
-  /**
-   * Newest first in a stable order (created_at, then id), strictly after the runner `afterId`, so
-   * runners created meanwhile never shift a page: they appear on the first page of the next listing.
-   */
-  private page(
-    query: SelectQueryBuilder<RunnerEntity>,
-    page: { limit: number; afterId?: string },
-    cursorScope = 'TRUE',
-  ): Promise<RunnerEntity[]> {
-    if (page.afterId !== undefined) {
-      // Compared in the database at full precision (a JavaScript Date would round to milliseconds).
-      // cursorScope keeps the cursor's row among those the list may show.
-      query.andWhere(
-        `(runner.created_at, runner.id) < (SELECT after.created_at, after.id FROM runners after WHERE after.id = :afterId AND ${cursorScope})`,
-        { afterId: page.afterId },
-      );
-    }
-    return query.orderBy('runner.created_at', 'DESC').addOrderBy('runner.id', 'DESC').limit(page.limit).getMany();
-  }
-
-  /** Every owner's runners (or one user's, by name or subject), newest first: the ops view. */
-  listAll(filter: RunnerDirectoryFilter): Promise<RunnerEntity[]> {
-    const query = this.rows.createQueryBuilder('runner');
-    this.filterByStatus(query, filter.status);
-    if (filter.user !== undefined) {
-      query.andWhere('(runner.owner_name = :user OR runner.owner_subject = :user)', { user: filter.user });
-    }
-    return query.orderBy('runner.created_at', 'DESC').addOrderBy('runner.id', 'DESC').getMany();
-  }
-
-  private filterByStatus(query: SelectQueryBuilder<RunnerEntity>, status: RunnerStatus | undefined): void {
-    if (status !== undefined) query.andWhere('runner.status = :status', { status });
-    else query.andWhere('runner.status NOT IN (:...terminal)', { terminal: [...TERMINAL_STATUSES] });
-  }
-
   /** Live runners (not deleted, not failed, whatever GitHub calls them) of one owner: what a per-identity quota counts. */
   countLiveOwnedBy(tx: Transaction, owner: { issuer: string; subject: string }): Promise<number> {
     return tx.count(RunnerEntity, { where: { ownerIssuer: owner.issuer, ownerSubject: owner.subject, status: live() } });
@@ -248,6 +173,71 @@ export class RunnersRepository {
     return tx.save(tx.create(RunnerEntity, { busy: false, githubRunnerIdFloor, ...runner }));
   }
 
+  /**
+   * insert, and its audit event written by the same statement (`record`): one round trip instead of
+   * two, and no ORM bookkeeping on the provisioning path.
+   */
+  async insertRecorded(tx: Transaction, runner: NewRunner, record: RecordChange): Promise<RunnerEntity> {
+    const githubRunnerIdFloor = runner.kind === 'registration_token' ? await this.highestGithubRunnerId(tx) : null;
+    const id = randomUUID();
+    const values = [
+      id,
+      runner.name,
+      runner.kind,
+      runner.status,
+      false,
+      runner.ephemeral,
+      runner.labels,
+      runner.runnerGroupId,
+      githubRunnerIdFloor,
+      runner.ownerIssuer,
+      runner.ownerSubject,
+      runner.ownerName,
+      runner.policyRule,
+    ];
+    const event = record(id, values.length + 1, 'inserted');
+    const [row] = (await tx.query(
+      `WITH inserted AS (
+         INSERT INTO "runners" ("id", "name", "kind", "status", "busy", "ephemeral", "labels", "runner_group_id",
+           "github_runner_id_floor", "owner_issuer", "owner_subject", "owner_name", "policy_rule")
+         VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')})
+         RETURNING "created_at", "updated_at"),
+       recorded AS (${event.sql})
+       SELECT "created_at", "updated_at" FROM inserted`,
+      [...values, ...event.params],
+    )) as { created_at: Date; updated_at: Date }[];
+    return Object.assign(new RunnerEntity(), {
+      id,
+      name: runner.name,
+      kind: runner.kind,
+      status: runner.status,
+      busy: false,
+      ephemeral: runner.ephemeral,
+      labels: runner.labels,
+      runnerGroupId: runner.runnerGroupId,
+      githubRunnerId: null,
+      githubRunnerIdFloor,
+      ownerIssuer: runner.ownerIssuer,
+      ownerSubject: runner.ownerSubject,
+      ownerName: runner.ownerName,
+      policyRule: runner.policyRule,
+      failureCode: null,
+      failureReason: null,
+      expiresAt: null,
+      jobRepository: null,
+      jobRunId: null,
+      jobRunAttempt: null,
+      jobId: null,
+      jobConclusion: null,
+      removalReason: null,
+      lastSeenAt: null,
+      deletedAt: null,
+      deletionReason: null,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    } satisfies RunnerEntity);
+  }
+
   /** The highest GitHub runner id in the table (of any row, deleted ones too), or null. */
   private async highestGithubRunnerId(tx: Transaction): Promise<number | null> {
     const [row] = (await tx.query('SELECT max("github_runner_id") AS "highest" FROM "runners"')) as { highest: string | null }[];
@@ -271,6 +261,38 @@ export class RunnersRepository {
       change,
     );
     return Boolean(result.affected);
+  }
+
+  /**
+   * updateWhilePending, and its audit event (`record`) written by the same statement only when the
+   * change was applied. One statement: `tx` may be Transactions.singleStatement.
+   */
+  async updateWhilePendingRecorded(
+    tx: Transaction,
+    id: string,
+    githubRunnerId: number | null,
+    change: RunnerChange,
+    record: RecordChange,
+  ): Promise<boolean> {
+    const entries = Object.entries(change).filter(([, value]) => value !== undefined) as [keyof RunnerChange, unknown][];
+    const params: unknown[] = [id, ...entries.map(([, value]) => value)];
+    const assignments = entries.map(([key], i) => `"${CHANGE_COLUMNS[key]}" = $${i + 2}`);
+    let owned = '"github_runner_id" IS NULL';
+    if (githubRunnerId !== null) {
+      params.push(githubRunnerId);
+      owned = `"github_runner_id" = $${params.length}`;
+    }
+    const event = record(id, params.length + 1, 'changed');
+    const [row] = (await tx.query(
+      `WITH changed AS (
+         UPDATE "runners" SET ${[...assignments, '"updated_at" = CURRENT_TIMESTAMP'].join(', ')}
+         WHERE "id" = $1 AND "status" = 'pending' AND ${owned}
+         RETURNING "id"),
+       recorded AS (${event.sql})
+       SELECT count(*)::int AS "changed" FROM changed`,
+      [...params, ...event.params],
+    )) as { changed: number }[];
+    return row.changed > 0;
   }
 
   /**
@@ -344,41 +366,5 @@ export class RunnersRepository {
       .orderBy('runner.created_at', 'ASC')
       .addOrderBy('runner.id', 'ASC')
       .getMany();
-  }
-
-  /**
-   * Applies many observations in one statement, each only while its row still has the status and
-   * GitHub id it was read with. Returns the ids of the rows it changed.
-   */
-  async applyObservations(tx: Transaction, observations: RunnerObservation[]): Promise<Set<string>> {
-    if (observations.length === 0) return new Set();
-    const column = <K extends keyof RunnerObservation>(key: K) => observations.map((observation) => observation[key]);
-    // TypeORM answers an UPDATE with [rows, affected count].
-    const [rows]: [{ id: string }[], number] = await tx.query(
-      `UPDATE runners AS runner
-          SET status = change.status,
-              busy = change.busy,
-              github_runner_id = change.github_runner_id,
-              last_seen_at = COALESCE(change.last_seen_at, runner.last_seen_at),
-              deleted_at = CASE WHEN change.status = 'deleted' THEN now() ELSE runner.deleted_at END,
-              deletion_reason = CASE WHEN change.status = 'deleted' THEN 'gone_from_github' ELSE runner.deletion_reason END,
-              updated_at = now()
-         FROM unnest($1::uuid[], $2::varchar[], $3::bool[], $4::bigint[], $5::timestamptz[], $6::varchar[], $7::bigint[])
-              AS change(id, status, busy, github_runner_id, last_seen_at, expected_status, expected_github_runner_id)
-        WHERE runner.id = change.id
-          AND runner.status = change.expected_status
-          AND runner.github_runner_id IS NOT DISTINCT FROM change.expected_github_runner_id
-        RETURNING runner.id`,
-      [
-        column('id'),
-        column('status'),
-        column('busy'),
-        column('githubRunnerId'),
-        column('lastSeenAt'),
-        column('expectedStatus'),
-        column('expectedGithubRunnerId'),
-      ],
-    );
-    return new Set(rows.map((row) => row.id));
   }
 }

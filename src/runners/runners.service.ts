@@ -15,7 +15,8 @@ import { toRunnerResponse, type RunnerListResponseDto, type RunnerResponseDto } 
 import { type GithubRemoval, GithubRunnersService } from './github-runners.service.js';
 import { type RunnerEntity, type RunnerStatus, TERMINAL_STATUSES } from './runner.entity.js';
 import { insideGracePeriod, isAbandoned, isRunnerBusyError, observedState, requestIsOverAfterMs } from './runner-state.rules.js';
-import { type RunnerChange, type RunnerDirectoryFilter, type RunnerOwner, RunnersRepository } from './runners.repository.js';
+import { type RunnerDirectoryFilter, RunnerListingsRepository } from './runner-listings.repository.js';
+import { type RunnerChange, type RunnerOwner, RunnersRepository } from './runners.repository.js';
 
 /** What removing a runner marked for removal came to; not-live: it was already gone (or not marked). */
 export type RunnerRemovalOutcome = 'deleted' | 'busy' | 'failed' | 'not-live';
@@ -47,6 +48,7 @@ export class RunnersService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly runners: RunnersRepository,
+    private readonly listings: RunnerListingsRepository,
     private readonly audit: AuditService,
     private readonly githubRunners: GithubRunnersService,
     private readonly transactions: Transactions,
@@ -64,7 +66,7 @@ export class RunnersService {
     // Another owner's runner is no cursor of the caller's: refused like an unknown one.
     if (afterId !== undefined && !(await this.runners.isOwnedBy(actor, afterId))) throw invalidCursor();
     // One more than asked tells whether there is a next page.
-    const page = await this.runners.listOwnedPage(actor, { status: query.status, limit: limit + 1, afterId });
+    const page = await this.listings.listOwnedPage(actor, { status: query.status, limit: limit + 1, afterId });
     const runners = page.slice(0, limit);
     const nextCursor = page.length > limit ? encodeCursor(runners[runners.length - 1].id) : null;
     let next: string | null = null;
@@ -80,7 +82,7 @@ export class RunnersService {
 
   /** Every owner's runners, or one user's: the ops view behind `list-runners`. */
   async listAllRunners(filter: RunnerDirectoryFilter): Promise<RunnerResponseDto[]> {
-    const runners = await this.runners.listAll(filter);
+    const runners = await this.listings.listAll(filter);
     return runners.map(toRunnerResponse);
   }
 
@@ -94,7 +96,7 @@ export class RunnersService {
     if (afterId !== undefined && !(await this.runners.existsById(afterId))) throw invalidCursor();
     const { owner, rule, status, label } = query;
     // One more than asked tells whether there is a next page.
-    const page = await this.runners.listAllPage({ owner, rule, status, label, limit: limit + 1, afterId });
+    const page = await this.listings.listAllPage({ owner, rule, status, label, limit: limit + 1, afterId });
     const runners = page.slice(0, limit);
     const nextCursor = page.length > limit ? encodeCursor(runners[runners.length - 1].id) : null;
     return { runners: runners.map(toAdminRunnerResponse), next_cursor: nextCursor };

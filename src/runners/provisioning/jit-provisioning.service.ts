@@ -86,6 +86,7 @@ export class JitProvisioningService {
       const explicitName = request.runner_name !== undefined;
       const replacing = await this.attempts.claimName(attempt, {
         name,
+        madeUp: !explicitName,
         replaceable: explicitName,
         releaseAbandoned: (holder) => this.releaseAbandoned(actor, holder),
       });

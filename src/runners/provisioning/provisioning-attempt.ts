@@ -43,6 +43,8 @@ export interface Issued<T> {
 /** What an attempt may claim: a name, and whether the caller's own pending runner there is replaced. */
 export interface NameClaim {
   name: string;
+  /** A prefix and a random suffix: not looked up first. */
+  madeUp?: boolean;
   /** False for a generated name: any holder means "try another". */
   replaceable: boolean;
   /** Frees a name an abandoned request holds (the JIT flow); without it such a holder refuses the name. */

@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { QueryFailedError } from 'typeorm';
 import { Actor } from '../../auth/actor.js';
-import type { AuditRecord, AuditService } from '../../audit/audit.service.js';
+import type { AuditRecord, AuditService, AuditStatement } from '../../audit/audit.service.js';
 import { DomainError, ERROR_CODES } from '../../common/domain-error.js';
 import type { DatabaseOutage } from '../../database/database-outage.service.js';
 import type { AppConfig } from '../../config/app-config.js';
@@ -9,7 +9,7 @@ import type { Transaction, Transactions } from '../../database/transactions.serv
 import type { GithubClient } from '../../github/github.client.js';
 import { GithubError } from '../../github/github.errors.js';
 import { type RunnerEntity, UQ_RUNNERS_NAME_ACTIVE } from '../runner.entity.js';
-import type { RunnerChange, RunnersRepository } from '../runners.repository.js';
+import type { RecordChange, RunnerChange, RunnersRepository } from '../runners.repository.js';
 import { type Attempt, type Issued, NameTaken } from './provisioning-attempt.js';
 import { ProvisioningAttempts } from './provisioning-attempts.service.js';
 import type { SuspensionsService } from '../../suspensions/suspensions.service.js';
@@ -36,6 +36,8 @@ function makeRunner(overrides: Partial<RunnerEntity> = {}): RunnerEntity {
 
 /** Only what ProvisioningAttempts calls; writes are kept for the assertions. */
 class FakeRunners {
+  constructor(private readonly audit: FakeAudit) {}
+
   updates: { id: string; change: RunnerChange }[] = [];
   pendingIds = new Set<string>(['runner-1', 'old-1', 'runner-2']);
   insertError: unknown;
@@ -58,6 +60,28 @@ class FakeRunners {
     if (this.insertError) throw this.insertError;
     return makeRunner({ ...runner, id: 'runner-2' });
   }
+
+  /** One statement: the event is written with the row, or neither is. */
+  async insertRecorded(_tx: Transaction, runner: Partial<RunnerEntity>, record: RecordChange): Promise<RunnerEntity> {
+    if (this.insertError) throw this.insertError;
+    const row = makeRunner({ ...runner, id: 'runner-2' });
+    await this.audit.write(record(row.id, 1, 'inserted'));
+    return row;
+  }
+
+  async updateWhilePendingRecorded(
+    _tx: Transaction,
+    id: string,
+    _githubRunnerId: number | null,
+    change: RunnerChange,
+    record: RecordChange,
+  ): Promise<boolean> {
+    if (this.failUpdatesWith) throw this.failUpdatesWith;
+    if (!this.pendingIds.has(id)) return false;
+    await this.audit.write(record(id, 1, 'changed'));
+    this.updates.push({ id, change });
+    return true;
+  }
 }
 
 class FakeAudit {
@@ -67,6 +91,16 @@ class FakeAudit {
   async record(_tx: Transaction, _actor: Actor, event: AuditRecord): Promise<void> {
     if (this.failWith) throw this.failWith;
     this.events.push(event);
+  }
+
+  statement(_actor: Actor, event: AuditRecord): AuditStatement {
+    return { sql: 'INSERT INTO audit_events', params: [event] };
+  }
+
+  /** What the statement from statement() does when it runs. */
+  async write(statement: AuditStatement): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.events.push(statement.params[0] as AuditRecord);
   }
 
   async recordAlone(actor: Actor, event: AuditRecord): Promise<void> {
@@ -100,7 +134,7 @@ class FakeGithub {
   }
 }
 
-const transactions = { run: <T>(work: (tx: Transaction) => Promise<T>) => work(tx) } as Transactions;
+const transactions = { run: <T>(work: (tx: Transaction) => Promise<T>) => work(tx), singleStatement: tx } as Transactions;
 
 function nameViolation(): QueryFailedError {
   const driverError = Object.assign(new Error('duplicate key'), { code: '23505', constraint: UQ_RUNNERS_NAME_ACTIVE });
@@ -117,8 +151,8 @@ describe('ProvisioningAttempts', () => {
   let attempts: ProvisioningAttempts;
 
   beforeEach(() => {
-    runners = new FakeRunners();
     audit = new FakeAudit();
+    runners = new FakeRunners(audit);
     github = new FakeGithub();
     outage = new FakeOutage();
     attempts = new ProvisioningAttempts(

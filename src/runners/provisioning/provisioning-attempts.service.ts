@@ -116,6 +116,8 @@ export class ProvisioningAttempts {
   async claimName(attempt: Attempt, claim: NameClaim): Promise<RunnerEntity | undefined> {
     const { name } = claim;
     attempt.name = name;
+    // Nobody can hold a name just made up: the unique index catches the rare collision (reserve throws NameTaken).
+    if (claim.madeUp) return undefined;
     let holder = await this.runners.findActiveByName(name);
     // One clock reading for both checks: a holder is either abandoned or still provisioning, never neither.
     const now = Date.now();
@@ -165,10 +167,10 @@ export class ProvisioningAttempts {
         // In the transaction that adds the runner: a suspension committed before it is always seen.
         await this.suspensions.assertNotSuspended(actor, attempt.policy?.rule ?? null, tx);
         await this.quotas.enforce(tx, actor, attempt.policy?.rule ?? null, reservation.limits ?? NO_LIMITS);
-        const runner = await this.runners.insert(tx, {
+        const newRunner = {
           name,
           kind: attempt.kind,
-          status: 'pending',
+          status: 'pending' as const,
           ephemeral: planned.ephemeral,
           labels: planned.labels,
           runnerGroupId: planned.runnerGroupId,
@@ -176,15 +178,22 @@ export class ProvisioningAttempts {
           ownerSubject: actor.subject,
           ownerName: actor.name,
           policyRule: attempt.policy?.rule ?? null,
-        });
-        await this.audit.record(tx, actor, {
-          action: PROVISION_ACTIONS[attempt.kind],
-          outcome: 'attempted',
-          runnerId: runner.id,
-          runnerName: name,
-          details: { ...reservation.details, ...policyDetails(attempt) },
-        });
-        return runner;
+        };
+        // The row and its "attempted" event in one statement.
+        return this.runners.insertRecorded(tx, newRunner, (runnerId, firstParam, source) =>
+          this.audit.statement(
+            actor,
+            {
+              action: PROVISION_ACTIONS[attempt.kind],
+              outcome: 'attempted',
+              runnerId,
+              runnerName: name,
+              details: { ...reservation.details, ...policyDetails(attempt) },
+            },
+            firstParam,
+            source,
+          ),
+        );
       });
     } catch (error) {
       // Another request took the name between the claim and our insert.
@@ -202,11 +211,15 @@ export class ProvisioningAttempts {
   private async complete<T>(attempt: Attempt, issued: Issued<T>): Promise<T> {
     const runner = attempt.runner;
     if (!runner) throw new Error('A provisioning attempt issued a credential without reserving its runner first');
-    const completed = await this.transactions.run(async (tx) => {
-      if (!(await this.runners.updateWhilePending(tx, runner.id, null, issued.change))) return false;
-      await this.audit.record(tx, attempt.actor, this.closingEvent(attempt, 'succeeded', issued.details));
-      return true;
-    });
+    // The change and its closing event in one statement, which is its own transaction: one round trip.
+    const event = this.closingEvent(attempt, 'succeeded', issued.details);
+    const completed = await this.runners.updateWhilePendingRecorded(
+      this.transactions.singleStatement,
+      runner.id,
+      null,
+      issued.change,
+      (_runnerId, firstParam, source) => this.audit.statement(attempt.actor, event, firstParam, source),
+    );
     if (!completed) throw new NameTaken(runner.name, 'being provisioned again by a newer request');
     const { handedOut } = issued;
     if (handedOut) {

@@ -17,7 +17,8 @@ import {
   observedState,
   registrationMismatch,
 } from '../runner-state.rules.js';
-import { type RunnerObservation, RunnersRepository } from '../runners.repository.js';
+import { RunnersRepository } from '../runners.repository.js';
+import { RunnerReconciliationRepository, type RunnerObservation } from './runner-reconciliation.repository.js';
 import { UnfinishedRequests } from './unfinished-requests.service.js';
 import { ForeignRunnersService } from './foreign-runners.service.js';
 import {
@@ -66,6 +67,7 @@ export class GithubSyncService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly runners: RunnersRepository,
+    private readonly reconciliation: RunnerReconciliationRepository,
     private readonly audit: AuditService,
     private readonly github: GithubClient,
     private readonly githubRunners: GithubRunnersService,
@@ -204,7 +206,7 @@ export class GithubSyncService {
       }
       const batch = planned.slice(index * SYNC_BATCH_SIZE, (index + 1) * SYNC_BATCH_SIZE);
       const applied = await this.transactions.run(async (tx) => {
-        const changed = await this.runners.applyObservations(
+        const changed = await this.reconciliation.applyObservations(
           tx,
           batch.map((item) => item.observation),
         );

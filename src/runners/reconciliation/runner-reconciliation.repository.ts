@@ -1,7 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Not, type Repository, type SelectQueryBuilder } from 'typeorm';
-import { RunnerEntity, TERMINAL_STATUSES } from '../runner.entity.js';
+import type { Transaction } from '../../database/transactions.service.js';
+import { RunnerEntity, type RunnerStatus, TERMINAL_STATUSES } from '../runner.entity.js';
+
+/** What a sync saw for one row, and the state the row had when it was read. */
+export interface RunnerObservation {
+  id: string;
+  status: RunnerStatus;
+  busy: boolean;
+  githubRunnerId: number | null;
+  lastSeenAt: Date | null;
+  expectedStatus: RunnerStatus;
+  expectedGithubRunnerId: number | null;
+}
 
 /**
  * The runners table as reconciliation reads it beyond RunnersRepository: JIT runners that never
@@ -48,5 +60,41 @@ export class RunnerReconciliationRepository {
   /** Whether a row has this GitHub id, or a live row this name (a runner being issued right now). */
   isIssued(githubRunnerId: number, name: string): Promise<boolean> {
     return this.rows.exists({ where: [{ githubRunnerId }, { name, status: Not(In([...TERMINAL_STATUSES])) }] });
+  }
+
+  /**
+   * Applies many observations in one statement, each only while its row still has the status and
+   * GitHub id it was read with. Returns the ids of the rows it changed.
+   */
+  async applyObservations(tx: Transaction, observations: RunnerObservation[]): Promise<Set<string>> {
+    if (observations.length === 0) return new Set();
+    const column = <K extends keyof RunnerObservation>(key: K) => observations.map((observation) => observation[key]);
+    // TypeORM answers an UPDATE with [rows, affected count].
+    const [rows]: [{ id: string }[], number] = await tx.query(
+      `UPDATE runners AS runner
+          SET status = change.status,
+              busy = change.busy,
+              github_runner_id = change.github_runner_id,
+              last_seen_at = COALESCE(change.last_seen_at, runner.last_seen_at),
+              deleted_at = CASE WHEN change.status = 'deleted' THEN now() ELSE runner.deleted_at END,
+              deletion_reason = CASE WHEN change.status = 'deleted' THEN 'gone_from_github' ELSE runner.deletion_reason END,
+              updated_at = now()
+         FROM unnest($1::uuid[], $2::varchar[], $3::bool[], $4::bigint[], $5::timestamptz[], $6::varchar[], $7::bigint[])
+              AS change(id, status, busy, github_runner_id, last_seen_at, expected_status, expected_github_runner_id)
+        WHERE runner.id = change.id
+          AND runner.status = change.expected_status
+          AND runner.github_runner_id IS NOT DISTINCT FROM change.expected_github_runner_id
+        RETURNING runner.id`,
+      [
+        column('id'),
+        column('status'),
+        column('busy'),
+        column('githubRunnerId'),
+        column('lastSeenAt'),
+        column('expectedStatus'),
+        column('expectedGithubRunnerId'),
+      ],
+    );
+    return new Set(rows.map((row) => row.id));
   }
 }
