@@ -7,7 +7,7 @@ import request from 'supertest';
 import { Actor } from '../src/auth/actor.js';
 import { StaleCleanupService } from '../src/runners/reconciliation/stale-cleanup.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
-import { insertRunners, runnersByName } from './support/runners.js';
+import { insertRunners, runnersByName, untilHandedOut } from './support/runners.js';
 
 const TIMEOUT_MINUTES = 15;
 const ops = Actor.system('test');
@@ -34,6 +34,7 @@ describe('JIT runners that never started (e2e)', () => {
   async function provision(name: string): Promise<{ runner_id: string; expires_at: string; githubId: number }> {
     const response = await request(t.server).post('/api/v1/runners/jit').auth(token, { type: 'bearer' }).send({ runner_name: name });
     expect(response.status).toBe(201);
+    await untilHandedOut(t.dataSource, response.body.runner_id);
     return { ...response.body, githubId: t.simulator.findRunnerByName(name)!.id };
   }
 

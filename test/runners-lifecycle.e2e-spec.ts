@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { startTestApp, type TestApp } from './support/app.js';
+import { untilHandedOut } from './support/runners.js';
 
 const RUNNERS = '/api/v1/runners';
 
@@ -34,6 +35,7 @@ describe('Runner lifecycle: list, refresh, delete (e2e)', () => {
   async function provision(token: string, name: string): Promise<RunnerBody> {
     const response = await request(t.server).post(`${RUNNERS}/jit`).auth(token, { type: 'bearer' }).send({ runner_name: name, labels: ['lifecycle'] });
     expect(response.status).toBe(201);
+    await untilHandedOut(t.dataSource, response.body.runner_id);
     const runner = await request(t.server).get(`${RUNNERS}/${response.body.runner_id}`).auth(token, { type: 'bearer' });
     return runner.body as RunnerBody;
   }

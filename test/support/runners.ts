@@ -73,3 +73,17 @@ export async function runnersByName(dataSource: DataSource): Promise<Map<string,
   );
   return new Map(rows.map((row) => [row.name, row]));
 }
+
+/**
+ * Waits (up to about 5 s) until a JIT runner's 201 is recorded as handed out: its expires_at is
+ * written just after the answer has gone out, so a test that reads or changes the row right after
+ * the 201 would race that write.
+ */
+export async function untilHandedOut(dataSource: DataSource, runnerId: string): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    const [row]: { expires_at: Date | null }[] = await dataSource.query('SELECT expires_at FROM runners WHERE id = $1', [runnerId]);
+    if (row?.expires_at) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`Runner ${runnerId} was never recorded as handed out`);
+}
