@@ -16,4 +16,8 @@ export default {
   // WebAssembly PostgreSQL created and migrated in the test's process, several times slower than a
   // server's; a CLI test makes several. A loaded 2-core machine needs the longer limit there.
   testTimeout: process.env.TEST_DATABASE_URL ? 30_000 : 90_000,
+  // On a PostgreSQL server most of a test file's time is spent waiting (the database, HTTP between the
+  // service and the simulator), so two files at once use a 2-core machine better than Jest's default
+  // of one worker there; the embedded database is CPU-bound and keeps the default.
+  ...(process.env.TEST_DATABASE_URL ? { maxWorkers: 2 } : {}),
 };
