@@ -237,6 +237,14 @@ describe('rate limits', () => {
   });
 });
 
+describe('METRICS_TOKEN', () => {
+  it('refuses a token shorter than 16 characters, without echoing it', () => {
+    const problems = problemsOf(productionEnv({ METRICS_TOKEN: 'short-secret' }));
+    expect(problems).toEqual(['METRICS_TOKEN must be at least 16 characters (make one with: openssl rand -hex 32)']);
+    expect(loadConfig(productionEnv({ METRICS_TOKEN: 'a-long-enough-scrape-token' })).metrics.token).toBe('a-long-enough-scrape-token');
+  });
+});
+
 describe('AUDIT_EVENT_SOURCE', () => {
   const database = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/rts' };
 

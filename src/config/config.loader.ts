@@ -40,6 +40,8 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_PORT = 8000;
+/** A scrape token shorter than this could be guessed. */
+export const MIN_METRICS_TOKEN_LENGTH = 16;
 export const DEFAULT_REQUEST_DEADLINE_MS = 15_000;
 export const MAX_REQUEST_DEADLINE_MS = 120_000;
 export const DEFAULT_SHUTDOWN_DRAIN_SECONDS = 5;
@@ -155,7 +157,11 @@ function readMetrics(reader: EnvReader, apiPort: number): MetricsSettings {
   if (port !== undefined && port === apiPort) {
     reader.problem('METRICS_PORT', `must differ from PORT (${apiPort}); leave it unset to serve /metrics on PORT`);
   }
-  return { token: reader.string('METRICS_TOKEN'), port };
+  const token = reader.string('METRICS_TOKEN');
+  if (token !== undefined && token.length < MIN_METRICS_TOKEN_LENGTH) {
+    reader.problem('METRICS_TOKEN', `must be at least ${MIN_METRICS_TOKEN_LENGTH} characters (make one with: openssl rand -hex 32)`);
+  }
+  return { token, port };
 }
 
 function readForeignRunnerPolicy(reader: EnvReader): ForeignRunnerPolicy {

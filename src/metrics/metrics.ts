@@ -53,7 +53,7 @@ export class Metrics {
 
   readonly reconciliationRuns = new Counter({
     name: 'rts_reconciliation_runs_total',
-    help: 'Sync and cleanup runs by job and outcome (succeeded, failed, skipped)',
+    help: 'Sync and cleanup runs by job and outcome (succeeded, stopped early, failed, skipped)',
     labelNames: ['job', 'outcome'] as const,
     registers: [this.registry],
   });

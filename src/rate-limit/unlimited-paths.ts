@@ -2,10 +2,12 @@ import { API_PREFIX } from '../common/api.js';
 
 /**
  * Paths no rate limit applies to, with anything below them: probes and scrapers call these often,
- * from one address, and a refused probe would take a healthy instance out of service. A list rather
- * than a decorator, so a route added at one of these paths is covered without knowing about it.
+ * from one address, and a refused probe would take a healthy instance out of service. GitHub's
+ * webhook deliveries come from a few addresses, about three per job, and a refused one is not sent
+ * again: each is checked by its signature (an HMAC over at most 1 MiB, never audited) instead. A list
+ * rather than a decorator, so a route added at one of these paths is covered without knowing about it.
  */
-export const UNLIMITED_PATHS: readonly string[] = ['/health', '/healthz', '/readyz', '/metrics'];
+export const UNLIMITED_PATHS: readonly string[] = ['/health', '/healthz', '/readyz', '/metrics', '/webhooks'];
 
 /**
  * Whether `path` (the request's, without its query) is one of UNLIMITED_PATHS or below one, with or

@@ -288,7 +288,11 @@ export class ProvisioningAttempts {
     }
     try {
       await this.transactions.run(async (tx) => {
-        if (runner) await this.runners.updateWhilePending(tx, runner.id, null, failed);
+        if (runner) {
+          const marked = await this.runners.updateWhilePending(tx, runner.id, null, failed);
+          // A sync or the name's next request closed it meanwhile (REQUEST_ABANDONED): one closing event only.
+          if (!marked && (await this.audit.hasClosingEvent(tx, runner.id, event.action))) return;
+        }
         await this.audit.record(tx, attempt.actor, event);
       });
       return;

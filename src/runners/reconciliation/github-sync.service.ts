@@ -136,10 +136,10 @@ export class GithubSyncService {
     const ours = new Set(live.map((runner) => runner.githubRunnerId).filter((id) => id !== null));
     const foreign = await this.foreignRunners.classify(listing.runners, ours, claimed);
     const confirmation = await this.confirmMissing(missing, planned, notOurs, now, signal);
-    const settled = await this.settleUnfinished(actor, unfinished, byId, planned, now);
+    const settled = await this.settleUnfinished(actor, unfinished, byId, planned, now, signal);
 
     const written = await this.writeInBatches(actor, planned, options);
-    let stoppedEarly = !written.complete;
+    let stoppedEarly = !written.complete || !settled.complete;
     let foreignSummary = this.foreignCountOnly(foreign.length);
     if (!stoppedEarly) {
       const accounted = await this.foreignRunners.reconcile(actor, foreign, signal);
@@ -327,11 +327,17 @@ export class GithubSyncService {
     byId: Map<number, GithubRunner>,
     planned: PlannedChange[],
     now: Date,
-  ): Promise<{ abandoned: number; withdrawn: number; unconfirmed: number; skipped: number; changes: RunnerChangeReport[] }> {
-    const result = { abandoned: 0, withdrawn: 0, unconfirmed: 0, skipped: 0, changes: [] as RunnerChangeReport[] };
+    signal: AbortSignal | undefined,
+  ): Promise<{ abandoned: number; withdrawn: number; unconfirmed: number; skipped: number; changes: RunnerChangeReport[]; complete: boolean }> {
+    const result = { abandoned: 0, withdrawn: 0, unconfirmed: 0, skipped: 0, changes: [] as RunnerChangeReport[], complete: true };
     let next = 0;
     const worker = async () => {
       while (next < unfinished.length) {
+        // Asked to stop: the rows not started yet are left for the next sync.
+        if (signal?.aborted) {
+          result.complete = false;
+          return;
+        }
         const runner = unfinished[next++];
         const listed = runner.githubRunnerId === null ? undefined : byId.get(runner.githubRunnerId);
         try {

@@ -32,6 +32,11 @@ const SHUTDOWN_WAIT_MS = 15_000;
 export type TickOutcome = 'ran' | 'failed' | 'overrun' | 'not-due' | 'rate-limited';
 
 type JobName = typeof SYNC_JOB | typeof CLEANUP_JOB;
+/** What one run did, for the log line, and whether it went through (not stopped early). */
+interface JobRun {
+  summary: string;
+  complete: boolean;
+}
 const JOB_NAMES: readonly JobName[] = [SYNC_JOB, CLEANUP_JOB];
 
 /**
@@ -109,26 +114,26 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
   }
 
   /** One run of `sync-github`, stopping between pages or batches when `signal` fires; returns its summary for the log line. */
-  private async syncWithGithub(signal: AbortSignal): Promise<string> {
+  private async syncWithGithub(signal: AbortSignal): Promise<JobRun> {
     const report = await this.sync.syncWithGithub(this.actor, { signal });
     if (report.listing_complete) this.metrics.foreignRunners.set(report.foreign.total);
     const summary = `${report.updated} updated, ${report.deleted} deleted, ${report.foreign.total} foreign`;
-    return report.stopped_early ? `${summary}; stopped early` : summary;
+    return { summary: report.stopped_early ? `${summary}; stopped early` : summary, complete: !report.stopped_early };
   }
 
   /** One run of `cleanup-stale-runners`, stopping between runners when `signal` fires. */
-  private async cleanupStaleRunners(signal: AbortSignal): Promise<string> {
+  private async cleanupStaleRunners(signal: AbortSignal): Promise<JobRun> {
     const report = await this.cleanup.cleanupStaleRunners(this.actor, {
       hours: this.config.runners.staleRunnerHours,
       dryRun: false,
       signal,
     });
     const summary = `${report.deleted.length} deleted, ${report.skipped_busy.length} busy, ${report.failed.length} failed`;
-    return report.stopped_early ? `${summary}; stopped early` : summary;
+    return { summary: report.stopped_early ? `${summary}; stopped early` : summary, complete: !report.stopped_early };
   }
 
   /** The job's work; `signal` fires at shutdown or when the lease is lost. */
-  private runJob(name: JobName, signal: AbortSignal): Promise<string> {
+  private runJob(name: JobName, signal: AbortSignal): Promise<JobRun> {
     switch (name) {
       case SYNC_JOB:
         return this.syncWithGithub(signal);
@@ -171,9 +176,10 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
         },
       );
       if (!run.ran) return 'not-due';
-      this.logger.log(`${name} done in ${Date.now() - started} ms: ${run.result}`);
-      this.metrics.reconciliationRuns.inc({ job: name, outcome: 'succeeded' });
-      this.metrics.reconciliationLastSuccess.set({ job: name }, Date.now() / 1000);
+      this.logger.log(`${name} done in ${Date.now() - started} ms: ${run.result.summary}`);
+      // A run stopped early (shutdown, a lost lease) did not do the job: not a success.
+      this.metrics.reconciliationRuns.inc({ job: name, outcome: run.result.complete ? 'succeeded' : 'stopped' });
+      if (run.result.complete) this.metrics.reconciliationLastSuccess.set({ job: name }, Date.now() / 1000);
       this.metrics.reconciliationDuration.observe({ job: name }, (Date.now() - started) / 1000);
       return 'ran';
     } catch (error) {

@@ -88,6 +88,10 @@ export class UnfinishedRequests {
    */
   async settle(actor: Actor, runner: RunnerEntity, listed: GithubRunner | undefined): Promise<Settled> {
     if (requestProgress(runner) === 'handing-out') return this.withdraw(actor, runner, listed);
+    // The name's next request may have closed this row and made its own runner of the same name
+    // since the sync read it: that runner looks exactly like this one's would, so look again first.
+    const holder = await this.runners.findActiveByName(runner.name);
+    if (holder?.id !== runner.id || requestProgress(holder) !== 'asking-github') return { outcome: 'changed' };
     // A registration token registers nothing by itself: there is nothing on GitHub to look for.
     const orphan = runner.kind === 'jit' ? await this.removeOrphan(runner) : undefined;
     const closed = await this.attempts.closeAbandoned(actor, runner, orphan === undefined ? {} : { orphan });
@@ -109,6 +113,9 @@ export class UnfinishedRequests {
   private async withdraw(actor: Actor, runner: RunnerEntity, listed: GithubRunner | undefined): Promise<Settled> {
     if (listed && hasConnected(listed)) return { outcome: 'handed-out' };
     const githubRunnerId = runner.githubRunnerId as number;
+    // The listing may be minutes old: a runner that connected since is someone's, and stays.
+    const current = await this.github.getRunner(githubRunnerId);
+    if (current && hasConnected(current)) return { outcome: 'handed-out' };
     const github = await this.github.deleteRunner(githubRunnerId);
     const done = await this.transactions.run(async (tx) => {
       const changed = await this.runners.updateWhilePending(tx, runner.id, githubRunnerId, {
