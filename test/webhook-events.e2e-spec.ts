@@ -130,7 +130,7 @@ rules:
 
       expect(result.outcome).toBe('runner_deleted');
       const seen = await getRunner(runner.runner_id);
-      expect(seen).toMatchObject({ status: 'deleted', busy: false });
+      expect(seen).toMatchObject({ status: 'deleted', busy: false, deletion_reason: 'gone_from_github' });
       expect(seen.job).toEqual({ repository: 'acme/api', run_id: 7002, run_attempt: 1, job_id: jobId, conclusion: 'success' });
       const deletion = (await auditOf(runner.runner_id)).find((row) => row.action === 'webhook');
       expect(deletion).toMatchObject({

@@ -108,7 +108,7 @@ export class RunnerJobEventsService {
         // A JIT runner is ephemeral: GitHub removes it after its one job. A registration-token
         // runner may have ignored --ephemeral: the sync confirms it is gone before it is marked so.
         if (runner.kind === 'jit' && !hijack && runner.removalReason === null) {
-          Object.assign(change, { status: 'deleted', deletedAt: new Date() });
+          Object.assign(change, { status: 'deleted', deletedAt: new Date(), deletionReason: 'gone_from_github' });
           outcome = 'runner_deleted';
         }
       }

@@ -11,6 +11,7 @@ export type RunnerJobChange = Partial<
     | 'busy'
     | 'lastSeenAt'
     | 'deletedAt'
+    | 'deletionReason'
     | 'jobRepository'
     | 'jobRunId'
     | 'jobRunAttempt'
