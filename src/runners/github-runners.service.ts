@@ -69,4 +69,22 @@ export class GithubRunnersService {
     if (!ours) return 'never-registered';
     return this.github.deleteRunner(ours.id);
   }
+
+  /**
+   * Removes the runner GitHub has under `name` when `isOurs` recognises it as the one a request of
+   * ours left there (`which`, for the log), and says what it found. Somebody else's runner is never
+   * touched. Throws when GitHub cannot be asked.
+   */
+  async removeLeftover(
+    name: string,
+    which: string,
+    isOurs: (found: GithubRunner) => boolean | Promise<boolean>,
+  ): Promise<'removed' | 'none' | 'not-ours'> {
+    const found = await this.github.findRunnerByName(name);
+    if (!found) return 'none';
+    if (!(await isOurs(found))) return 'not-ours';
+    await this.github.deleteRunner(found.id);
+    this.logger.warn(`Removed runner ${name} (GitHub id ${found.id}) ${which}`);
+    return 'removed';
+  }
 }

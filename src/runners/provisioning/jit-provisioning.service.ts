@@ -23,6 +23,7 @@ import {
 import { RunnersRepository } from '../runners.repository.js';
 import { policyRefusal } from './policy-refusal.js';
 import { type Attempt, type Issued, NameTaken } from './provisioning-attempt.js';
+import { GithubRunnersService } from '../github-runners.service.js';
 import { ProvisioningAttempts } from './provisioning-attempts.service.js';
 
 /** A prefix collision picks a new suffix; 24 random bits make more than a few collisions unlikely. */
@@ -47,6 +48,7 @@ export class JitProvisioningService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly runners: RunnersRepository,
     private readonly github: GithubClient,
+    private readonly githubRunners: GithubRunnersService,
     private readonly attempts: ProvisioningAttempts,
     private readonly policy: PolicyService,
   ) {}
@@ -207,12 +209,7 @@ export class JitProvisioningService {
     isOurs: (found: GithubRunner) => boolean | Promise<boolean>,
   ): Promise<LeftoverRemoval> {
     try {
-      const found = await this.github.findRunnerByName(name);
-      if (!found) return 'none';
-      if (!(await isOurs(found))) return 'not-ours';
-      await this.github.deleteRunner(found.id);
-      this.logger.warn(`Removed runner ${name} (GitHub id ${found.id}) ${which}`);
-      return 'removed';
+      return await this.githubRunners.removeLeftover(name, which, isOurs);
     } catch (error) {
       this.logger.warn(`Could not check GitHub for the runner ${name} ${which}: ${(error as Error).message}`);
       return 'unknown';

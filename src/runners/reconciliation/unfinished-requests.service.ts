@@ -19,6 +19,7 @@ import {
 } from '../runner-state.rules.js';
 import { RunnersRepository } from '../runners.repository.js';
 import { changeReport, type RunnerChangeReport } from './reconciliation-report.js';
+import { GithubRunnersService } from '../github-runners.service.js';
 
 /** Where a live row's request stands, for a sync. */
 export type RequestStanding = 'finished' | 'under-way' | 'unfinished';
@@ -57,6 +58,7 @@ export class UnfinishedRequests {
     private readonly attempts: ProvisioningAttempts,
     private readonly audit: AuditService,
     private readonly github: GithubClient,
+    private readonly githubRunners: GithubRunnersService,
     private readonly transactions: Transactions,
   ) {
     this.requestOverAfterMs = requestIsOverAfterMs(config.app.requestDeadlineMs);
@@ -101,13 +103,10 @@ export class UnfinishedRequests {
   }
 
   /** The runner GitHub created for a request whose answer died with it, by name: removed if it is exactly that. */
-  private async removeOrphan(runner: RunnerEntity): Promise<Orphan> {
-    const found = await this.github.findRunnerByName(runner.name);
-    if (!found) return 'none';
-    if (!looksFreshlyCreatedFor(found, planOf(runner))) return 'not-ours';
-    await this.github.deleteRunner(found.id);
-    this.logger.warn(`Removed runner ${runner.name} (GitHub id ${found.id}) of a request that never finished`);
-    return 'removed';
+  private removeOrphan(runner: RunnerEntity): Promise<Orphan> {
+    return this.githubRunners.removeLeftover(runner.name, 'of a request that never finished', (found) =>
+      looksFreshlyCreatedFor(found, planOf(runner)),
+    );
   }
 
   private async withdraw(actor: Actor, runner: RunnerEntity, listed: GithubRunner | undefined): Promise<Settled> {
