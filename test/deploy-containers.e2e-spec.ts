@@ -5,13 +5,13 @@
  * service loads them, and the service's health check run against the service.
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../src/config/config.loader.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { REPO_ROOT, run } from './support/deploy-files.js';
+import { closedPort } from './support/net.js';
 
 interface Instruction {
   keyword: string;
@@ -68,14 +68,6 @@ function leftOutOfContext(path: string, patterns: string[]): boolean {
   return excluded;
 }
 
-async function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const stages = dockerfileStages(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8'));
 const runtime = stages.at(-1) as Stage;

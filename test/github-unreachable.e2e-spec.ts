@@ -3,22 +3,16 @@
  * operator finds the address and the error in the log, under the answer's request id. (A file of its
  * own: the log lines a test reads are those of the one app its file starts.)
  */
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { startTestApp, type TestApp } from './support/app.js';
+import { closedPort } from './support/net.js';
 
 describe('Provisioning when GitHub cannot be reached (e2e)', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    // A port that was just free: nothing listens there, so every call is refused at once.
-    const closed = await new Promise<number>((resolve) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as AddressInfo;
-        server.close(() => resolve(port));
-      });
-    });
+    // Nothing listens there: every call to this GitHub is refused at once.
+    const closed = await closedPort();
     t = await startTestApp({ github: { apiUrl: `http://127.0.0.1:${closed}` } });
   });
 

@@ -4,10 +4,9 @@
  * be reached at all, and the instance stays ready. (Draining: shutdown.e2e-spec.ts; a database that
  * lacks migrations or goes away: readiness-*.e2e-spec.ts.)
  */
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { startTestApp, type TestApp } from './support/app.js';
+import { closedPort } from './support/net.js';
 
 const ALL_OK = { database: 'ok', migrations: 'ok', policy: 'ok', shutdown: 'ok' };
 
@@ -15,13 +14,8 @@ describe('probes (e2e)', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    // A port that was just free: every call to this GitHub is refused at once.
-    const closed = await new Promise<number>((resolve) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as AddressInfo;
-        server.close(() => resolve(port));
-      });
-    });
+    // Nothing listens there: every call to this GitHub is refused at once.
+    const closed = await closedPort();
     t = await startTestApp({ github: { apiUrl: `http://127.0.0.1:${closed}` } });
   });
 

@@ -57,7 +57,8 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-class LineCollector extends Writable {
+/** Log lines as the app writes them (JSON), for tests to search. */
+export class LineCollector extends Writable {
   readonly lines: string[] = [];
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {

@@ -5,7 +5,6 @@
  * demo, unless TEST_DATABASE_URL names a PostgreSQL server).
  */
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { getDataSourceToken } from '@nestjs/typeorm';
@@ -15,6 +14,7 @@ import type { AppConfig } from '../../src/config/app-config.js';
 import { loadConfig } from '../../src/config/config.loader.js';
 import { configureApp } from '../../src/configure-app.js';
 import { GithubSimulator } from '../../src/github/simulator/github-simulator.js';
+import { LineCollector } from './app.js';
 import { testDatabaseConfig } from './database.js';
 
 export interface Demo {
@@ -26,15 +26,6 @@ export interface Demo {
   /** Every log line the service wrote. */
   logs: string[];
   close(): Promise<void>;
-}
-
-class LineCollector extends Writable {
-  readonly lines: string[] = [];
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
-    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    done();
-  }
 }
 
 /** `env` holds the variables the demo is started with (a real demo reads them from the shell). */
