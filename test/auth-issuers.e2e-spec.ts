@@ -199,13 +199,18 @@ describe('trusted issuers (e2e)', () => {
     const added = await provider();
     const t = await app({ issuers: [kept.trustedIssuer({ name: 'kept' })] });
     const fromAdded = await added.token();
+    const fromKept = await kept.token();
     await probe(t, fromAdded).expect(401);
+    await probe(t, fromKept).expect(200);
 
     t.setIssuers([added.trustedIssuer({ name: 'added' })]);
 
     await probe(t, fromAdded).expect(200);
-    const refused = await probe(t, await kept.token()).expect(401);
-    expect(refused.body.error.details.reason).toBe('issuer_unknown');
+    // Also a token accepted a moment ago: a verification does not outlive its issuer's trust.
+    for (const token of [fromKept, await kept.token()]) {
+      const refused = await probe(t, token).expect(401);
+      expect(refused.body.error.details.reason).toBe('issuer_unknown');
+    }
   });
 
   it('refuses a token without kid when the issuer publishes several keys', async () => {

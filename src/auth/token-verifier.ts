@@ -2,10 +2,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { jwtVerify } from 'jose';
 import { PolicyStore } from '../policy/policy.store.js';
 import type { TrustedIssuer } from '../policy/policy.types.js';
-import type { Identity } from './actor.js';
 import { MALFORMED_TOKEN_MESSAGE, TokenRejectedError } from './auth-errors.js';
 import { decodeUnverified } from './bearer-token.js';
 import { IssuerKeySet } from './issuer-key-set.js';
+import { type VerifiedToken, VerifiedTokenCache } from './verified-token-cache.js';
 import { discoverJwksUrl, discoveryUrl, fetchJsonDocument, type KeyFetchLimits } from './key-document-fetch.js';
 import {
   algorithmMessage,
@@ -37,22 +37,18 @@ export const ASYMMETRIC_ALGORITHMS: readonly string[] = [
 /** What a kid may look like before it is looked up: short, and nothing to smuggle into a log line. */
 const KID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 
-export interface VerifiedToken {
-  trusted: TrustedIssuer;
-  identity: Identity;
-}
-
 /**
  * Verifies bearer JWTs against the issuers the policy trusts, read per token (a reload may change
  * them). The order matters: the unverified `iss` must name a trusted issuer, and `alg` and `kid`
  * must be acceptable, before any key is looked up or fetched. Throws TokenRejectedError (401) or
- * KeysUnavailableError (503).
+ * KeysUnavailableError (503). A token accepted lately is answered from VerifiedTokenCache.
  */
 @Injectable()
 export class TokenVerifier {
   private readonly logger = new Logger(TokenVerifier.name);
   private readonly keySets = new Map<string, IssuerKeySet>();
   private issuersSeen: readonly TrustedIssuer[] | null = null;
+  private readonly verified = new VerifiedTokenCache();
 
   constructor(
     private readonly policy: PolicyStore,
@@ -60,6 +56,9 @@ export class TokenVerifier {
   ) {}
 
   async verify(token: string): Promise<VerifiedToken> {
+    this.forgetUntrustedIssuers(this.policy.current().issuers);
+    const known = this.verified.get(token, Date.now());
+    if (known !== undefined) return known;
     const unverified = decodeUnverified(token);
     if (!unverified) throw new TokenRejectedError('malformed', MALFORMED_TOKEN_MESSAGE);
     const { header, payload } = unverified;
@@ -85,8 +84,11 @@ export class TokenVerifier {
     }).catch((error: unknown) => {
       throw rejectionFromJose(error, payload, trusted);
     });
-    checkRemainingClaims(verified.payload, trusted, Math.floor(Date.now() / 1000));
-    return { trusted, identity: identityOf(verified.payload as typeof verified.payload & { sub: string }, trusted) };
+    const now = Date.now();
+    checkRemainingClaims(verified.payload, trusted, Math.floor(now / 1000));
+    const result = { trusted, identity: identityOf(verified.payload as typeof verified.payload & { sub: string }, trusted) };
+    this.verified.remember(token, verified.payload.exp as number, result, now);
+    return result;
   }
 
   /** The issuer the policy trusts for this (unverified) `iss`; nothing is fetched for any other. */
@@ -95,7 +97,6 @@ export class TokenVerifier {
       throw new TokenRejectedError('claims', missingClaimMessage('iss'));
     }
     const issuers = this.policy.current().issuers;
-    this.forgetUntrustedKeySets(issuers);
     // An empty iss names nobody, even should a policy hold an issuer without one.
     const trusted = iss === '' ? undefined : issuers.find((candidate) => candidate.issuer === iss);
     if (!trusted) {
@@ -143,10 +144,14 @@ export class TokenVerifier {
     });
   }
 
-  /** After a policy reload, drop the key sets of issuers no longer trusted (or configured differently). */
-  private forgetUntrustedKeySets(issuers: readonly TrustedIssuer[]): void {
+  /**
+   * After a policy reload, forget every verification (an issuer may be gone, or accept other audiences)
+   * and drop the key sets of issuers no longer trusted (or configured differently).
+   */
+  private forgetUntrustedIssuers(issuers: readonly TrustedIssuer[]): void {
     if (issuers === this.issuersSeen) return;
     this.issuersSeen = issuers;
+    this.verified.clear();
     const current = new Set(issuers.map(keySetId));
     for (const id of this.keySets.keys()) {
       if (!current.has(id)) this.keySets.delete(id);
