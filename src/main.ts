@@ -8,6 +8,7 @@ import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigError, loadConfig, readEnvironment } from './config/config.loader.js';
 import { API_PREFIX, HEALTH_PATH, LIVENESS_PATH, READINESS_PATH } from './common/api.js';
+import { limitHeapGrowth } from './common/heap-growth.js';
 import { DOCS_PATH, configureApp } from './configure-app.js';
 import { CLOSE_TIMEOUT_MS, gracefulShutdown } from './shutdown.js';
 import { describeDatabase } from './database/data-source-options.js';
@@ -27,6 +28,7 @@ async function startSimulatedGithub(config: AppConfig): Promise<{ config: AppCon
 }
 
 async function bootstrap(): Promise<void> {
+  limitHeapGrowth();
   const demo = process.argv.includes('--demo');
   // The demo is self-contained: a real deployment's .env in the same folder must not steer it.
   let config = loadConfig(readEnvironment(process.cwd(), { dotenv: !demo }), { demo });
