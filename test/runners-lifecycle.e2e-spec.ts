@@ -124,6 +124,50 @@ describe('Runner lifecycle: list, refresh, delete (e2e)', () => {
       expect(JSON.stringify(foreign.body)).not.toContain('carol');
     });
 
+    it('shows each runner in the list exactly as GET /runners/{id} shows it, whatever its fields hold', async () => {
+      const erin = await t.oidc.token({ sub: 'erin-sub', email: 'erin@example.com' });
+      const odd = 'quote " backslash \\ slash / tab \t newline \n bell \u0007 del \u007f é 中 😀 \u2028';
+      const rows: { id: string }[] = await t.dataSource.query(
+        `INSERT INTO runners (name, kind, status, busy, ephemeral, labels, runner_group_id, github_runner_id, owner_issuer,
+                              owner_subject, owner_name, failure_reason, deletion_reason, expires_at, last_seen_at,
+                              job_repository, job_run_id, job_run_attempt, job_id, job_conclusion, created_at, updated_at)
+         VALUES ('erin-plain', 'jit', 'pending', false, true, '{}', 1, NULL, $1, 'erin-sub', $2, NULL, NULL, NULL, NULL,
+                 NULL, NULL, NULL, NULL, NULL, '2026-01-02 03:04:05.678999+00', '2026-01-02 03:04:05.000001+00'),
+                ('erin-full', 'registration_token', 'active', true, false, ARRAY['self-hosted', 'a,b', $3, '{x}'], 7,
+                 9007199254740991, $1, 'erin-sub', $2, $3, NULL, '2999-12-31 23:59:59.999999+00', '1999-12-31 23:59:59.9995+00',
+                 'octo-org/octo-repo', 123456789012, 3, 987654321098, NULL, '2026-01-02 03:04:06+00', '2026-01-02 03:04:06.5+00'),
+                ('erin-gone', 'jit', 'deleted', false, true, ARRAY['linux'], 1, 42, $1, 'erin-sub', $2, NULL, 'never_started',
+                 now(), now(), 'octo-org/done', 5, 1, 6, 'success', '2026-01-02 03:04:07.1+00', now()),
+                ('erin-half-job', 'jit', 'offline', false, true, ARRAY['x64'], 1, 43, $1, 'erin-sub', $2, NULL, NULL,
+                 NULL, NULL, 'octo-org/half', NULL, NULL, 8, 'failure', '2026-01-02 03:04:08.25+00', now())
+         RETURNING id`,
+        [t.oidc.issuer, odd, odd],
+      );
+      expect(rows).toHaveLength(4);
+
+      const listed = [
+        ...(await request(t.server).get(RUNNERS).auth(erin, { type: 'bearer' })).body.runners,
+        ...(await request(t.server).get(`${RUNNERS}?status=deleted`).auth(erin, { type: 'bearer' })).body.runners,
+      ] as RunnerBody[];
+      expect(listed.map((runner) => runner.runner_name)).toEqual(['erin-half-job', 'erin-full', 'erin-plain', 'erin-gone']);
+      for (const runner of listed) {
+        const single = await request(t.server).get(`${RUNNERS}/${runner.runner_id}`).auth(erin, { type: 'bearer' });
+        expect(single.status).toBe(200);
+        expect(runner).toStrictEqual(single.body);
+        expect(Object.keys(runner)).toEqual(Object.keys(single.body));
+      }
+      const full = listed.find((runner) => runner.runner_name === 'erin-full') as unknown as Record<string, unknown>;
+      expect(full).toMatchObject({
+        labels: ['self-hosted', 'a,b', odd, '{x}'],
+        failure_reason: odd,
+        github_runner_id: 9007199254740991,
+        expires_at: '2999-12-31T23:59:59.999Z',
+        last_seen_at: '1999-12-31T23:59:59.999Z',
+        job: { repository: 'octo-org/octo-repo', run_id: 123456789012, run_attempt: 3, job_id: 987654321098, conclusion: null },
+      });
+      expect(listed.find((runner) => runner.runner_name === 'erin-half-job')).toMatchObject({ job: null });
+    });
+
     it("still pages with a cursor of the caller's own runner", async () => {
       const first = await request(t.server).get(`${RUNNERS}?limit=1`).auth(carol, { type: 'bearer' });
       const second = await request(t.server).get(`${RUNNERS}?limit=1&cursor=${first.body.next_cursor}`).auth(carol, { type: 'bearer' });
