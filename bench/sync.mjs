@@ -118,6 +118,7 @@ async function loadService() {
     { GithubSimulator },
     { GithubSyncService },
     { RunnersRepository },
+    { RunnerReconciliationRepository },
   ] = await Promise.all([
     import('@nestjs/core'),
     import('@nestjs/typeorm'),
@@ -129,6 +130,7 @@ async function loadService() {
     fromDist('github/simulator/github-simulator.js'),
     fromDist('runners/reconciliation/github-sync.service.js'),
     fromDist('runners/runners.repository.js'),
+    fromDist('runners/reconciliation/runner-reconciliation.repository.js'),
   ]);
   return {
     NestFactory,
@@ -141,6 +143,7 @@ async function loadService() {
     GithubSimulator,
     GithubSyncService,
     RunnersRepository,
+    RunnerReconciliationRepository,
   };
 }
 
@@ -193,7 +196,7 @@ function instrument(instances) {
   };
   wrap(instances.github, 'listAllRunners', 'listing');
   wrap(instances.runners, 'listLive', 'readRows');
-  wrap(instances.runners, 'applyObservations', 'updateRows');
+  wrap(instances.rows, 'applyObservations', 'updateRows');
   wrap(instances.audit, 'record', 'audit');
   wrap(instances.audit, 'recordMany', 'audit');
   // Private in TypeScript, a plain method at run time: the lookups of runners missing from the list.
@@ -287,6 +290,7 @@ async function main() {
     const timings = instrument({
       github: app.get(service.GithubClient),
       runners: app.get(service.RunnersRepository),
+      rows: app.get(service.RunnerReconciliationRepository),
       audit: app.get(service.AuditService),
       reconciliation,
     });
