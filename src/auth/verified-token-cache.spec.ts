@@ -50,6 +50,17 @@ describe('VerifiedTokenCache', () => {
     expect(cache.get('t4', T0)).toMatchObject({ identity: { subject: 't4' } });
   });
 
+  it('hands every request the same frozen identity, claims included, so none can change it for the next', () => {
+    const cache = new VerifiedTokenCache();
+    const identity = { issuer: trusted.issuer, subject: 'a', name: 'a', claims: { groups: ['dev'], nested: { team: 'x' } } };
+    cache.remember('token-a', exp(600), { trusted, identity }, T0);
+
+    const shared = cache.get('token-a', T0)?.identity as typeof identity;
+    expect(() => (shared.claims.groups as string[]).push('admin')).toThrow(TypeError);
+    expect(() => Object.assign(shared.claims.nested, { team: 'y' })).toThrow(TypeError);
+    expect(cache.get('token-a', T0)?.identity.claims).toEqual({ groups: ['dev'], nested: { team: 'x' } });
+  });
+
   it('forgets everything when cleared', () => {
     const cache = new VerifiedTokenCache();
     cache.remember('token-a', exp(600), verified('a'), T0);

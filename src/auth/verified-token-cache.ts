@@ -59,12 +59,20 @@ export class VerifiedTokenCache {
     this.entries.delete(key);
     // The oldest entry makes room: a Map iterates in insertion order.
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    // Every request with this token shares what it says: frozen, so no request can change it for the next.
+    deepFreeze(verified.identity);
     this.entries.set(key, { verified, validUntilMs });
   }
 
   clear(): void {
     this.entries.clear();
   }
+}
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const field of Object.values(value)) deepFreeze(field);
 }
 
 function keyOf(token: string): string {
