@@ -14,8 +14,11 @@ interface Entry {
   validUntilMs: number;
 }
 
-/** How many tokens are remembered (a SHA-256 and the caller's identity each, about 300 bytes). */
-export const VERIFIED_TOKENS_MAX_ENTRIES = 5_000;
+/**
+ * How many tokens are remembered: each costs its SHA-256 and the caller's identity with the token's
+ * claims, 1–2 KB for a GitHub Actions token, so at most about 4 MB.
+ */
+export const VERIFIED_TOKENS_MAX_ENTRIES = 2_000;
 /** How long a verification is trusted: a key the issuer withdraws stops working here within this. */
 export const VERIFIED_TOKENS_MAX_AGE_MS = 60_000;
 
