@@ -639,7 +639,7 @@ async function main() {
       for (let i = 0; i < STARTS; i++) {
         const port = await freePort();
         const started = performance.now();
-        const proc = start('the service (start-up)', [join(ROOT, 'dist/main.js')], { env: serviceEnv(port, true), cwd: workDir, quiet: true });
+        const proc = start('the service (start-up)', [...NODE_ARGS, join(ROOT, 'dist/main.js')], { env: serviceEnv(port, true), cwd: workDir, quiet: true });
         starts.push(await firstOk(`http://127.0.0.1:${port}/readyz`, started, proc));
         await stop(proc);
       }

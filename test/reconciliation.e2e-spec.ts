@@ -84,6 +84,21 @@ describe('Reconciliation with GitHub: sync and cleanup (e2e)', () => {
       expect(events).toEqual([{ action: 'sync', outcome: 'failed' }]);
     });
 
+    it('does not bring back a runner deleted while the pages are read', async () => {
+      const [runner] = t.simulator.addRunners(1, { namePrefix: 'deleted-meanwhile', status: 'online' });
+      await insertRunners(t.dataSource, [{ name: runner.name, githubRunnerId: runner.id }]);
+      t.simulator.injectFault({ method: 'GET', path: LIST_RUNNERS, delayMs: 300 });
+
+      const syncing = sync();
+      while (t.simulator.requestCount('GET', LIST_RUNNERS) === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      // The caller deletes it while GitHub still lists it online: the sync's "now active" must not win.
+      await t.dataSource.query(`UPDATE runners SET status = 'deleted', deleted_at = now() WHERE name = $1`, [runner.name]);
+      const report = await syncing;
+
+      expect(report.updated).toBe(0);
+      expect((await runnersByName(t.dataSource)).get(runner.name)?.status).toBe('deleted');
+    });
+
     it('changes nothing when runners come and go while the pages are read, and says so', async () => {
       const runners = t.simulator.addRunners(150, { namePrefix: 'churn', status: 'online' });
       await insertRunners(t.dataSource, runners.map((runner) => ({ name: runner.name, githubRunnerId: runner.id })));

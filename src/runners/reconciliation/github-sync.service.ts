@@ -90,6 +90,11 @@ export class GithubSyncService {
   async syncWithGithub(actor: Actor, options: SyncOptions = {}): Promise<SyncReport> {
     const started = Date.now();
     const { signal } = options;
+    // The rows are read while GitHub lists its runners (the listing is mostly waiting). Only a row that
+    // existed when the listing started is compared with it; a row that changes meanwhile is skipped at
+    // the write, which is compare-and-set.
+    const liveRows = this.runners.listLive();
+    liveRows.catch(() => undefined); // awaited below, or dropped when the listing fails
     let listing;
     try {
       listing = await this.github.listAllRunners({ signal });
@@ -103,7 +108,7 @@ export class GithubSyncService {
     );
 
     const now = new Date();
-    const live = await this.runners.listLive();
+    const live = await liveRows;
     const byId = new Map(listing.runners.map((runner) => [runner.id, runner]));
     const byName = new Map(listing.runners.map((runner) => [runner.name, runner]));
     const planned: PlannedChange[] = [];
