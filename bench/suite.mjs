@@ -675,7 +675,7 @@ async function main() {
     if (only('demo')) {
       // --- The demo on PGlite: RSS after start and 1,000 JITs.
       const demoPort = await freePort();
-      const demo = start('the demo', [join(ROOT, 'dist/main.js'), '--demo'], {
+      const demo = start('the demo', [...NODE_ARGS, join(ROOT, 'dist/main.js'), '--demo'], {
         env: { PORT: String(demoPort), GITHUB_JITCONFIG_PER_MINUTE: '0', RATE_LIMIT_PER_IP_PER_MINUTE: '0', RATE_LIMIT_PER_IDENTITY_PER_MINUTE: '0' },
         cwd: workDir,
         quiet: true,
@@ -688,12 +688,12 @@ async function main() {
       await stop(demo);
       judge('memory of the demo on PGlite', {
         throughput: round(demoLoad.rps, 0),
-        ratio: round(demoAfter, 0),
+        ratio: round(Math.max(demoStart, demoAfter), 0),
         target: `<= 400 MB after start and ${DEMO_JITS} JITs`,
         measured: `${round(demoStart)} MiB after start, ${round(demoAfter)} MiB after ${DEMO_JITS} JITs (${demoLoad.errors} errors)`,
         rssMiB: { afterStart: round(demoStart), after: round(demoAfter) },
         errors: demoLoad.errors,
-        met: demoAfter * 1.048576 <= 400 && demoLoad.errors === 0,
+        met: Math.max(demoStart, demoAfter) * 1.048576 <= 400 && demoLoad.errors === 0,
       });
 
     }

@@ -12,6 +12,7 @@ import { limitHeapGrowth } from './common/heap-growth.js';
 import { DOCS_PATH, configureApp } from './configure-app.js';
 import { CLOSE_TIMEOUT_MS, gracefulShutdown } from './shutdown.js';
 import { describeDatabase } from './database/data-source-options.js';
+import { collectGarbageNow, compileEmbeddedDatabaseOnce } from './database/embedded-database-memory.js';
 import { SchemaNotReadyError } from './database/schema.js';
 import type { GithubSimulator } from './github/simulator/github-simulator.js';
 import { Metrics } from './metrics/metrics.js';
@@ -36,9 +37,13 @@ async function bootstrap(): Promise<void> {
   if (config.github.simulated) ({ config, simulator } = await startSimulatedGithub(config));
 
   // The embedded database is migrated at start; PostgreSQL must have been prepared with init-db.
-  const schema = config.database.kind === 'pglite' ? 'migrate' : 'verify';
+  const embedded = config.database.kind === 'pglite';
+  const schema = embedded ? 'migrate' : 'verify';
+  if (embedded) compileEmbeddedDatabaseOnce();
   const app = await NestFactory.create(AppModule.forRoot(config, { schema }), { bufferLogs: true, abortOnError: false });
   configureApp(app);
+  // What the embedded database's start left behind goes before the first request comes.
+  if (embedded) await collectGarbageNow();
   if (simulator) {
     app.get(Logger).warn(`GitHub is SIMULATED: the built-in simulator at ${simulator.url} (org ${simulator.org})`);
   }
