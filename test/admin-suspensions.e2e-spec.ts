@@ -107,6 +107,41 @@ describe('Admin API: the kill switch (e2e)', () => {
       await expect(suspensions.assertNotSuspended(identity('someone-else'), null)).resolves.toBeUndefined();
     });
 
+    it.each([
+      ['its identity', 'unseen-identity', (subject: string) => [issuer, subject, null]],
+      ['its rule', 'unseen-rule', () => [null, null, 'everyone']],
+    ])(
+      'stops a provisioning on a suspension of %s that this instance has not read yet (another instance made it): no row, no GitHub call',
+      async (_target, name, columns) => {
+        const subject = 'unseen-sub';
+        const token = await t.oidc.token({ sub: subject });
+        // This instance reads the suspensions now, before the other instance writes its own.
+        await request(t.server).get('/api/v1/runners').auth(token, { type: 'bearer' }).expect(200);
+        await t.dataSource.query(
+          `INSERT INTO suspensions (issuer, subject, rule, created_by) VALUES ($1, $2, $3, 'another instance')`,
+          columns(subject),
+        );
+        const githubCalls = t.simulator.requests().length;
+        try {
+          const refused = await request(t.server)
+            .post('/api/v1/runners/jit')
+            .auth(token, { type: 'bearer' })
+            .send({ runner_name: name })
+            .expect(403);
+          expect(refused.body.error.code).toBe('IDENTITY_SUSPENDED');
+          expect(await t.dataSource.query(`SELECT 1 FROM runners WHERE name = $1`, [name])).toEqual([]);
+          expect(t.simulator.requests().slice(githubCalls).filter((call) => call.method === 'POST')).toEqual([]);
+          const events: { outcome: string }[] = await t.dataSource.query(
+            `SELECT outcome FROM audit_events WHERE runner_name = $1 ORDER BY occurred_at`,
+            [name],
+          );
+          expect(events.map((event) => event.outcome)).toEqual(['denied']);
+        } finally {
+          await t.dataSource.query(`DELETE FROM suspensions WHERE created_by = 'another instance'`);
+        }
+      },
+    );
+
     it('suspending it again changes nothing and says so; the first suspension stands', async () => {
       const [first] = (await request(t.server).get(`${ADMIN}/suspensions`).auth(admin, { type: 'bearer' })).body.suspensions;
       const again = await suspend({ ...identity('mallory-sub'), reason: 'another reason' }, otherAdmin);

@@ -5,6 +5,7 @@ import type { Actor } from '../auth/actor.js';
 import { UUID_PATTERN } from '../common/text.js';
 import { randomUUID } from 'node:crypto';
 import type { AuditStatement } from '../audit/audit.service.js';
+import type { SqlCondition } from '../database/sql-condition.js';
 import type { Transaction } from '../database/transactions.service.js';
 import { RunnerEntity, type RunnerStatus, TERMINAL_STATUSES, UQ_RUNNERS_NAME_ACTIVE } from './runner.entity.js';
 
@@ -175,9 +176,22 @@ export class RunnersRepository {
 
   /**
    * insert, and its audit event written by the same statement (`record`): one round trip instead of
-   * two, and no ORM bookkeeping on the provisioning path.
+   * two, and no ORM bookkeeping on the provisioning path. With `unless`, neither is written when that
+   * condition holds as the statement runs, and the answer is null.
    */
-  async insertRecorded(tx: Transaction, runner: NewRunner, record: RecordChange): Promise<RunnerEntity> {
+  async insertRecorded(tx: Transaction, runner: NewRunner, record: RecordChange): Promise<RunnerEntity>;
+  async insertRecorded(
+    tx: Transaction,
+    runner: NewRunner,
+    record: RecordChange,
+    unless: (firstParam: number) => SqlCondition,
+  ): Promise<RunnerEntity | null>;
+  async insertRecorded(
+    tx: Transaction,
+    runner: NewRunner,
+    record: RecordChange,
+    unless?: (firstParam: number) => SqlCondition,
+  ): Promise<RunnerEntity | null> {
     const githubRunnerIdFloor = runner.kind === 'registration_token' ? await this.highestGithubRunnerId(tx) : null;
     const id = randomUUID();
     const values = [
@@ -196,16 +210,21 @@ export class RunnersRepository {
       runner.policyRule,
     ];
     const event = record(id, values.length + 1, 'inserted');
+    const condition = unless?.(values.length + event.params.length + 1);
+    const placeholders = values.map((_, i) => `$${i + 1}`).join(', ');
+    // INSERT ... SELECT types its parameters by the columns, as VALUES does.
+    const source = condition ? `SELECT ${placeholders} WHERE NOT ${condition.sql}` : `VALUES (${placeholders})`;
     const [row] = (await tx.query(
       `WITH inserted AS (
          INSERT INTO "runners" ("id", "name", "kind", "status", "busy", "ephemeral", "labels", "runner_group_id",
            "github_runner_id_floor", "owner_issuer", "owner_subject", "owner_name", "policy_rule")
-         VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')})
+         ${source}
          RETURNING "created_at", "updated_at"),
        recorded AS (${event.sql})
        SELECT "created_at", "updated_at" FROM inserted`,
-      [...values, ...event.params],
+      [...values, ...event.params, ...(condition?.params ?? [])],
     )) as { created_at: Date; updated_at: Date }[];
+    if (!row) return null;
     return Object.assign(new RunnerEntity(), {
       id,
       name: runner.name,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { FindOptionsWhere, Repository, SelectQueryBuilder } from 'typeorm';
+import type { SqlCondition } from '../database/sql-condition.js';
 import type { Transaction } from '../database/transactions.service.js';
 import { SuspensionEntity } from './suspension.entity.js';
 import type { SuspendedIdentity, SuspensionTarget } from './suspension-target.js';
@@ -26,6 +27,18 @@ export class SuspensionsRepository {
    */
   listCovering(tx: Transaction | undefined, identity: SuspendedIdentity, rule: string | null): Promise<SuspensionEntity[]> {
     return this.covering(tx, identity, rule).orderBy('suspension.created_at', 'ASC').getMany();
+  }
+
+  /**
+   * listCovering's question as a SQL condition, true when a suspension covers the caller, for a
+   * statement that must not take effect then (its parameters start at `firstParam`).
+   */
+  coveringCondition(firstParam: number, identity: SuspendedIdentity, rule: string | null): SqlCondition {
+    const [issuer, subject, ruleParam] = [firstParam, firstParam + 1, firstParam + 2].map((n) => `$${n}`);
+    return {
+      sql: `EXISTS (SELECT 1 FROM "suspensions" WHERE ("issuer" = ${issuer} AND "subject" = ${subject}) OR "rule" = ${ruleParam})`,
+      params: [identity.issuer, identity.subject, rule],
+    };
   }
 
   /** Whether any suspension covers the caller: listCovering's query, answered as a yes or no. */

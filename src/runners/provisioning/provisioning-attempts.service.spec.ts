@@ -161,7 +161,10 @@ describe('ProvisioningAttempts', () => {
       // No limits are set in these tests, so the quotas never count.
       new RunnerQuotas(runners as unknown as RunnersRepository),
       // Nobody is suspended in these tests.
-      { assertNotSuspended: async () => undefined } as unknown as SuspensionsService,
+      {
+        assertNotSuspended: async () => undefined,
+        coveringCondition: () => () => ({ sql: 'false', params: [] }),
+      } as unknown as SuspensionsService,
       audit as unknown as AuditService,
       transactions,
       github as unknown as GithubClient,

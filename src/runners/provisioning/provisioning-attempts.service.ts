@@ -14,7 +14,7 @@ import { GithubError } from '../../github/github.errors.js';
 import { AUDIT_ACTIONS } from '../audit-actions.constants.js';
 import type { RunnerEntity, RunnerKind } from '../runner.entity.js';
 import { isAbandoned, isStillProvisioning, REQUEST_ABANDONED, requestIsOverAfterMs } from '../runner-state.rules.js';
-import { isNameTaken, type NewRunner, type RunnerChange, RunnersRepository } from '../runners.repository.js';
+import { isNameTaken, type NewRunner, type RecordChange, type RunnerChange, RunnersRepository } from '../runners.repository.js';
 import type { QuotaLimits } from '../../policy/policy.types.js';
 import { SuspensionsService } from '../../suspensions/suspensions.service.js';
 import { Attempt, type Issued, type NameClaim, NameTaken, type Reservation } from './provisioning-attempt.js';
@@ -139,16 +139,52 @@ export class ProvisioningAttempts {
   }
 
   /**
-   * Writes the pending row and its 'attempted' event in one transaction, before GitHub is called.
-   * Marking the replaced runner deleted is part of the same transaction, so nobody can take the
-   * name in between.
+   * Writes the pending row and its 'attempted' event in one transaction, before GitHub is called,
+   * unless the caller is suspended or over a quota. Marking the replaced runner deleted is part of
+   * the same transaction, so nobody can take the name in between. With nothing to replace and no
+   * quota to count, the transaction is one statement.
    */
   async reserve(attempt: Attempt, reservation: Reservation): Promise<RunnerEntity> {
     const { actor } = attempt;
     const { runner: planned, replacing } = reservation;
     const name = attempt.name;
     if (name === null) throw new Error('A provisioning attempt must claim a name before it reserves a runner');
+    const rule = attempt.policy?.rule ?? null;
+    const limits = reservation.limits ?? NO_LIMITS;
+    const newRunner: NewRunner = {
+      name,
+      kind: attempt.kind,
+      status: 'pending',
+      ephemeral: planned.ephemeral,
+      labels: planned.labels,
+      runnerGroupId: planned.runnerGroupId,
+      ownerIssuer: actor.issuer,
+      ownerSubject: actor.subject,
+      ownerName: actor.name,
+      policyRule: rule,
+    };
+    const attempted: RecordChange = (runnerId, firstParam, source) =>
+      this.audit.statement(
+        actor,
+        {
+          action: PROVISION_ACTIONS[attempt.kind],
+          outcome: 'attempted',
+          runnerId,
+          runnerName: name,
+          details: { ...reservation.details, ...policyDetails(attempt) },
+        },
+        firstParam,
+        source,
+      );
     try {
+      // Nothing to replace and no quota to count: the row and its "attempted" event are one statement,
+      // which writes nothing when a suspension covers the caller as it runs.
+      if (!replacing && !this.quotas.apply(rule, limits)) {
+        const unlessSuspended = this.suspensions.coveringCondition(actor, rule);
+        const inserted = await this.runners.insertRecorded(this.transactions.singleStatement, newRunner, attempted, unlessSuspended);
+        if (inserted) return (attempt.runner = inserted);
+        // Suspended: the transaction below says by what (or goes on, when it was lifted meanwhile).
+      }
       attempt.runner = await this.transactions.run(async (tx) => {
         if (replacing) {
           const deleted = await this.runners.updateWhilePending(tx, replacing.runner.id, replacing.runner.githubRunnerId, {
@@ -165,35 +201,10 @@ export class ProvisioningAttempts {
           });
         }
         // In the transaction that adds the runner: a suspension committed before it is always seen.
-        await this.suspensions.assertNotSuspended(actor, attempt.policy?.rule ?? null, tx);
-        await this.quotas.enforce(tx, actor, attempt.policy?.rule ?? null, reservation.limits ?? NO_LIMITS);
-        const newRunner = {
-          name,
-          kind: attempt.kind,
-          status: 'pending' as const,
-          ephemeral: planned.ephemeral,
-          labels: planned.labels,
-          runnerGroupId: planned.runnerGroupId,
-          ownerIssuer: actor.issuer,
-          ownerSubject: actor.subject,
-          ownerName: actor.name,
-          policyRule: attempt.policy?.rule ?? null,
-        };
+        await this.suspensions.assertNotSuspended(actor, rule, tx);
+        await this.quotas.enforce(tx, actor, rule, limits);
         // The row and its "attempted" event in one statement.
-        return this.runners.insertRecorded(tx, newRunner, (runnerId, firstParam, source) =>
-          this.audit.statement(
-            actor,
-            {
-              action: PROVISION_ACTIONS[attempt.kind],
-              outcome: 'attempted',
-              runnerId,
-              runnerName: name,
-              details: { ...reservation.details, ...policyDetails(attempt) },
-            },
-            firstParam,
-            source,
-          ),
-        );
+        return this.runners.insertRecorded(tx, newRunner, attempted);
       });
     } catch (error) {
       // Another request took the name between the claim and our insert.
@@ -233,7 +244,8 @@ export class ProvisioningAttempts {
   /** Best effort: without it, a sync removes the runner if it has not connected within the config's hour. */
   private async recordHandedOut(runner: RunnerEntity, githubRunnerId: number | null, change: RunnerChange): Promise<void> {
     try {
-      await this.transactions.run((tx) => this.runners.updateWhilePending(tx, runner.id, githubRunnerId, change));
+      // One UPDATE: no transaction around it.
+      await this.runners.updateWhilePending(this.transactions.singleStatement, runner.id, githubRunnerId, change);
     } catch (error) {
       this.logger.error(`Could not record that runner ${runner.name} was handed out: ${(error as Error).message}`);
     }
