@@ -205,6 +205,10 @@ async function heapMiB(url) {
     heapUsed: round(value('nodejs_heap_size_used_bytes')),
     heapTotal: round(value('nodejs_heap_size_total_bytes')),
     external: round(value('nodejs_external_memory_bytes')),
+    // Each of V8's spaces: what it holds / what it has taken from the system.
+    spaces: [...body.matchAll(/^nodejs_heap_space_size_total_bytes\{space="([^"]+)"\} (\S+)$/gm)]
+      .map(([, space, total]) => `${space} ${round(value(`nodejs_heap_space_size_used_bytes\\{space="${space}"\\}`))}/${round(Number(total) / 1048576)}`)
+      .join(', '),
   };
 }
 
@@ -453,7 +457,7 @@ async function main() {
     if (only('memory')) await mixed(MEMORY_FIRST - served);
     const rssFirst = rssMiB(service.proc);
     const heapFirst = await heapMiB(service.url);
-    say(`RSS ${round(afterStart)} MiB after start, ${round(rssFirst)} MiB after ${served} requests (heap ${heapFirst.heapUsed} of ${heapFirst.heapTotal} MiB, external ${heapFirst.external} MiB)`);
+    say(`RSS ${round(afterStart)} MiB after start, ${round(rssFirst)} MiB after ${served} requests (heap ${heapFirst.heapUsed} of ${heapFirst.heapTotal} MiB, external ${heapFirst.external} MiB; ${heapFirst.spaces})`);
 
     if (only('listing')) {
       // --- Listing vs the bare endpoint, and with authentication off, alternating.
@@ -618,7 +622,7 @@ async function main() {
       while (served < MEMORY_SECOND && performance.now() < topUpUntil) await mixed(Math.min(MIXED_BATCH, MEMORY_SECOND - served));
       const rssSecond = rssMiB(service.proc);
       const heapSecond = await heapMiB(service.url);
-      say(`RSS ${round(rssSecond)} MiB after ${served} requests (heap ${heapSecond.heapUsed} of ${heapSecond.heapTotal} MiB, external ${heapSecond.external} MiB)`);
+      say(`RSS ${round(rssSecond)} MiB after ${served} requests (heap ${heapSecond.heapUsed} of ${heapSecond.heapTotal} MiB, external ${heapSecond.external} MiB; ${heapSecond.spaces})`);
       const growth = rssSecond / rssFirst - 1;
       judge('memory on PostgreSQL (service RSS)', {
         ratio: round(growth, 3),
