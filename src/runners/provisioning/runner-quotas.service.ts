@@ -23,12 +23,12 @@ export interface QuotaUsage {
 export class RunnerQuotas {
   constructor(private readonly runners: RunnersRepository) {}
 
-  /** Throws QUOTA_EXCEEDED when one more runner would pass a limit; holds the locks until `tx` ends. */
   /** Whether enforce has anything to count for a caller matched by `rule` with these limits. */
   apply(rule: string | null, limits: QuotaLimits): boolean {
     return (rule !== null && limits.maxRunners !== null) || limits.maxRunnersPerIdentity !== null;
   }
 
+  /** Throws QUOTA_EXCEEDED when one more runner would pass a limit; holds the locks until `tx` ends. */
   async enforce(tx: Transaction, actor: Actor, rule: string | null, limits: QuotaLimits): Promise<void> {
     const { maxRunners, maxRunnersPerIdentity } = limits;
     if (rule !== null && maxRunners !== null) {
