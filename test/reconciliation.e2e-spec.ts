@@ -1,5 +1,7 @@
+import { jest } from '@jest/globals';
 import request from 'supertest';
 import { Actor } from '../src/auth/actor.js';
+import { GithubClient } from '../src/github/github.client.js';
 import { GithubSyncService } from '../src/runners/reconciliation/github-sync.service.js';
 import { StaleCleanupService } from '../src/runners/reconciliation/stale-cleanup.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -87,16 +89,23 @@ describe('Reconciliation with GitHub: sync and cleanup (e2e)', () => {
     it('does not bring back a runner deleted while the pages are read', async () => {
       const [runner] = t.simulator.addRunners(1, { namePrefix: 'deleted-meanwhile', status: 'online' });
       await insertRunners(t.dataSource, [{ name: runner.name, githubRunnerId: runner.id }]);
-      t.simulator.injectFault({ method: 'GET', path: LIST_RUNNERS, delayMs: 300 });
+      // The caller deletes it once the sync has read its rows and GitHub has listed it online.
+      const github = t.app.get(GithubClient);
+      const listAll = github.listAllRunners.bind(github);
+      const listing = jest.spyOn(github, 'listAllRunners').mockImplementationOnce(async (options) => {
+        const listed = await listAll(options);
+        await t.dataSource.query(`UPDATE runners SET status = 'deleted', deleted_at = now() WHERE name = $1`, [runner.name]);
+        return listed;
+      });
+      try {
+        const report = await sync();
 
-      const syncing = sync();
-      while (t.simulator.requestCount('GET', LIST_RUNNERS) === 0) await new Promise((resolve) => setTimeout(resolve, 10));
-      // The caller deletes it while GitHub still lists it online: the sync's "now active" must not win.
-      await t.dataSource.query(`UPDATE runners SET status = 'deleted', deleted_at = now() WHERE name = $1`, [runner.name]);
-      const report = await syncing;
-
-      expect(report.updated).toBe(0);
-      expect((await runnersByName(t.dataSource)).get(runner.name)?.status).toBe('deleted');
+        // The sync's "now active" must not win.
+        expect(report.updated).toBe(0);
+        expect((await runnersByName(t.dataSource)).get(runner.name)?.status).toBe('deleted');
+      } finally {
+        listing.mockRestore();
+      }
     });
 
     it('changes nothing when runners come and go while the pages are read, and says so', async () => {
