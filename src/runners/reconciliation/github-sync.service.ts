@@ -10,13 +10,7 @@ import type { GithubRunner } from '../../github/github.types.js';
 import { AUDIT_ACTIONS } from '../audit-actions.constants.js';
 import { GithubRunnersService } from '../github-runners.service.js';
 import type { RunnerEntity } from '../runner.entity.js';
-import {
-  changesRow,
-  insideGracePeriod,
-  type ObservedState,
-  observedState,
-  registrationMismatch,
-} from '../runner-state.rules.js';
+import { changesRow, insideGracePeriod, type ObservedState, observedState, registrationMismatch } from '../runner-state.rules.js';
 import { RunnersRepository } from '../runners.repository.js';
 import { RunnerReconciliationRepository, type RunnerObservation } from './runner-reconciliation.repository.js';
 import { UnfinishedRequests } from './unfinished-requests.service.js';
@@ -90,9 +84,8 @@ export class GithubSyncService {
   async syncWithGithub(actor: Actor, options: SyncOptions = {}): Promise<SyncReport> {
     const started = Date.now();
     const { signal } = options;
-    // The rows are read while GitHub lists its runners (the listing is mostly waiting). Only a row that
-    // existed when the listing started is compared with it; a row that changes meanwhile is skipped at
-    // the write, which is compare-and-set.
+    // Read while GitHub is listed: only rows that existed when the listing began are compared with it,
+    // and one that changes meanwhile is skipped at the write (compare-and-set).
     const liveRows = this.runners.listLive();
     liveRows.catch(() => undefined); // awaited below, or dropped when the listing fails
     let listing;
