@@ -51,9 +51,9 @@ function describeRefusal(covering: SuspensionEntity[]): string {
 
 /**
  * The kill switch's record: who is suspended, checked on every request that could add runners
- * (provisioning, inside its reservation transaction) and by the admin API. Suspending and resuming
- * commit together with their audit event. Removing a suspended identity's runners is not done here
- * (this module knows no runners): see the admin module's KillSwitchService.
+ * (provisioning, in the statement or transaction that reserves the runner) and by the admin API.
+ * Suspending and resuming commit together with their audit event. Removing a suspended identity's
+ * runners is not done here (this module knows no runners): see the admin module's KillSwitchService.
  */
 @Injectable()
 export class SuspensionsService {
@@ -122,7 +122,7 @@ export class SuspensionsService {
 
   /**
    * Whether the identity, or everyone its rule matched, is suspended: one indexed query, through
-   * `tx` when given (provisioning asks inside its reservation transaction).
+   * `tx` when given.
    */
   isSuspended(tx: Transaction | undefined, identity: SuspendedIdentity, rule: string | null): Promise<boolean> {
     return this.suspensions.existsCovering(tx, identity, rule);
@@ -156,8 +156,8 @@ export class SuspensionsService {
    * assertNotSuspended against a snapshot of every suspension, read at most every
    * SNAPSHOT_MAX_AGE_MS (the table is small: one row per suspended identity or rule) and dropped at
    * once when this process suspends or resumes. For requests that add nothing: another replica's
-   * suspension reaches them within that time. Provisioning asks the database itself, in its
-   * reservation transaction.
+   * suspension reaches them within that time. Provisioning asks the database itself, in the
+   * statement or transaction that reserves the runner (coveringCondition, assertNotSuspended).
    */
   async assertNotSuspendedRecently(actor: SuspendedIdentity, rule: string | null): Promise<void> {
     const all = await this.snapshot();
