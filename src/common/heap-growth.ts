@@ -1,4 +1,4 @@
-import v8 from 'node:v8';
+import { type SetV8Flags, setUnlessGiven } from './v8-flags.js';
 
 /**
  * How far the heap may grow past what the last full collection kept, in percent. Left to itself, V8
@@ -15,8 +15,6 @@ const GIVEN_ON_COMMAND_LINE = /^--heap[-_]growing[-_]percent(=|$)/;
  * here too, after start). An operator's own `node --heap-growing-percent=N` wins. Returns whether
  * it set the factor.
  */
-export function limitHeapGrowth(execArgv: readonly string[] = process.execArgv): boolean {
-  if (execArgv.some((argument) => GIVEN_ON_COMMAND_LINE.test(argument))) return false;
-  v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-  return true;
+export function limitHeapGrowth(execArgv?: readonly string[], setFlags?: SetV8Flags): boolean {
+  return setUnlessGiven(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`, GIVEN_ON_COMMAND_LINE, execArgv, setFlags);
 }

@@ -1,5 +1,6 @@
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { type SetV8Flags, setUnlessGiven } from '../common/v8-flags.js';
 
 const WASM_COMPILER_ON_COMMAND_LINE = /^--(no-)?(liftoff|liftoff-only|wasm-tier-up|wasm-dynamic-tiering)(=|$)/;
 
@@ -11,13 +12,8 @@ const WASM_COMPILER_ON_COMMAND_LINE = /^--(no-)?(liftoff|liftoff-only|wasm-tier-
  * module, so this must run before the database starts. An operator's own flag on the command line
  * wins. Returns whether it set the flag.
  */
-export function compileEmbeddedDatabaseOnce(
-  execArgv: readonly string[] = process.execArgv,
-  setFlags: (flags: string) => void = v8.setFlagsFromString,
-): boolean {
-  if (execArgv.some((argument) => WASM_COMPILER_ON_COMMAND_LINE.test(argument))) return false;
-  setFlags('--liftoff-only');
-  return true;
+export function compileEmbeddedDatabaseOnce(execArgv?: readonly string[], setFlags?: SetV8Flags): boolean {
+  return setUnlessGiven('--liftoff-only', WASM_COMPILER_ON_COMMAND_LINE, execArgv, setFlags);
 }
 
 /**
