@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository, SelectQueryBuilder } from 'typeorm';
+import type { SqlFragment } from '../database/sql-fragment.js';
 import type { Transaction } from '../database/transactions.service.js';
 import { AuditEventEntity } from './audit-event.entity.js';
 
@@ -10,13 +11,9 @@ export type NewAuditEvent = Omit<AuditEventEntity, 'id' | 'occurredAt'>;
 /**
  * An INSERT of audit events as SQL, to run as part of the statement that makes the change they
  * describe (`WITH changed AS (UPDATE … RETURNING …), recorded AS (<sql>) …`): one round trip, and the
- * change and its event commit together or not at all. `sql` numbers its parameters from the
- * `firstParam` it was built with.
+ * change and its event commit together or not at all.
  */
-export interface AuditStatement {
-  sql: string;
-  params: unknown[];
-}
+export type AuditStatement = SqlFragment;
 
 /** The columns an event is written with, in the order insertStatement gives their values. */
 const EVENT_COLUMNS =

@@ -5,7 +5,7 @@ import type { Actor } from '../auth/actor.js';
 import { UUID_PATTERN } from '../common/text.js';
 import { randomUUID } from 'node:crypto';
 import type { AuditStatement } from '../audit/audit.service.js';
-import type { SqlCondition } from '../database/sql-condition.js';
+import type { SqlFragment } from '../database/sql-fragment.js';
 import type { Transaction } from '../database/transactions.service.js';
 import { RunnerEntity, type RunnerStatus, TERMINAL_STATUSES, UQ_RUNNERS_NAME_ACTIVE } from './runner.entity.js';
 
@@ -184,13 +184,13 @@ export class RunnersRepository {
     tx: Transaction,
     runner: NewRunner,
     record: RecordChange,
-    unless: (firstParam: number) => SqlCondition,
+    unless: (firstParam: number) => SqlFragment,
   ): Promise<RunnerEntity | null>;
   async insertRecorded(
     tx: Transaction,
     runner: NewRunner,
     record: RecordChange,
-    unless?: (firstParam: number) => SqlCondition,
+    unless?: (firstParam: number) => SqlFragment,
   ): Promise<RunnerEntity | null> {
     const githubRunnerIdFloor = runner.kind === 'registration_token' ? await this.highestGithubRunnerId(tx) : null;
     const id = randomUUID();

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { FindOptionsWhere, Repository, SelectQueryBuilder } from 'typeorm';
-import type { SqlCondition } from '../database/sql-condition.js';
+import type { SqlFragment } from '../database/sql-fragment.js';
 import type { Transaction } from '../database/transactions.service.js';
 import { SuspensionEntity } from './suspension.entity.js';
 import type { SuspendedIdentity, SuspensionTarget } from './suspension-target.js';
@@ -30,15 +30,13 @@ export class SuspensionsRepository {
   }
 
   /**
-   * listCovering's question as a SQL condition, true when a suspension covers the caller, for a
-   * statement that must not take effect then (its parameters start at `firstParam`).
+   * listCovering's question as a SQL condition (EXISTS …), true when a suspension covers the caller,
+   * for a statement that must not take effect then. The same query, numbered from `firstParam`.
    */
-  coveringCondition(firstParam: number, identity: SuspendedIdentity, rule: string | null): SqlCondition {
-    const [issuer, subject, ruleParam] = [firstParam, firstParam + 1, firstParam + 2].map((n) => `$${n}`);
-    return {
-      sql: `EXISTS (SELECT 1 FROM "suspensions" WHERE ("issuer" = ${issuer} AND "subject" = ${subject}) OR "rule" = ${ruleParam})`,
-      params: [identity.issuer, identity.subject, rule],
-    };
+  coveringCondition(firstParam: number, identity: SuspendedIdentity, rule: string | null): SqlFragment {
+    const [sql, params] = this.covering(undefined, identity, rule).select('1').getQueryAndParameters();
+    const numbered = sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + firstParam - 1}`);
+    return { sql: `EXISTS (${numbered})`, params };
   }
 
   /** Whether any suspension covers the caller: listCovering's query, answered as a yes or no. */

@@ -4,7 +4,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { API_PREFIX } from '../common/api.js';
 import { DomainError, ERROR_CODES } from '../common/domain-error.js';
 import { type Transaction, Transactions } from '../database/transactions.service.js';
-import type { SqlCondition } from '../database/sql-condition.js';
+import type { SqlFragment } from '../database/sql-fragment.js';
 import { type SuspensionResponseDto, toSuspensionResponse } from './dto/suspension-response.dto.js';
 import type { SuspensionEntity } from './suspension.entity.js';
 import { describeTarget, type SuspendedIdentity, type SuspensionTarget } from './suspension-target.js';
@@ -148,7 +148,7 @@ export class SuspensionsService {
    * assertNotSuspended's question as a condition for a statement that adds something (true when the
    * caller is suspended), so that the statement itself sees every suspension committed before it.
    */
-  coveringCondition(actor: SuspendedIdentity, rule: string | null): (firstParam: number) => SqlCondition {
+  coveringCondition(actor: SuspendedIdentity, rule: string | null): (firstParam: number) => SqlFragment {
     return (firstParam) => this.suspensions.coveringCondition(firstParam, actor, rule);
   }
 
