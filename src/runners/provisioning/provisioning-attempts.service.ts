@@ -179,7 +179,7 @@ export class ProvisioningAttempts {
     try {
       // Nothing to replace and no quota to count: the row and its "attempted" event are one statement,
       // which writes nothing when a suspension covers the caller as it runs.
-      if (!replacing && !this.quotas.apply(rule, limits)) {
+      if (!replacing && !this.quotas.anyToCount(rule, limits)) {
         const unlessSuspended = this.suspensions.coveringCondition(actor, rule);
         const inserted = await this.runners.insertRecorded(this.transactions.singleStatement, newRunner, attempted, unlessSuspended);
         if (inserted) return (attempt.runner = inserted);

@@ -24,7 +24,7 @@ export class RunnerQuotas {
   constructor(private readonly runners: RunnersRepository) {}
 
   /** Whether enforce has anything to count for a caller matched by `rule` with these limits. */
-  apply(rule: string | null, limits: QuotaLimits): boolean {
+  anyToCount(rule: string | null, limits: QuotaLimits): boolean {
     return (rule !== null && limits.maxRunners !== null) || limits.maxRunnersPerIdentity !== null;
   }
 
