@@ -156,7 +156,7 @@ async function prepareDatabase(options) {
   };
 }
 
-function appConfig(simulator, database) {
+function appConfig(simulator, database, githubLimits) {
   return {
     app: { port: 0, host: '127.0.0.1', logLevel: 'warn', prettyLogs: false, demo: false, trustProxy: false, requestDeadlineMs: 15_000, shutdownDrainSeconds: 0 },
     metrics: {},
@@ -167,7 +167,8 @@ function appConfig(simulator, database) {
       runnerGroupId: 1,
       systemLabels: ['self-hosted', 'linux', 'x64'],
       requestTimeoutMs: 10_000,
-      maxConcurrency: 8,
+      // The service's default GITHUB_MAX_CONCURRENCY.
+      maxConcurrency: githubLimits.maxConcurrency,
       // The benchmark measures the service: no per-minute cap on JIT configs (GitHub's is about 180).
       jitConfigPerMinute: 0,
       simulated: true,
@@ -199,7 +200,8 @@ export async function startService({ NestFactory, AppModule, GithubSimulator }, 
   // Runs larger than GitHub's hourly budget (5,000 requests) measure the service, not the budget.
   simulator.setRateLimit({ limit: 1_000_000 });
 
-  const config = appConfig(simulator, database.config);
+  const { DEFAULT_GITHUB_LIMITS } = await fromDist('config/github-config.loader.js');
+  const config = appConfig(simulator, database.config, DEFAULT_GITHUB_LIMITS);
   const app = await NestFactory.create(
     AppModule.forRoot(config, { schema: 'migrate', logDestination: new DiscardLines() }),
     { bufferLogs: true, abortOnError: false },

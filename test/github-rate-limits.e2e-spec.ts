@@ -214,6 +214,39 @@ describe('Concurrent calls to GitHub are capped (e2e)', () => {
   });
 });
 
+describe("A sync's listing leaves GitHub slots to callers (e2e)", () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ github: { maxConcurrency: 4 }, app: { requestDeadlineMs: 1_000 } });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('answers a JIT request while every list page the sync can send at once is slow', async () => {
+    const ivan = await callerOf(t, 'ivan');
+    // Six pages: the first answers at once (it says how many there are), the other five take 1.5 s each.
+    t.simulator.addRunners(550, { namePrefix: 'org-wide' });
+    t.simulator.injectFault({ method: 'GET', path: LIST_RUNNERS, query: { page: '1' } });
+    t.simulator.injectFault({ method: 'GET', path: LIST_RUNNERS, delayMs: 1_500 });
+    const listing = t.app.get(GithubClient).listAllRunners();
+    listing.catch(() => undefined); // awaited below; if an expectation fails first, the app closes under it
+    while (t.simulator.requestCount('GET', LIST_RUNNERS) === 0) await sleep(20);
+    await sleep(100);
+    const inFlightBefore = t.simulator.peakConcurrentRequests();
+
+    // With every slot held by a page, this call would wait 1.5 s for one, past its 1 s deadline (504).
+    const answer = await jit(t, ivan, 'ivan-during-sync');
+
+    expect(answer.status).toBe(201);
+    expect(inFlightBefore).toBe(3);
+    expect((await listing).runners).toHaveLength(551);
+    expect(t.simulator.peakConcurrentRequests()).toBeLessThanOrEqual(4);
+  });
+});
+
 describe('A call waiting for its turn, and the JIT configs a minute (e2e)', () => {
   let t: TestApp;
 

@@ -55,7 +55,7 @@ describe('loadConfig', () => {
       runnerGroupId: 1,
       systemLabels: ['self-hosted', 'linux', 'x64'],
       requestTimeoutMs: 10_000,
-      maxConcurrency: 8,
+      maxConcurrency: 16,
       jitConfigPerMinute: 150,
       simulated: false,
     });

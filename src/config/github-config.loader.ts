@@ -9,7 +9,7 @@ export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
 export const DEFAULT_SYSTEM_LABELS = ['self-hosted', 'linux', 'x64'];
 /** GitHub answers well within this; a hung connection must not hold a caller for longer. */
 export const MAX_GITHUB_TIMEOUT_MS = 10_000;
-export const DEFAULT_GITHUB_MAX_CONCURRENCY = 8;
+export const DEFAULT_GITHUB_MAX_CONCURRENCY = 16;
 /** GitHub's secondary limit allows 100 concurrent requests per App. */
 export const MAX_GITHUB_CONCURRENCY = 100;
 /** GitHub's secondary limit is about 180 generate-jitconfig calls a minute per App; this leaves room. */

@@ -12,12 +12,6 @@ import type { GithubRunner, GithubRunnerGroup, JitConfig, JitConfigRequest, Regi
 
 /** GitHub's largest page of runners. */
 export const RUNNERS_PER_PAGE = 100;
-/**
- * Pages fetched at once after the first: a 10,000-runner org is 100 pages, one at a time 100 round
- * trips (25-30 s at GitHub's 250-300 ms a page); 8 at a time, 13. GitHub's secondary limit allows 100
- * concurrent requests and 900 points a minute per endpoint (a GET costs 1), so 8 stays well inside.
- */
-const LIST_CONCURRENCY = 8;
 /** A read GitHub failed (5xx) or that did not reach it is sent again at most this many times. */
 const READ_RETRIES = 2;
 /** A retry is sent only if at least this much of the request's budget is left after its pause. */
@@ -83,6 +77,17 @@ export class GithubClient {
 
   get org(): string {
     return this.settings.org;
+  }
+
+  /**
+   * Calls a background job (the sync's list pages, its lookups) keeps under way at once: three
+   * quarters of GITHUB_MAX_CONCURRENCY, at least one. The other slots stay free for callers waiting on
+   * a JIT config or a token, who would otherwise queue behind a 10,000-runner listing's pages. A
+   * 10,000-runner org is 100 pages: 12 at a time (the default 16 slots) is 10 round trips, 2.5-3 s at
+   * GitHub's 250-300 ms a page; one at a time it would be 100.
+   */
+  get backgroundConcurrency(): number {
+    return Math.max(1, Math.floor((this.slots.size * 3) / 4));
   }
 
   /** Creates a JIT runner. Not idempotent: never retried here. */
@@ -177,7 +182,7 @@ export class GithubClient {
         pages[page - 1] = data.runners;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, lastPage - 1) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.backgroundConcurrency, lastPage - 1) }, worker));
     signal?.throwIfAborted();
     const byId = new Map<number, GithubRunner>();
     for (const page of pages) for (const runner of page) byId.set(runner.id, runner);

@@ -36,9 +36,8 @@ const SYNC_BATCH_SIZE = 500;
 const LAST_SEEN_RESOLUTION_MS = 5 * 60_000;
 /**
  * Runners missing from a listing are looked up one by one before they are marked deleted (a few a
- * sync: ephemeral runners that finished), this many at once and at most this many a sync.
+ * sync: ephemeral runners that finished), GithubClient.backgroundConcurrency at once, at most this many a sync.
  */
-const LOOKUP_CONCURRENCY = 8;
 const MAX_LOOKUPS_PER_SYNC = 500;
 
 /** One row's planned write; `visible` when more than last_seen_at changes. */
@@ -310,7 +309,7 @@ export class GithubSyncService {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, toCheck.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.github.backgroundConcurrency, toCheck.length) }, worker));
     return { lookups: next, unconfirmed: unconfirmed + (toCheck.length - next) };
   }
 
@@ -352,7 +351,7 @@ export class GithubSyncService {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, unfinished.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.github.backgroundConcurrency, unfinished.length) }, worker));
     return result;
   }
 

@@ -1,0 +1,11 @@
+const pre = process.argv[2].split(',').filter(Boolean);
+const spec = process.argv[3];
+for (const p of pre) await import(p);
+const base = () => { globalThis.gc(); globalThis.gc(); return process.memoryUsage(); };
+const b = base();
+const t0 = performance.now();
+await import(spec);
+const t1 = performance.now();
+await new Promise(r => setTimeout(r, 50));
+const a = base();
+console.log(spec.padEnd(30), 'heapUsed +', ((a.heapUsed - b.heapUsed) / 1048576).toFixed(1), 'MiB  rss +', ((a.rss - b.rss) / 1048576).toFixed(1), 'MiB  load', (t1 - t0).toFixed(0), 'ms');
