@@ -176,8 +176,9 @@ export class RunnersRepository {
 
   /**
    * insert, and its audit event written by the same statement (`record`): one round trip instead of
-   * two, and no ORM bookkeeping on the provisioning path. With `unless`, neither is written when that
-   * condition holds as the statement runs, and the answer is null.
+   * two, and no ORM bookkeeping on the provisioning path. With `unless`, neither is written, and the
+   * answer is null, when that condition holds as the statement runs or a live runner holds the name
+   * (without `unless`, a held name throws, see isNameTaken).
    */
   async insertRecorded(tx: Transaction, runner: NewRunner, record: RecordChange): Promise<RunnerEntity>;
   async insertRecorded(
@@ -213,7 +214,7 @@ export class RunnersRepository {
     const condition = unless?.(values.length + event.params.length + 1);
     const placeholders = values.map((_, i) => `$${i + 1}`).join(', ');
     // INSERT ... SELECT types its parameters by the columns, as VALUES does.
-    const source = condition ? `SELECT ${placeholders} WHERE NOT ${condition.sql}` : `VALUES (${placeholders})`;
+    const source = condition ? `SELECT ${placeholders} WHERE NOT ${condition.sql} ON CONFLICT DO NOTHING` : `VALUES (${placeholders})`;
     const [row] = (await tx.query(
       `WITH inserted AS (
          INSERT INTO "runners" ("id", "name", "kind", "status", "busy", "ephemeral", "labels", "runner_group_id",

@@ -22,7 +22,7 @@ import {
 } from '../runner-state.rules.js';
 import { RunnersRepository } from '../runners.repository.js';
 import { policyRefusal } from './policy-refusal.js';
-import { type Attempt, type Issued, NameTaken } from './provisioning-attempt.js';
+import { type Attempt, type Issued, NameTaken, type Reservation } from './provisioning-attempt.js';
 import { GithubRunnersService } from '../github-runners.service.js';
 import { ProvisioningAttempts } from './provisioning-attempts.service.js';
 
@@ -86,14 +86,7 @@ export class JitProvisioningService {
       const { plan, limits } = this.planJit(attempt, request);
       const name = request.runner_name ?? `${prefix}-${randomBytes(NAME_SUFFIX_HEX_LENGTH / 2).toString('hex')}`;
       const explicitName = request.runner_name !== undefined;
-      const replacing = await this.attempts.claimName(attempt, {
-        name,
-        madeUp: !explicitName,
-        replaceable: explicitName,
-        releaseAbandoned: (holder) => this.releaseAbandoned(actor, holder),
-      });
-      if (replacing) await this.removeForReplacement(replacing);
-      const reserved = await this.attempts.reserve(attempt, {
+      const reservation = (replacing?: RunnerEntity): Reservation => ({
         runner: { kind: 'jit', ephemeral: true, labels: plan.labels, runnerGroupId: plan.runnerGroupId },
         limits,
         details: { labels: plan.labels, runner_group_id: plan.runnerGroupId },
@@ -106,6 +99,19 @@ export class JitProvisioningService {
         },
         takenReason: explicitName ? 'taken by another runner' : 'taken',
       });
+      // Most names are free: then one statement reserves it. Otherwise the name is claimed: the
+      // caller's own pending runner is replaced, anyone else's refuses it.
+      let reserved = await this.attempts.reserveIfFree(attempt, name, reservation());
+      if (!reserved) {
+        const replacing = await this.attempts.claimName(attempt, {
+          name,
+          madeUp: !explicitName,
+          replaceable: explicitName,
+          releaseAbandoned: (holder) => this.releaseAbandoned(actor, holder),
+        });
+        if (replacing) await this.removeForReplacement(replacing);
+        reserved = await this.attempts.reserve(attempt, reservation(replacing));
+      }
       const jit = await this.generate(attempt, name, plan);
       // The caller has until then to start it; the next cleanup after that removes it (never_started).
       const expiresAt = new Date(reserved.createdAt.getTime() + this.config.runners.jitStartTimeoutMinutes * 60_000);

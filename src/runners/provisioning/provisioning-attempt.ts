@@ -3,6 +3,7 @@ import { DomainError, ERROR_CODES } from '../../common/domain-error.js';
 import type { QuotaLimits } from '../../policy/policy.types.js';
 import type { RunnerEntity, RunnerKind } from '../runner.entity.js';
 import type { NewRunner, RunnerChange } from '../runners.repository.js';
+import { AUDIT_ACTIONS } from '../audit-actions.constants.js';
 
 /** What one provisioning attempt carries from the caller's request to its closing event (ProvisioningAttempts). */
 
@@ -76,4 +77,45 @@ export class Attempt {
   ) {
     this.name = name;
   }
+}
+
+/**
+ * Errors that are a decision about the request (denied), not a failure to carry it out. One list for
+ * both kinds: neither raises the codes only the other one lists.
+ */
+export const DENIAL_CODES: readonly string[] = [
+  ERROR_CODES.VALIDATION_FAILED,
+  ERROR_CODES.RUNNER_NAME_TAKEN,
+  ERROR_CODES.RUNNER_BUSY,
+  ERROR_CODES.REGISTRATION_TOKENS_DISABLED,
+  ERROR_CODES.POLICY_NO_MATCH,
+  ERROR_CODES.LABEL_NOT_ALLOWED,
+  ERROR_CODES.RUNNER_GROUP_NOT_ALLOWED,
+  ERROR_CODES.QUOTA_EXCEEDED,
+  ERROR_CODES.REGISTRATION_TOKENS_NOT_ALLOWED,
+  ERROR_CODES.IDENTITY_SUSPENDED,
+];
+
+/** Each kind of runner has its own provisioning action in the audit trail. */
+export const PROVISION_ACTIONS: Record<RunnerKind, string> = {
+  jit: AUDIT_ACTIONS.PROVISION_JIT,
+  registration_token: AUDIT_ACTIONS.PROVISION_REGISTRATION_TOKEN,
+};
+
+/** Why the caller's own pending runner of the other kind keeps its name, by that runner's kind. */
+export const HELD_BY_OTHER_KIND: Record<RunnerKind, { reason: string; advice: string }> = {
+  jit: {
+    reason: 'held by your pending JIT runner',
+    advice: 'choose another runner_name, or delete that runner first (a JIT runner is never replaced by a registration token)',
+  },
+  registration_token: {
+    reason: 'held by your pending registration-token runner',
+    advice: 'choose another runner_name, or delete that runner first (a registration token is never replaced by a JIT runner)',
+  },
+};
+
+/** Which rule decided, and the claims that made it match: on every event of the attempt. */
+export function policyDetails(attempt: Attempt): Record<string, unknown> {
+  if (!attempt.policy) return {};
+  return { policy_rule: attempt.policy.rule, policy_claims: attempt.policy.claims };
 }

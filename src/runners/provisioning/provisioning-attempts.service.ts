@@ -17,45 +17,20 @@ import { isAbandoned, isStillProvisioning, REQUEST_ABANDONED, requestIsOverAfter
 import { isNameTaken, type NewRunner, type RecordChange, type RunnerChange, RunnersRepository } from '../runners.repository.js';
 import type { QuotaLimits } from '../../policy/policy.types.js';
 import { SuspensionsService } from '../../suspensions/suspensions.service.js';
-import { Attempt, type Issued, type NameClaim, NameTaken, type Reservation } from './provisioning-attempt.js';
+import {
+  Attempt,
+  DENIAL_CODES,
+  HELD_BY_OTHER_KIND,
+  type Issued,
+  type NameClaim,
+  NameTaken,
+  policyDetails,
+  PROVISION_ACTIONS,
+  type Reservation,
+} from './provisioning-attempt.js';
 import { RunnerQuotas } from './runner-quotas.service.js';
 
-/**
- * Errors that are a decision about the request (denied), not a failure to carry it out. One list for
- * both kinds: neither raises the codes only the other one lists.
- */
-const DENIAL_CODES: readonly string[] = [
-  ERROR_CODES.VALIDATION_FAILED,
-  ERROR_CODES.RUNNER_NAME_TAKEN,
-  ERROR_CODES.RUNNER_BUSY,
-  ERROR_CODES.REGISTRATION_TOKENS_DISABLED,
-  ERROR_CODES.POLICY_NO_MATCH,
-  ERROR_CODES.LABEL_NOT_ALLOWED,
-  ERROR_CODES.RUNNER_GROUP_NOT_ALLOWED,
-  ERROR_CODES.QUOTA_EXCEEDED,
-  ERROR_CODES.REGISTRATION_TOKENS_NOT_ALLOWED,
-  ERROR_CODES.IDENTITY_SUSPENDED,
-];
-
 const NO_LIMITS: QuotaLimits = { maxRunners: null, maxRunnersPerIdentity: null };
-
-/** Each kind of runner has its own provisioning action in the audit trail. */
-const PROVISION_ACTIONS: Record<RunnerKind, string> = {
-  jit: AUDIT_ACTIONS.PROVISION_JIT,
-  registration_token: AUDIT_ACTIONS.PROVISION_REGISTRATION_TOKEN,
-};
-
-/** Why the caller's own pending runner of the other kind keeps its name, by that runner's kind. */
-const HELD_BY_OTHER_KIND: Record<RunnerKind, { reason: string; advice: string }> = {
-  jit: {
-    reason: 'held by your pending JIT runner',
-    advice: 'choose another runner_name, or delete that runner first (a JIT runner is never replaced by a registration token)',
-  },
-  registration_token: {
-    reason: 'held by your pending registration-token runner',
-    advice: 'choose another runner_name, or delete that runner first (a registration token is never replaced by a JIT runner)',
-  },
-};
 
 /** GitHub's HTTP status, when an error carries one, for an audit event's details. */
 function githubStatusOf(error: unknown): { github_status?: number } {
@@ -139,6 +114,18 @@ export class ProvisioningAttempts {
   }
 
   /**
+   * The common case in one round trip, before any name is claimed: a name nobody holds, no quota to
+   * count, no suspension covering the caller. The row and its 'attempted' event are one statement,
+   * which writes nothing otherwise; then undefined is answered, and the caller claims the name and
+   * reserves as usual (claimName, reserve), which says what stood in the way.
+   */
+  async reserveIfFree(attempt: Attempt, name: string, reservation: Reservation): Promise<RunnerEntity | undefined> {
+    if (this.quotas.anyToCount(attempt.policy?.rule ?? null, reservation.limits ?? NO_LIMITS)) return undefined;
+    attempt.name = name;
+    return (await this.insertUnlessSuspended(attempt, reservation)) ?? undefined;
+  }
+
+  /**
    * Writes the pending row and its 'attempted' event in one transaction, before GitHub is called,
    * unless the caller is suspended or over a quota. Marking the replaced runner deleted is part of
    * the same transaction, so nobody can take the name in between. With nothing to replace and no
@@ -146,45 +133,19 @@ export class ProvisioningAttempts {
    */
   async reserve(attempt: Attempt, reservation: Reservation): Promise<RunnerEntity> {
     const { actor } = attempt;
-    const { runner: planned, replacing } = reservation;
+    const { replacing } = reservation;
     const name = attempt.name;
     if (name === null) throw new Error('A provisioning attempt must claim a name before it reserves a runner');
     const rule = attempt.policy?.rule ?? null;
     const limits = reservation.limits ?? NO_LIMITS;
-    const newRunner: NewRunner = {
-      name,
-      kind: attempt.kind,
-      status: 'pending',
-      ephemeral: planned.ephemeral,
-      labels: planned.labels,
-      runnerGroupId: planned.runnerGroupId,
-      ownerIssuer: actor.issuer,
-      ownerSubject: actor.subject,
-      ownerName: actor.name,
-      policyRule: rule,
-    };
-    const attempted: RecordChange = (runnerId, firstParam, source) =>
-      this.audit.statement(
-        actor,
-        {
-          action: PROVISION_ACTIONS[attempt.kind],
-          outcome: 'attempted',
-          runnerId,
-          runnerName: name,
-          details: { ...reservation.details, ...policyDetails(attempt) },
-        },
-        firstParam,
-        source,
-      );
     try {
-      // Nothing to replace and no quota to count: the row and its "attempted" event are one statement,
-      // which writes nothing when a suspension covers the caller as it runs.
       if (!replacing && !this.quotas.anyToCount(rule, limits)) {
-        const unlessSuspended = this.suspensions.coveringCondition(actor, rule);
-        const inserted = await this.runners.insertRecorded(this.transactions.singleStatement, newRunner, attempted, unlessSuspended);
-        if (inserted) return (attempt.runner = inserted);
-        // Suspended: the transaction below says by what (or goes on, when it was lifted meanwhile).
+        const inserted = await this.insertUnlessSuspended(attempt, reservation);
+        if (inserted) return inserted;
+        // Suspended, or the name was taken meanwhile: the transaction below says which (or goes on, when
+        // the suspension was lifted or the name given back meanwhile).
       }
+      const { row, attempted } = this.pendingRow(attempt, name, reservation);
       attempt.runner = await this.transactions.run(async (tx) => {
         if (replacing) {
           const deleted = await this.runners.updateWhilePending(tx, replacing.runner.id, replacing.runner.githubRunnerId, {
@@ -204,7 +165,7 @@ export class ProvisioningAttempts {
         await this.suspensions.assertNotSuspended(actor, rule, tx);
         await this.quotas.enforce(tx, actor, rule, limits);
         // The row and its "attempted" event in one statement.
-        return this.runners.insertRecorded(tx, newRunner, attempted);
+        return this.runners.insertRecorded(tx, row, attempted);
       });
     } catch (error) {
       // Another request took the name between the claim and our insert.
@@ -212,6 +173,51 @@ export class ProvisioningAttempts {
       throw error;
     }
     return attempt.runner;
+  }
+
+  /**
+   * The row and its "attempted" event as one statement (no transaction around it), which writes
+   * nothing, and answers null, when a suspension covers the caller or a live runner holds the name as
+   * it runs.
+   */
+  private async insertUnlessSuspended(attempt: Attempt, reservation: Reservation): Promise<RunnerEntity | null> {
+    const { row, attempted } = this.pendingRow(attempt, attempt.name ?? '', reservation);
+    const unlessSuspended = this.suspensions.coveringCondition(attempt.actor, row.policyRule);
+    const inserted = await this.runners.insertRecorded(this.transactions.singleStatement, row, attempted, unlessSuspended);
+    if (inserted) attempt.runner = inserted;
+    return inserted;
+  }
+
+  /** The pending row a reservation writes, and its "attempted" event. */
+  private pendingRow(attempt: Attempt, name: string, reservation: Reservation): { row: NewRunner; attempted: RecordChange } {
+    const { actor } = attempt;
+    const { runner: planned } = reservation;
+    const row: NewRunner = {
+      name,
+      kind: attempt.kind,
+      status: 'pending',
+      ephemeral: planned.ephemeral,
+      labels: planned.labels,
+      runnerGroupId: planned.runnerGroupId,
+      ownerIssuer: actor.issuer,
+      ownerSubject: actor.subject,
+      ownerName: actor.name,
+      policyRule: attempt.policy?.rule ?? null,
+    };
+    const attempted: RecordChange = (runnerId, firstParam, source) =>
+      this.audit.statement(
+        actor,
+        {
+          action: PROVISION_ACTIONS[attempt.kind],
+          outcome: 'attempted',
+          runnerId,
+          runnerName: name,
+          details: { ...reservation.details, ...policyDetails(attempt) },
+        },
+        firstParam,
+        source,
+      );
+    return { row, attempted };
   }
 
   /**
@@ -376,10 +382,4 @@ export class ProvisioningAttempts {
       details: { ...details, ...policyDetails(attempt) },
     };
   }
-}
-
-/** Which rule decided, and the claims that made it match: on every event of the attempt. */
-function policyDetails(attempt: Attempt): Record<string, unknown> {
-  if (!attempt.policy) return {};
-  return { policy_rule: attempt.policy.rule, policy_claims: attempt.policy.claims };
 }
