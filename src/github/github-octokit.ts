@@ -37,12 +37,18 @@ export function createGithubOctokit(
       // the HTTP request it serves has less of its budget left.
       fetch: async (url: string | URL, init: RequestInit = {}) => {
         const left = remainingBudgetMs();
-        const limit = left === undefined ? timeoutMs : Math.min(timeoutMs, left);
-        const response = await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(Math.max(1, limit)) });
-        recordRateLimit(metrics, response.headers);
-        // A rate-limit answer is judged with its body (the error mapping); any other tells the budget left.
-        if (response.status !== 403 && response.status !== 429) await budget.observe(response.headers);
-        return response;
+        const timeout = init.signal ? undefined : new CallTimeout(left === undefined ? timeoutMs : Math.min(timeoutMs, left));
+        let response: Response;
+        try {
+          response = await fetch(url, { ...init, signal: init.signal ?? timeout?.signal });
+          recordRateLimit(metrics, response.headers);
+          // A rate-limit answer is judged with its body (the error mapping); any other tells the budget left.
+          if (response.status !== 403 && response.status !== 429) await budget.observe(response.headers);
+        } catch (error) {
+          timeout?.cancel();
+          throw error;
+        }
+        return timeout ? timeout.endsWithBodyOf(response) : response;
       },
     },
     log: {
@@ -52,6 +58,47 @@ export function createGithubOctokit(
       error: (message: string) => logger.error(message),
     },
   });
+}
+
+/**
+ * A call's time limit, which aborts it (with a TimeoutError) at the end of `ms`, whether the answer's
+ * headers or its body are late, and is cancelled once the body has been read. AbortSignal.timeout would
+ * do the same, but in Node 20 each such signal is made transferable to other threads and watched for
+ * collection: 0.6 ms of CPU a call, more than the rest of the call to GitHub (0.9 ms).
+ */
+class CallTimeout {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(ms: number) {
+    this.timer = setTimeout(
+      () => this.controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+      Math.max(1, ms),
+    );
+    // The call's socket keeps the process alive while it waits; the limit alone must not.
+    this.timer.unref();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  cancel(): void {
+    clearTimeout(this.timer);
+  }
+
+  /** The response, its limit cancelled once its body is read (Octokit reads it with text() or arrayBuffer()). */
+  endsWithBodyOf(response: Response): Response {
+    if (response.body === null) {
+      this.cancel();
+      return response;
+    }
+    for (const read of ['text', 'arrayBuffer', 'json'] as const) {
+      const original = response[read].bind(response) as () => Promise<unknown>;
+      Object.defineProperty(response, read, { value: () => original().finally(() => this.cancel()) });
+    }
+    return response;
+  }
 }
 
 /** GitHub's rate-limit headers, on any answer that has them, into the two gauges. */
