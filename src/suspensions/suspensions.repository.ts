@@ -19,6 +19,9 @@ function whereTarget(target: SuspensionTarget): FindOptionsWhere<SuspensionEntit
 /** Queries on suspensions. Writes take the caller's transaction and run inside it. */
 @Injectable()
 export class SuspensionsRepository {
+  /** coveringCondition's SQL, by first parameter and whether a rule is asked about: the same for every caller. */
+  private readonly conditions = new Map<string, string>();
+
   constructor(@InjectRepository(SuspensionEntity) private readonly rows: Repository<SuspensionEntity>) {}
 
   /**
@@ -34,9 +37,18 @@ export class SuspensionsRepository {
    * for a statement that must not take effect then. The same query, numbered from `firstParam`.
    */
   coveringCondition(firstParam: number, identity: SuspendedIdentity, rule: string | null): SqlFragment {
-    const [sql, params] = this.covering(undefined, identity, rule).select('1').getQueryAndParameters();
-    const numbered = sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + firstParam - 1}`);
-    return { sql: `EXISTS (${numbered})`, params };
+    const params = rule === null ? [identity.issuer, identity.subject] : [identity.issuer, identity.subject, rule];
+    const key = `${firstParam}:${rule !== null}`;
+    const known = this.conditions.get(key);
+    if (known) return { sql: known, params };
+    // Built by the query builder once per shape (tens of µs, on every JIT otherwise).
+    const [sql, built] = this.covering(undefined, identity, rule).select('1').getQueryAndParameters();
+    const numbered = `EXISTS (${sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + firstParam - 1}`)})`;
+    // Kept only when its parameters come in the order the next callers' are given in (told apart by distinct values).
+    const ordered =
+      new Set(params).size === params.length && built.length === params.length && built.every((value, i) => value === params[i]);
+    if (ordered) this.conditions.set(key, numbered);
+    return { sql: numbered, params: built };
   }
 
   /** Whether any suspension covers the caller: listCovering's query, answered as a yes or no. */
