@@ -122,7 +122,7 @@ export class ProvisioningAttempts {
   async reserveIfFree(attempt: Attempt, name: string, reservation: Reservation): Promise<RunnerEntity | undefined> {
     if (this.quotas.anyToCount(attempt.policy?.rule ?? null, reservation.limits ?? NO_LIMITS)) return undefined;
     attempt.name = name;
-    return (await this.insertUnlessSuspended(attempt, reservation)) ?? undefined;
+    return (await this.insertUnlessSuspended(attempt, name, reservation)) ?? undefined;
   }
 
   /**
@@ -140,7 +140,7 @@ export class ProvisioningAttempts {
     const limits = reservation.limits ?? NO_LIMITS;
     try {
       if (!replacing && !this.quotas.anyToCount(rule, limits)) {
-        const inserted = await this.insertUnlessSuspended(attempt, reservation);
+        const inserted = await this.insertUnlessSuspended(attempt, name, reservation);
         if (inserted) return inserted;
         // Suspended, or the name was taken meanwhile: the transaction below says which (or goes on, when
         // the suspension was lifted or the name given back meanwhile).
@@ -180,8 +180,8 @@ export class ProvisioningAttempts {
    * nothing, and answers null, when a suspension covers the caller or a live runner holds the name as
    * it runs.
    */
-  private async insertUnlessSuspended(attempt: Attempt, reservation: Reservation): Promise<RunnerEntity | null> {
-    const { row, attempted } = this.pendingRow(attempt, attempt.name ?? '', reservation);
+  private async insertUnlessSuspended(attempt: Attempt, name: string, reservation: Reservation): Promise<RunnerEntity | null> {
+    const { row, attempted } = this.pendingRow(attempt, name, reservation);
     const unlessSuspended = this.suspensions.coveringCondition(attempt.actor, row.policyRule);
     const inserted = await this.runners.insertRecorded(this.transactions.singleStatement, row, attempted, unlessSuspended);
     if (inserted) attempt.runner = inserted;
