@@ -68,13 +68,14 @@ describe('createGithubOctokit: each call to GitHub is bounded by GITHUB_REQUEST_
   it('gives up on an answer whose body stops halfway, and closes the connection', async () => {
     const call = octokit().request('GET /orgs/{org}/actions/runners/{id}', { org: 'acme', id: 2 });
 
-    // Octokit turns a body it could not read into empty data; what matters is that the call ends.
+    // Octokit turns a body it could not read into empty data (or, for some failures, rejects): either
+    // way the call ends, with no runner parsed out of half an answer.
     const outcome = await call.then(
-      (response) => response.data,
+      (response) => response.data as unknown,
       (error: Error) => error.name,
     );
 
-    expect(outcome).not.toEqual({ id: 2, name: expect.anything() });
+    expect(outcome).toEqual(expect.any(String));
     await stalledClosed;
   });
 
